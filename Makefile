@@ -1,0 +1,50 @@
+# legation: `make run` starts the quickstart, `make test` runs every check.
+# Both create .venv and install into it when needed.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+QUICKSTART := examples/quickstart
+
+.PHONY: install run test unit e2e lint typecheck golden bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the gateway on the quickstart example, with its demo upstreams
+run: install
+	$(PY) $(QUICKSTART)/run.py
+
+## test: lint, type check, and the whole test suite (unit, golden, end to end)
+test: install lint typecheck
+	$(PY) -m pytest -q -p no:cacheprovider
+
+unit: install
+	$(PY) -m pytest -q tests/unit tests/golden
+
+e2e: install
+	$(PY) -m pytest -q tests/e2e
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench examples
+	$(VENV)/bin/ruff format --check src tests bench examples
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+## golden: regenerate the golden files (read the diff before committing)
+golden: install
+	$(PY) -m pytest -q tests/golden --update-golden
+
+## bench: every benchmark under bench/, printed as figures and ratios
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

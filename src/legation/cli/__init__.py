@@ -1,0 +1,1 @@
+"""The `legation` command line: one module per command."""

@@ -1,0 +1,29 @@
+"""Entry point: the `legation` command group."""
+
+from __future__ import annotations
+
+import click
+
+from legation.cli.check import check
+from legation.cli.run import run
+from legation.cli.translate import translate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="legation")
+def cli() -> None:
+    """legation: an API gateway on Envoy that reads Ambassador/Emissary configuration."""
+
+
+cli.add_command(run)
+cli.add_command(check)
+cli.add_command(translate)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from legation.compile.compiler import CompileOptions
+from legation.runtime.pipeline import BuildResult, Pipeline
+from legation.sources.files import FolderReader
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+config_dir_argument = click.argument(
+    "config_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+
+
+def ambassador_id_option(func: F) -> F:
+    """`--ambassador-id`: which resources this gateway instance takes."""
+    return click.option(
+        "--ambassador-id",
+        default="default",
+        show_default=True,
+        envvar="AMBASSADOR_ID",
+        help="Only resources whose ambassador_id includes this value (or _automatic_).",
+    )(func)
+
+
+def http_port_option(func: F) -> F:
+    """`--http-port`: the port of the default HTTP listener."""
+    return click.option(
+        "--http-port", default=8080, show_default=True, type=int, help="Port of the HTTP listener."
+    )(func)
+
+
+def build_folder(config_dir: Path, ambassador_id: str, http_port: int) -> BuildResult:
+    """Read a folder once and run the whole pipeline on it."""
+    snapshot = FolderReader(config_dir).read()
+    options = CompileOptions(ambassador_id=ambassador_id, http_port=http_port)
+    return Pipeline(options).build(snapshot)

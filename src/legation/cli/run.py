@@ -1,0 +1,76 @@
+"""`legation run`: serve a folder of configuration through a supervised Envoy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import click
+
+from legation.cli.options import ambassador_id_option, http_port_option
+from legation.runtime.gateway import GatewayRuntime, RunOptions
+
+
+@click.command()
+@click.option(
+    "--config-dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of YAML manifests, watched recursively.",
+)
+@http_port_option
+@click.option(
+    "--diag-port", default=8877, show_default=True, type=int, help="Diagnostics and probes port."
+)
+@click.option(
+    "--admin-port", default=8001, show_default=True, type=int, help="Envoy admin port (loopback)."
+)
+@click.option(
+    "--xds-port", default=18000, show_default=True, type=int, help="xDS gRPC port (loopback)."
+)
+@ambassador_id_option
+@click.option(
+    "--diag-host", default="0.0.0.0", show_default=True, help="Address the diagnostics port binds."
+)
+@click.option("--xds-delta", is_flag=True, help="Have Envoy use incremental (delta) xDS.")
+@click.option("--envoy-log-level", default="warning", show_default=True, help="Envoy's log level.")
+@click.option(
+    "--envoy-concurrency", type=int, default=None, help="Envoy worker threads (default: cores)."
+)
+@click.option(
+    "--drain-seconds", default=5.0, show_default=True, type=float, help="Drain time on shutdown."
+)
+@click.option("--log-level", default="info", show_default=True, help="legation's own log level.")
+def run(
+    config_dir: Path,
+    http_port: int,
+    diag_port: int,
+    admin_port: int,
+    xds_port: int,
+    ambassador_id: str,
+    diag_host: str,
+    xds_delta: bool,
+    envoy_log_level: str,
+    envoy_concurrency: int | None,
+    drain_seconds: float,
+    log_level: str,
+) -> None:
+    """Run the gateway on CONFIG_DIR until SIGTERM or Ctrl-C."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    options = RunOptions(
+        config_dir=config_dir,
+        http_port=http_port,
+        diag_port=diag_port,
+        admin_port=admin_port,
+        xds_port=xds_port,
+        ambassador_id=ambassador_id,
+        diag_host=diag_host,
+        xds_delta=xds_delta,
+        envoy_log_level=envoy_log_level,
+        envoy_concurrency=envoy_concurrency,
+        drain_seconds=drain_seconds,
+    )
+    asyncio.run(GatewayRuntime(options).run())

@@ -1,0 +1,211 @@
+"""compile(): raw documents → IR. Reads as a table of contents of named steps."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from legation.compile.canary import RouteMemo
+from legation.compile.mapping import CompiledMapping, compile_mapping
+from legation.compile.module import module_settings
+from legation.compile.precedence import virtual_hosts
+from legation.ir.clusters import Cluster
+from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.gateway import Gateway, HttpListener, RouteConfig
+from legation.model.mapping import MappingSpec
+from legation.model.module import ModuleConfig
+from legation.model.parse import ParseCache
+from legation.model.raw import RawObject
+from legation.model.resource import Resource
+from legation.model.versions import DEFAULT_AMBASSADOR_ID, selects
+
+
+@dataclass(frozen=True, slots=True)
+class CompileOptions:
+    """What the compiler needs to know about this gateway instance."""
+
+    ambassador_id: str = DEFAULT_AMBASSADOR_ID
+    http_port: int = 8080
+    listen_address: str = "0.0.0.0"
+
+
+@dataclass(frozen=True, slots=True)
+class CompileResult:
+    """The IR, every problem found, and the resources that made it in."""
+
+    gateway: Gateway
+    problems: tuple[ConfigProblem, ...]
+    resources: tuple[Resource[Any], ...]
+    """Every parsed resource selected for this gateway, valid or not, sorted by key."""
+
+    @property
+    def errors(self) -> tuple[ConfigProblem, ...]:
+        """Only the problems that kept something out of the configuration."""
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+
+class CompileCache:
+    """Per-object memo across compiles, so one changed Mapping does not recompile all.
+
+    Holding a cache keeps compile pure: the output is what a fresh compile would give
+    (tests check this), only faster.
+    """
+
+    def __init__(self) -> None:
+        self.parse = ParseCache()
+        self.routes = RouteMemo()
+        self._mappings: dict[
+            int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
+        ] = {}
+
+    def compile_mappings(
+        self, mappings: Sequence[Resource[MappingSpec]]
+    ) -> tuple[list[CompiledMapping], list[ConfigProblem]]:
+        """compile_mapping() for each, reusing results for unchanged resources."""
+        fresh: dict[int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]] = {}
+        compiled: list[CompiledMapping] = []
+        problems: list[ConfigProblem] = []
+        for res in mappings:
+            hit = self._mappings.get(id(res))
+            if hit is None or hit[0] is not res:
+                hit = (res, *compile_mapping(res))
+            fresh[id(res)] = hit
+            if hit[1] is not None:
+                compiled.append(hit[1])
+            problems.extend(hit[2])
+        self._mappings = fresh
+        return compiled, problems
+
+
+@dataclass
+class _Work:
+    """State threaded through the steps of one compile."""
+
+    options: CompileOptions
+    cache: CompileCache
+    resources: list[Resource[Any]] = field(default_factory=list)
+    problems: list[ConfigProblem] = field(default_factory=list)
+    module: ModuleConfig = field(default_factory=ModuleConfig)
+    compiled: list[CompiledMapping] = field(default_factory=list)
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+    route_config: RouteConfig | None = None
+    listeners: list[HttpListener] = field(default_factory=list)
+
+
+def compile_config(
+    objects: Sequence[RawObject],
+    options: CompileOptions | None = None,
+    cache: CompileCache | None = None,
+) -> CompileResult:
+    """Compile raw documents into the IR. Pure; `cache` only makes repeats faster."""
+    work = _Work(options or CompileOptions(), cache or CompileCache())
+    _parse(work, objects)
+    _select_ambassador_id(work)
+    _reject_duplicates(work)
+    _apply_module(work)
+    _compile_mappings(work)
+    _collect_clusters(work)
+    _build_routes(work)
+    _build_listeners(work)
+    gateway = Gateway(
+        listeners=tuple(work.listeners),
+        route_configs=(work.route_config,) if work.route_config else (),
+        clusters=tuple(work.clusters[name] for name in sorted(work.clusters)),
+    )
+    problems = sorted(
+        work.problems,
+        key=lambda p: (p.source.location, p.source.line or 0, p.resource or "", p.message),
+    )
+    return CompileResult(
+        gateway, tuple(problems), tuple(sorted(work.resources, key=lambda r: r.key))
+    )
+
+
+def _parse(work: _Work, objects: Sequence[RawObject]) -> None:
+    for result in work.cache.parse.parse_all(objects):
+        work.resources.extend(result.resources)
+        work.problems.extend(result.problems)
+
+
+def _select_ambassador_id(work: _Work) -> None:
+    """Keep only resources meant for this gateway instance (`ambassador_id`)."""
+    mine = work.options.ambassador_id
+    work.resources = [r for r in work.resources if selects(r.ambassador_id, mine)]
+
+
+def _reject_duplicates(work: _Work) -> None:
+    """Two resources with one key: the first (by source) wins, the other is an error."""
+    seen: dict[str, Resource[Any]] = {}
+    kept = []
+    for res in sorted(
+        work.resources,
+        key=lambda r: (r.source.location, r.source.line or 0, r.source.document or 0),
+    ):
+        first = seen.get(res.key)
+        if first is None:
+            seen[res.key] = res
+            kept.append(res)
+        else:
+            work.problems.append(
+                ConfigProblem(
+                    res.source,
+                    res.key,
+                    f"duplicate of {res.key} at {first.source.describe()}; skipped",
+                )
+            )
+    work.resources = kept
+
+
+def _apply_module(work: _Work) -> None:
+    modules = [r for r in work.resources if r.kind == "Module"]
+    work.module, problems = module_settings(modules)
+    work.problems.extend(problems)
+
+
+def _compile_mappings(work: _Work) -> None:
+    mappings = [r for r in work.resources if r.kind == "Mapping"]
+    work.compiled, problems = work.cache.compile_mappings(mappings)
+    work.problems.extend(problems)
+
+
+def _collect_clusters(work: _Work) -> None:
+    """One cluster per distinct upstream, listing every Mapping that uses it."""
+    users: dict[str, list[str]] = defaultdict(list)
+    for cm in work.compiled:
+        work.clusters.setdefault(cm.cluster.name, cm.cluster)
+        users[cm.cluster.name].append(cm.key)
+    for name, cluster in work.clusters.items():
+        if cluster.mappings != tuple(sorted(users[name])):
+            from dataclasses import replace
+
+            work.clusters[name] = replace(cluster, mappings=tuple(sorted(users[name])))
+
+
+def _build_routes(work: _Work) -> None:
+    """Canary groups → routes → virtual hosts in Ambassador order."""
+    groups: dict[str, list[CompiledMapping]] = defaultdict(list)
+    for cm in work.compiled:
+        groups[cm.group_id].append(cm)
+    ordered_groups = [sorted(groups[g], key=lambda m: m.key) for g in sorted(groups)]
+    routes = work.cache.routes.routes(ordered_groups)
+    name = f"http-{work.options.http_port}"
+    work.route_config = RouteConfig(name=name, virtual_hosts=virtual_hosts(routes))
+
+
+def _build_listeners(work: _Work) -> None:
+    """Without Listener resources: one HTTP listener on the configured port."""
+    port = work.options.http_port
+    work.listeners.append(
+        HttpListener(
+            name=f"http-{port}",
+            address=work.options.listen_address,
+            port=port,
+            route_config=f"http-{port}",
+            use_remote_address=work.module.use_remote_address,
+            xff_num_trusted_hops=work.module.xff_num_trusted_hops,
+            merge_slashes=work.module.merge_slashes,
+            strip_matching_host_port=work.module.strip_matching_host_port,
+        )
+    )

@@ -1,0 +1,191 @@
+"""One Mapping → its match, its cluster and its share of a canary group."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from legation.compile.service import ServiceError, cluster_for, parse_service
+from legation.ir.clusters import Cluster
+from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.routes import (
+    HeaderMatch,
+    HeaderToAdd,
+    PathKind,
+    PathMatch,
+    QueryMatch,
+    RegexRewrite,
+    RouteMatch,
+    WeightedTarget,
+)
+from legation.model.common import HeaderSpec, HeaderValue
+from legation.model.mapping import NOT_YET_IMPLEMENTED, MappingSpec
+from legation.model.resource import Resource
+
+DEFAULT_TIMEOUT_MS = 3000
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledMapping:
+    """What one valid Mapping contributes; canary grouping combines these into routes."""
+
+    key: str
+    resource: Resource[MappingSpec]
+    group_id: str
+    """Equal for Mappings with identical match criteria: they form one canary group."""
+    hostname: str
+    match: RouteMatch
+    precedence: int
+    weight: int | None
+    cluster: Cluster
+    target: WeightedTarget
+    prefix_rewrite: str | None
+    regex_rewrite: RegexRewrite | None
+    timeout_ms: int
+
+
+def _headers_to_add(values: dict[str, HeaderSpec]) -> tuple[HeaderToAdd, ...]:
+    out = []
+    for name, spec in sorted(values.items()):
+        if isinstance(spec, HeaderValue):
+            out.append(HeaderToAdd(name, spec.value, spec.append))
+        else:
+            out.append(HeaderToAdd(name, spec))
+    return tuple(out)
+
+
+def _exact_or_present(name: str, value: str | bool) -> HeaderMatch:
+    return HeaderMatch(name, None if value is True else str(value))
+
+
+def _problem(res: Resource[MappingSpec], field: str, message: str) -> ConfigProblem:
+    """An error on one field of a Mapping, pointing at the line it was written on."""
+    return ConfigProblem(res.field_source(field), res.key, message, field=res.spec_path + field)
+
+
+def _check_regex(res: Resource[MappingSpec], field: str, pattern: str) -> ConfigProblem | None:
+    """Reject patterns that cannot be regular expressions at all.
+
+    Python's `re` is close to, but not the same as, Envoy's RE2: a pattern RE2 refuses
+    but `re` accepts gets through here, and Envoy's NACK reports it instead.
+    """
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return _problem(res, field, f"invalid regular expression: {exc}")
+    return None
+
+
+def _match(spec: MappingSpec) -> RouteMatch:
+    kind = (
+        PathKind.REGEX
+        if spec.prefix_regex
+        else PathKind.EXACT
+        if spec.prefix_exact
+        else PathKind.PREFIX
+    )
+    headers = [_exact_or_present(n, v) for n, v in spec.headers.items()]
+    headers += [HeaderMatch(n, v, regex=True) for n, v in spec.regex_headers.items()]
+    if spec.host is not None and spec.host_regex:
+        headers.append(HeaderMatch(":authority", spec.host, regex=True))
+    query = [QueryMatch(n, None if v is True else str(v)) for n, v in spec.query_parameters.items()]
+    query += [QueryMatch(n, v, regex=True) for n, v in spec.regex_query_parameters.items()]
+    return RouteMatch(
+        path=PathMatch(kind, spec.prefix, spec.case_sensitive),
+        method=spec.method.upper() if spec.method and not spec.method_regex else spec.method,
+        method_regex=spec.method_regex,
+        headers=tuple(sorted(headers, key=lambda h: (h.name, h.regex, h.value or ""))),
+        query=tuple(sorted(query, key=lambda q: (q.name, q.regex, q.value or ""))),
+    )
+
+
+def _hostname(spec: MappingSpec) -> str:
+    if spec.hostname:
+        return spec.hostname.lower()
+    if spec.host and not spec.host_regex:
+        return spec.host.lower()
+    return "*"
+
+
+def group_id(hostname: str, match: RouteMatch, precedence: int) -> str:
+    """A stable id for the match criteria; Mappings sharing it form a canary group."""
+    h = hashlib.sha1(repr((hostname, match, precedence)).encode(), usedforsecurity=False)
+    return h.hexdigest()[:16]
+
+
+def compile_mapping(
+    res: Resource[MappingSpec],
+) -> tuple[CompiledMapping | None, list[ConfigProblem]]:
+    """Check one Mapping and compute its contribution, or the problems that reject it."""
+    spec = res.spec
+    problems: list[ConfigProblem] = []
+    for name in NOT_YET_IMPLEMENTED:
+        if getattr(spec, name) is not None:
+            problems.append(
+                ConfigProblem(
+                    res.field_source(name),
+                    res.key,
+                    "accepted but not implemented yet; it has no effect",
+                    field=res.spec_path + name,
+                    severity=Severity.NOTICE,
+                )
+            )
+    errors: list[ConfigProblem | None] = []
+    if spec.prefix_regex:
+        errors.append(_check_regex(res, "prefix", spec.prefix))
+    elif not spec.prefix.startswith("/"):
+        errors.append(_problem(res, "prefix", "prefix must start with '/'"))
+    for field, values in (
+        ("regex_headers", spec.regex_headers),
+        ("regex_query_parameters", spec.regex_query_parameters),
+    ):
+        errors.extend(_check_regex(res, f"{field}.{n}", v) for n, v in values.items())
+    if spec.regex_rewrite is not None:
+        errors.append(_check_regex(res, "regex_rewrite.pattern", spec.regex_rewrite.pattern))
+    if spec.host_regex and spec.host is not None:
+        errors.append(_check_regex(res, "host", spec.host))
+    if spec.method_regex and spec.method is not None:
+        errors.append(_check_regex(res, "method", spec.method))
+    try:
+        address = parse_service(spec.service)
+    except ServiceError as exc:
+        errors.append(_problem(res, "service", str(exc)))
+        address = None
+    real_errors = [e for e in errors if e is not None]
+    if real_errors or address is None:
+        return None, problems + real_errors
+
+    match = _match(spec)
+    hostname = _hostname(spec)
+    cluster = cluster_for(address, spec.service, spec.connect_timeout_ms)
+    target = WeightedTarget(
+        cluster=cluster.name,
+        weight=0,  # decided by the canary group
+        mapping=res.key,
+        add_request_headers=_headers_to_add(spec.add_request_headers),
+        remove_request_headers=tuple(spec.remove_request_headers),
+        add_response_headers=_headers_to_add(spec.add_response_headers),
+        remove_response_headers=tuple(spec.remove_response_headers),
+    )
+    rewrite = None if spec.regex_rewrite is not None or spec.rewrite in (None, "") else spec.rewrite
+    regex_rewrite = (
+        RegexRewrite(spec.regex_rewrite.pattern, spec.regex_rewrite.substitution)
+        if spec.regex_rewrite is not None
+        else None
+    )
+    compiled = CompiledMapping(
+        key=res.key,
+        resource=res,
+        group_id=group_id(hostname, match, spec.precedence),
+        hostname=hostname,
+        match=match,
+        precedence=spec.precedence,
+        weight=spec.weight,
+        cluster=cluster,
+        target=target,
+        prefix_rewrite=rewrite,
+        regex_rewrite=regex_rewrite,
+        timeout_ms=spec.timeout_ms if spec.timeout_ms is not None else DEFAULT_TIMEOUT_MS,
+    )
+    return compiled, problems

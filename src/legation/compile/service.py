@@ -1,0 +1,86 @@
+"""Parse a Mapping's `service` (`[scheme://]name[.namespace][:port]`) into a cluster."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from legation.ir.clusters import Cluster, Discovery
+
+_SCHEMES = {"http": False, "https": True}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+DEFAULT_CONNECT_TIMEOUT_MS = 3000
+
+
+class ServiceError(ValueError):
+    """The service string cannot be turned into a host and port."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAddress:
+    """Where a service lives: host, port, and whether to speak TLS to it."""
+
+    host: str
+    port: int
+    tls: bool
+
+
+def parse_service(service: str) -> ServiceAddress:
+    """Split `[scheme://]host[:port]`; the port defaults to 80, or 443 for https."""
+    tls = False
+    rest = service
+    if "://" in service:
+        scheme, rest = service.split("://", 1)
+        if scheme.lower() not in _SCHEMES:
+            raise ServiceError(f"unsupported scheme {scheme!r}; expected http or https")
+        tls = _SCHEMES[scheme.lower()]
+    rest = rest.rstrip("/")
+    if not rest or "/" in rest:
+        raise ServiceError(f"expected [scheme://]host[:port], got {service!r}")
+    host, port_text = rest, ""
+    if rest.startswith("["):  # [ipv6]:port
+        end = rest.find("]")
+        if end < 0:
+            raise ServiceError(f"unterminated IPv6 address in {service!r}")
+        host, port_text = rest[1:end], rest[end + 2 :] if rest[end + 1 : end + 2] == ":" else ""
+    elif rest.count(":") == 1:
+        host, port_text = rest.split(":")
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ServiceError(f"invalid port {port_text!r} in {service!r}")
+        port = int(port_text)
+    else:
+        port = 443 if tls else 80
+    if not host:
+        raise ServiceError(f"missing host in {service!r}")
+    return ServiceAddress(host, port, tls)
+
+
+def is_ip(host: str) -> bool:
+    """True for an IPv4 or IPv6 literal."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def cluster_for(address: ServiceAddress, service: str, connect_timeout_ms: int | None) -> Cluster:
+    """The cluster for a service; its name depends only on what makes clusters differ."""
+    timeout = connect_timeout_ms if connect_timeout_ms is not None else DEFAULT_CONNECT_TIMEOUT_MS
+    name = f"cluster_{_UNSAFE.sub('_', address.host)}_{address.port}"
+    if address.tls:
+        name += "_tls"
+    if timeout != DEFAULT_CONNECT_TIMEOUT_MS:
+        name += "_" + hashlib.sha1(f"ct={timeout}".encode()).hexdigest()[:8]
+    return Cluster(
+        name=name,
+        service=service,
+        host=address.host,
+        port=address.port,
+        discovery=Discovery.STATIC if is_ip(address.host) else Discovery.STRICT_DNS,
+        tls=address.tls,
+        connect_timeout_ms=timeout,
+    )

@@ -1,0 +1,1 @@
+"""Diagnostics: probes and read-only views over the last pipeline results."""

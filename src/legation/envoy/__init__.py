@@ -1,0 +1,1 @@
+"""IR → Envoy: typed protobufs from xds-protos, the bootstrap, and the Envoy process."""

@@ -1,0 +1,53 @@
+"""The translator's output: Envoy resources by kind and name."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+
+
+def message_to_data(message: Any) -> dict[str, Any]:
+    """A message as plain dicts and lists (proto3 JSON mapping, proto field names)."""
+    data: dict[str, Any] = json.loads(
+        json_format.MessageToJson(message, preserving_proto_field_name=True, sort_keys=False)
+    )
+    return data
+
+
+def type_url(message: Any) -> str:
+    """The `type.googleapis.com/...` URL of a protobuf message."""
+    return f"type.googleapis.com/{message.DESCRIPTOR.full_name}"
+
+
+@dataclass(frozen=True)
+class XdsResources:
+    """Envoy resources keyed by name, each collection sorted by name."""
+
+    listeners: dict[str, Any] = field(default_factory=dict)
+    routes: dict[str, Any] = field(default_factory=dict)
+    clusters: dict[str, Any] = field(default_factory=dict)
+    endpoints: dict[str, Any] = field(default_factory=dict)
+
+    def by_type_url(self) -> dict[str, dict[str, Any]]:
+        """The same resources keyed by xDS type URL, for the xDS cache."""
+        out: dict[str, dict[str, Any]] = {}
+        for collection in (self.clusters, self.endpoints, self.listeners, self.routes):
+            for name, message in collection.items():
+                out.setdefault(type_url(message), {})[name] = message
+        return out
+
+    def to_data(self) -> dict[str, list[dict[str, Any]]]:
+        """Plain data (proto3 JSON mapping) for YAML/JSON output and golden files."""
+
+        def dump(collection: dict[str, Any]) -> list[dict[str, Any]]:
+            return [message_to_data(collection[name]) for name in sorted(collection)]
+
+        return {
+            "listeners": dump(self.listeners),
+            "routes": dump(self.routes),
+            "clusters": dump(self.clusters),
+            "endpoints": dump(self.endpoints),
+        }

@@ -1,0 +1,32 @@
+"""translate(): IR → Envoy resources. Pure; the translator object only memoises."""
+
+from __future__ import annotations
+
+from legation.envoy.cluster import translate_cluster
+from legation.envoy.listener import translate_listener
+from legation.envoy.resources import XdsResources
+from legation.envoy.route import RouteTranslator
+from legation.ir.gateway import Gateway
+
+
+class Translator:
+    """Translates successive IRs, reusing the messages of unchanged IR objects."""
+
+    def __init__(self) -> None:
+        self._routes = RouteTranslator()
+
+    def translate(self, gateway: Gateway) -> XdsResources:
+        """All Envoy resources for one IR, each collection sorted by name."""
+        listeners = {lst.name: translate_listener(lst) for lst in gateway.listeners}
+        routes = {rc.name: self._routes.route_configuration(rc) for rc in gateway.route_configs}
+        clusters = {c.name: translate_cluster(c) for c in gateway.clusters}
+        return XdsResources(
+            listeners=dict(sorted(listeners.items())),
+            routes=dict(sorted(routes.items())),
+            clusters=dict(sorted(clusters.items())),
+        )
+
+
+def translate(gateway: Gateway) -> XdsResources:
+    """Translate one IR from scratch."""
+    return Translator().translate(gateway)

@@ -1,0 +1,186 @@
+"""Raw documents → typed resources, with every problem tied to its file, resource and field."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from legation.ir.errors import ConfigProblem, Severity
+from legation.model.annotations import expand_service, is_annotated_service
+from legation.model.mapping import MappingSpec
+from legation.model.module import ModuleSpec
+from legation.model.raw import RawObject
+from legation.model.resource import Resource
+from legation.model.versions import EnvelopeError, is_ambassador_document, open_envelope
+
+SPEC_MODELS: dict[str, type[BaseModel]] = {
+    "Mapping": MappingSpec,
+    "Module": ModuleSpec,
+}
+"""Kinds the model understands, and the spec model of each."""
+
+KNOWN_NOT_YET: frozenset[str] = frozenset(
+    {
+        "Host", "Listener", "TLSContext", "AuthService", "RateLimitService", "TCPMapping",
+        "LogService", "TracingService", "KubernetesServiceResolver",
+        "KubernetesEndpointResolver", "ConsulResolver", "DevPortal", "Filter", "FilterPolicy",
+    }
+)  # fmt: skip
+"""Ambassador kinds that legation reads but does not act on yet: skipped with a notice."""
+
+
+@dataclass
+class ParseResult:
+    """Resources parsed from some raw documents, and the problems found on the way."""
+
+    resources: list[Resource[Any]] = field(default_factory=list)
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+
+def _describe_error(err: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        known = list(model.model_fields) if len(loc) == 1 else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown field{hint}"
+    if kind == "missing":
+        return "required field is missing"
+    return f"{err.get('msg', 'invalid value')} (got {err.get('input')!r})"
+
+
+def _validation_problems(
+    exc: ValidationError, raw: RawObject, key: str, spec_path: str, model: type[BaseModel]
+) -> list[ConfigProblem]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err.get("loc", ()) if not isinstance(p, int) or True)
+        # drop pydantic's union-branch labels such as 'str' or 'bool'
+        path_parts = [str(p) for p in loc if str(p) not in {"str", "bool", "HeaderValue"}]
+        dotted = spec_path + ".".join(path_parts)
+        out.append(
+            ConfigProblem(
+                source=raw.source.at_line(raw.line_of(dotted)),
+                resource=key,
+                field=dotted or None,
+                message=_describe_error(err, model, loc),
+            )
+        )
+    return out
+
+
+def _best_effort_key(raw: RawObject, default_namespace: str) -> str | None:
+    """`Kind/name.namespace` of a document whose envelope is broken, if it can be told."""
+    meta = raw.doc.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    kind = raw.doc.get("kind")
+    name = meta.get("name") or raw.doc.get("name")
+    namespace = meta.get("namespace") or raw.doc.get("namespace") or default_namespace
+    if isinstance(kind, str) and isinstance(name, str):
+        return f"{kind}/{name}.{namespace}"
+    return None
+
+
+def parse_ambassador_document(raw: RawObject, default_namespace: str) -> ParseResult:
+    """Parse one Ambassador document (flat or custom-resource shaped)."""
+    result = ParseResult()
+    try:
+        env = open_envelope(raw.doc, default_namespace)
+    except EnvelopeError as exc:
+        where = raw.source.at_line(raw.line_of(exc.field or ""))
+        result.problems.append(
+            ConfigProblem(
+                where, _best_effort_key(raw, default_namespace), exc.message, field=exc.field
+            )
+        )
+        return result
+    model = SPEC_MODELS.get(env.kind)
+    if model is None:
+        what = "not supported yet" if env.kind in KNOWN_NOT_YET else "unknown kind"
+        result.problems.append(
+            ConfigProblem(raw.source, env.key, f"{what}; skipped", severity=Severity.NOTICE)
+        )
+        return result
+    try:
+        spec = model.model_validate(dict(env.spec))
+    except ValidationError as exc:
+        result.problems.extend(_validation_problems(exc, raw, env.key, env.spec_path, model))
+        return result
+    result.resources.append(
+        Resource(
+            kind=env.kind,
+            name=env.name,
+            namespace=env.namespace,
+            api_version=env.api_version,
+            ambassador_id=env.ambassador_id,
+            spec=spec,
+            raw=raw,
+            spec_path=env.spec_path,
+        )
+    )
+    return result
+
+
+def parse_object(raw: RawObject, default_namespace: str = "default") -> ParseResult:
+    """Parse one raw object: an Ambassador document, or a Service with annotations."""
+    if is_annotated_service(raw.doc):
+        docs, problems, namespace = expand_service(raw)
+        result = ParseResult(problems=list(problems))
+        for doc in docs:
+            if not is_ambassador_document(doc.doc):
+                result.problems.append(
+                    ConfigProblem(
+                        doc.source,
+                        None,
+                        f"apiVersion {doc.doc.get('apiVersion')!r} is not an Ambassador "
+                        "apiVersion (getambassador.io/... or ambassador/...)",
+                        field="apiVersion",
+                    )
+                )
+                continue
+            sub = parse_ambassador_document(doc, namespace)
+            result.resources.extend(sub.resources)
+            result.problems.extend(sub.problems)
+        return result
+    if is_ambassador_document(raw.doc):
+        return parse_ambassador_document(raw, default_namespace)
+    kind = raw.doc.get("kind", "?")
+    api = raw.doc.get("apiVersion", "?")
+    return ParseResult(
+        problems=[
+            ConfigProblem(
+                raw.source,
+                None,
+                f"{kind} ({api}) is not a kind legation reads; skipped",
+                severity=Severity.NOTICE,
+            )
+        ]
+    )
+
+
+class ParseCache:
+    """Remembers the parse of each RawObject, so unchanged documents are not re-validated.
+
+    Keyed by object identity: sources reuse a RawObject for as long as its file is
+    unchanged. Entries for objects that are gone are dropped on each full pass.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[RawObject, ParseResult]] = {}
+
+    def parse_all(self, objects: Iterable[RawObject]) -> list[ParseResult]:
+        """Parse every object, reusing earlier results for the same objects."""
+        fresh: dict[int, tuple[RawObject, ParseResult]] = {}
+        out = []
+        for raw in objects:
+            hit = self._entries.get(id(raw))
+            if hit is None or hit[0] is not raw:
+                hit = (raw, parse_object(raw))
+            fresh[id(raw)] = hit
+            out.append(hit[1])
+        self._entries = fresh
+        return out

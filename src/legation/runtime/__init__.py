@@ -1,0 +1,1 @@
+"""Wiring: sources → compile → translate → xDS, debouncing and keeping the last good result."""

@@ -136,24 +136,20 @@ def _select_ambassador_id(work: _Work) -> None:
 
 
 def _reject_duplicates(work: _Work) -> None:
-    """Two resources with one key: the first (by source) wins, the other is an error."""
-    seen: dict[str, Resource[Any]] = {}
+    """Two resources with one key: the first (by source) wins, the others are errors."""
+    by_key: dict[str, list[Resource[Any]]] = defaultdict(list)
+    for res in work.resources:
+        by_key[res.key].append(res)
+    if len(by_key) == len(work.resources):
+        return
     kept = []
-    for res in sorted(
-        work.resources,
-        key=lambda r: (r.source.location, r.source.line or 0, r.source.document or 0),
-    ):
-        first = seen.get(res.key)
-        if first is None:
-            seen[res.key] = res
-            kept.append(res)
-        else:
+    for key, group in by_key.items():
+        group.sort(key=lambda r: (r.source.location, r.source.line or 0, r.source.document or 0))
+        kept.append(group[0])
+        for dup in group[1:]:
+            where = group[0].source.describe()
             work.problems.append(
-                ConfigProblem(
-                    res.source,
-                    res.key,
-                    f"duplicate of {res.key} at {first.source.describe()}; skipped",
-                )
+                ConfigProblem(dup.source, key, f"duplicate of {key} at {where}; skipped")
             )
     work.resources = kept
 
@@ -188,7 +184,10 @@ def _build_routes(work: _Work) -> None:
     groups: dict[str, list[CompiledMapping]] = defaultdict(list)
     for cm in work.compiled:
         groups[cm.group_id].append(cm)
-    ordered_groups = [sorted(groups[g], key=lambda m: m.key) for g in sorted(groups)]
+    ordered_groups = [
+        members if len(members) == 1 else sorted(members, key=lambda m: m.key)
+        for members in groups.values()
+    ]
     routes = work.cache.routes.routes(ordered_groups)
     name = f"http-{work.options.http_port}"
     work.route_config = RouteConfig(name=name, virtual_hosts=virtual_hosts(routes))

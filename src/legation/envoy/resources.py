@@ -6,11 +6,23 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import descriptor_pool, json_format, message_factory
+
+
+def unpack(message: Any) -> Any:
+    """The concrete message inside an `Any` (the translator packs large resources)."""
+    if message.DESCRIPTOR.full_name != "google.protobuf.Any":
+        return message
+    name = message.type_url.rsplit("/", 1)[-1]
+    cls = message_factory.GetMessageClass(descriptor_pool.Default().FindMessageTypeByName(name))
+    inner = cls()
+    message.Unpack(inner)
+    return inner
 
 
 def message_to_data(message: Any) -> dict[str, Any]:
     """A message as plain dicts and lists (proto3 JSON mapping, proto field names)."""
+    message = unpack(message)
     data: dict[str, Any] = json.loads(
         json_format.MessageToJson(message, preserving_proto_field_name=True, sort_keys=False)
     )
@@ -19,6 +31,8 @@ def message_to_data(message: Any) -> dict[str, Any]:
 
 def type_url(message: Any) -> str:
     """The `type.googleapis.com/...` URL of a protobuf message."""
+    if message.DESCRIPTOR.full_name == "google.protobuf.Any":
+        return str(message.type_url)
     return f"type.googleapis.com/{message.DESCRIPTOR.full_name}"
 
 

@@ -111,16 +111,26 @@ class Route:
     mappings: tuple[str, ...] = field(default=())
     """Keys of every Mapping in the group, primary first."""
 
+    order: tuple[int, int, int, str, str] = field(default=(0, 0, 0, "", ""), compare=False)
+    """Sort key, computed once: see `sort_key`."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "order",
+            (
+                -self.precedence,
+                -len(self.match.path.value),
+                -self.match.constraint_count(),
+                self.match.path.value,
+                self.name,
+            ),
+        )
+
     def sort_key(self) -> tuple[int, int, int, str, str]:
         """Ambassador order: precedence, then longer paths, then more constraints first.
 
         The trailing name keeps the order total, so output never depends on the order
         in which resources arrived.
         """
-        return (
-            -self.precedence,
-            -len(self.match.path.value),
-            -self.match.constraint_count(),
-            self.match.path.value,
-            self.name,
-        )
+        return self.order

@@ -10,11 +10,14 @@ from typing import Any
 def to_data(value: Any) -> Any:
     """Convert dataclasses, enums and tuples recursively into dicts, strings and lists.
 
-    Fields holding their default value are left out so that golden files stay short.
+    Fields holding their default value, and derived fields (`compare=False`), are left
+    out so that golden files stay short.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {}
         for f in dataclasses.fields(value):
+            if not f.compare:  # derived values (e.g. cached sort keys) are not data
+                continue
             item = getattr(value, f.name)
             if f.default is not dataclasses.MISSING and item == f.default:
                 continue

@@ -28,10 +28,12 @@ class Resource(Generic[SpecT]):
     spec_path: str
     """Dotted prefix of spec fields in `raw` (`spec.` for custom resources)."""
 
-    @property
-    def key(self) -> str:
-        """Ambassador's resource key, `Kind/name.namespace`."""
-        return f"{self.kind}/{self.name}.{self.namespace}"
+    key: str = ""
+    """Ambassador's resource key, `Kind/name.namespace` (filled in when left empty)."""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", f"{self.kind}/{self.name}.{self.namespace}")
 
     @property
     def source(self) -> Source:

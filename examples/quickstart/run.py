@@ -21,7 +21,14 @@ def main() -> int:
         )
         for name, port in UPSTREAMS.items()
     ]
-    legation = [sys.executable, "-m", "legation.cli.main", "run", "--config-dir", str(HERE / "config")]
+    legation = [
+        sys.executable,
+        "-m",
+        "legation.cli.main",
+        "run",
+        "--config-dir",
+        str(HERE / "config"),
+    ]
     try:
         return subprocess.call(legation + sys.argv[1:])
     except KeyboardInterrupt:

@@ -29,6 +29,9 @@ from legation.xds.server import XdsServer
 
 log = logging.getLogger("legation")
 
+ENVOY_DOWN_LIMIT_S = 30.0
+"""How long Envoy may stay down before the liveness probe fails."""
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -75,6 +78,7 @@ class GatewayRuntime:
         self.reconfigurations = 0
         self._stop = asyncio.Event()
         self._known_problems: set[ConfigProblem] = set()
+        self._envoy_down_since: float | None = None
 
     # --- the pipeline -------------------------------------------------------------
     def apply(self) -> None:
@@ -112,8 +116,18 @@ class GatewayRuntime:
 
     # --- diagnostics state --------------------------------------------------------
     def alive(self) -> bool:
-        """Healthy while Envoy runs or is being restarted by its supervisor."""
-        return self.envoy is None or not self.envoy.gave_up
+        """Healthy unless Envoy has been down longer than `ENVOY_DOWN_LIMIT_S`.
+
+        A crashed Envoy is restarted by the supervisor within seconds; one that stays
+        down means something is badly wrong, and the kubelet should restart the pod.
+        """
+        if self.envoy is None or self.envoy.alive:
+            self._envoy_down_since = None
+            return True
+        now = time.monotonic()
+        if self._envoy_down_since is None:
+            self._envoy_down_since = now
+        return now - self._envoy_down_since < ENVOY_DOWN_LIMIT_S
 
     def ready(self) -> bool:
         """Ready once a connected Envoy has ACKed the current configuration."""

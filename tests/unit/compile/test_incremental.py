@@ -55,7 +55,9 @@ def mapping_sets(draw: st.DrawFn) -> list[RawObject]:
 
 @settings(max_examples=40, deadline=None)
 @given(mapping_sets(), st.randoms(use_true_random=False))
-def test_output_does_not_depend_on_input_order(objects: list[RawObject], rnd: random.Random) -> None:
+def test_output_does_not_depend_on_input_order(
+    objects: list[RawObject], rnd: random.Random
+) -> None:
     shuffled = list(objects)
     rnd.shuffle(shuffled)
     assert _serialized(objects) == _serialized(shuffled)

@@ -1,0 +1,166 @@
+"""Run the real `legation run` command (and its Envoy) for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from tests.e2e.helpers import free_port
+
+T = TypeVar("T")
+
+
+def poll(check: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.02) -> T:
+    """Call `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except httpx.HTTPError as exc:
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s (last error: {last_error})")
+
+
+class RunningGateway:
+    """`legation run` on a temporary config folder, with every port chosen free.
+
+    Use as a context manager; files are written with `write()` (atomically, as an
+    editor or `kubectl cp` would) and removed with `remove()`.
+    """
+
+    def __init__(
+        self, files: dict[str, str] | None = None, extra_args: list[str] | None = None
+    ) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="legation-e2e-")
+        self.config_dir = Path(self._tmp.name) / "config"
+        self.config_dir.mkdir()
+        self.log_path = Path(self._tmp.name) / "legation.log"
+        self.http_port, self.diag_port = free_port(), free_port()
+        self.admin_port, self.xds_port = free_port(), free_port()
+        for name, text in (files or {}).items():
+            self.write(name, text)
+        self.extra_args = extra_args or []
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.client = httpx.Client(timeout=5.0)
+
+    # --- files --------------------------------------------------------------------
+    def write(self, name: str, text: str) -> float:
+        """Write a config file atomically; returns the time just after the rename."""
+        path = self.config_dir / name
+        tmp = path.with_name("." + path.name + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+        return time.monotonic()
+
+    def remove(self, name: str) -> float:
+        """Delete a config file; returns the time just after."""
+        (self.config_dir / name).unlink()
+        return time.monotonic()
+
+    # --- requests -----------------------------------------------------------------
+    def url(self, path: str) -> str:
+        """URL of `path` on the gateway's HTTP listener."""
+        return f"http://127.0.0.1:{self.http_port}{path}"
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        """A GET through the gateway."""
+        return self.client.get(self.url(path), **kwargs)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Any request through the gateway."""
+        return self.client.request(method, self.url(path), **kwargs)
+
+    def diag(self, path: str = "/ambassador/v0/diag/") -> httpx.Response:
+        """A request to the diagnostics port."""
+        return self.client.get(f"http://127.0.0.1:{self.diag_port}{path}")
+
+    def overview(self) -> dict[str, Any]:
+        """The diagnostics overview JSON."""
+        data: dict[str, Any] = self.diag().json()
+        return data
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until check_ready answers 200 (Envoy ACKed the configuration)."""
+        poll(lambda: self.diag("/ambassador/v0/check_ready").status_code == 200, timeout)
+
+    def wait_status(self, path: str, status: int, timeout: float = 10.0, **kwargs: Any) -> float:
+        """Poll `path` until it answers `status`; returns the time it first did."""
+
+        def check() -> float | None:
+            return time.monotonic() if self.get(path, **kwargs).status_code == status else None
+
+        return poll(check, timeout, interval=0.005)
+
+    def log(self) -> str:
+        """Everything legation (and Envoy) printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    # --- lifecycle ----------------------------------------------------------------
+    def start(self) -> RunningGateway:
+        """Start `legation run` and wait until it is ready."""
+        args = [
+            sys.executable, "-m", "legation.cli.main", "run",
+            "--config-dir", str(self.config_dir),
+            "--http-port", str(self.http_port), "--diag-port", str(self.diag_port),
+            "--admin-port", str(self.admin_port), "--xds-port", str(self.xds_port),
+            "--diag-host", "127.0.0.1", "--envoy-concurrency", "1", "--drain-seconds", "1",
+            *self.extra_args,
+        ]  # fmt: skip
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self.wait_ready()
+        except AssertionError:
+            self.stop()
+            raise AssertionError(f"gateway did not become ready:\n{self.log()}") from None
+        return self
+
+    def stop(self) -> int:
+        """SIGTERM legation; returns its exit code."""
+        self.client.close()
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def __enter__(self) -> RunningGateway:
+        return self.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+        self._tmp.cleanup()
+
+
+def mapping(name: str, service: str, prefix: str, **spec: Any) -> str:
+    """A getambassador.io/v3alpha1 Mapping as YAML text."""
+    import yaml
+
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "Mapping",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"prefix": prefix, "service": service, **spec},
+    }
+    return "---\n" + yaml.safe_dump(doc, sort_keys=False)

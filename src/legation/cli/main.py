@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from legation.cli.check import check
+from legation.cli.explain import explain_command
+from legation.cli.routes import routes
 from legation.cli.run import run
 from legation.cli.translate import translate
 
@@ -18,6 +20,8 @@ def cli() -> None:
 cli.add_command(run)
 cli.add_command(check)
 cli.add_command(translate)
+cli.add_command(routes)
+cli.add_command(explain_command)
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ def route_info(gateway: Gateway) -> list[dict[str, Any]]:
                     {
                         "name": route.name,
                         "virtual_host": vh.name,
+                        "domains": list(vh.domains),
                         "hostname": route.hostname,
                         "path": {
                             "kind": m.path.kind.value,

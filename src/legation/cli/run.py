@@ -41,6 +41,13 @@ from legation.runtime.gateway import GatewayRuntime, RunOptions
 @click.option(
     "--drain-seconds", default=5.0, show_default=True, type=float, help="Drain time on shutdown."
 )
+@click.option(
+    "--route-matcher",
+    type=click.Choice(["auto", "list", "tree"]),
+    default="auto",
+    show_default=True,
+    help="Route table form: a matcher tree for large virtual hosts (auto), or always one form.",
+)
 @click.option("--log-level", default="info", show_default=True, help="legation's own log level.")
 def run(
     config_dir: Path,
@@ -54,6 +61,7 @@ def run(
     envoy_log_level: str,
     envoy_concurrency: int | None,
     drain_seconds: float,
+    route_matcher: str,
     log_level: str,
 ) -> None:
     """Run the gateway on CONFIG_DIR until SIGTERM or Ctrl-C."""
@@ -72,5 +80,6 @@ def run(
         envoy_log_level=envoy_log_level,
         envoy_concurrency=envoy_concurrency,
         drain_seconds=drain_seconds,
+        route_matcher=route_matcher,
     )
     asyncio.run(GatewayRuntime(options).run())

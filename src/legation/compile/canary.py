@@ -75,7 +75,7 @@ class RouteMemo:
         fresh: dict[tuple[int, ...], tuple[tuple[CompiledMapping, ...], Route]] = {}
         out = []
         for members in groups:
-            ident = tuple(id(m) for m in members)
+            ident = (id(members[0]),) if len(members) == 1 else tuple(id(m) for m in members)
             hit = self._routes.get(ident)
             if hit is None or any(a is not b for a, b in zip(hit[0], members, strict=True)):
                 hit = (tuple(members), build_route(members))

@@ -31,14 +31,17 @@ class Request:
     @classmethod
     def from_url(cls, method: str, url: str, headers: Mapping[str, str] | None = None) -> Request:
         """Build a request from a URL (`http://host/path?q=1` or `/path?q=1`)."""
-        parts = urlsplit(url)
         lowered = {k.lower(): v for k, v in (headers or {}).items()}
-        host = lowered.get("host") or parts.netloc or "localhost"
+        if url.startswith("/"):  # a bare path: `//x` is a path here, not a host
+            netloc, (path, _, query) = "", url.partition("?")
+        else:
+            parts = urlsplit(url)
+            netloc, path, query = parts.netloc, parts.path, parts.query
         return cls(
             method=method.upper(),
-            host=host,
-            path=parts.path or "/",
-            query=tuple(parse_qsl(parts.query, keep_blank_values=True)),
+            host=lowered.get("host") or netloc or "localhost",
+            path=path or "/",
+            query=tuple(parse_qsl(query, keep_blank_values=True)),
             headers=lowered,
         )
 

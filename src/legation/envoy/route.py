@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from envoy.config.core.v3 import base_pb2
@@ -12,6 +12,8 @@ from envoy.config.route.v3 import route_pb2
 from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import any_pb2, duration_pb2, struct_pb2, wrappers_pb2
 
+from legation.envoy.matcher import EntryCache, matcher_bytes, plan_tree, use_tree
+from legation.envoy.matcher import field as _field
 from legation.ir.gateway import RouteConfig
 from legation.ir.routes import HeaderMatch, HeaderToAdd, PathKind, QueryMatch, Route, WeightedTarget
 
@@ -132,26 +134,9 @@ def translate_route(route: Route) -> Any:
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field: tag, length, payload."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 # Field numbers from envoy/config/route/v3/route.proto and route_components.proto.
 _RC_NAME, _RC_VIRTUAL_HOSTS = 1, 2
-_VH_NAME, _VH_DOMAINS, _VH_ROUTES = 1, 2, 3
+_VH_NAME, _VH_DOMAINS, _VH_ROUTES, _VH_MATCHER = 1, 2, 3, 21
 
 
 class RouteTranslator:
@@ -164,8 +149,11 @@ class RouteTranslator:
     on as an `Any`, so unchanged routes are neither rebuilt nor re-serialized.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, use_tree: Callable[[Sequence[Route]], bool] = use_tree) -> None:
         self._cache: dict[int, tuple[Route, bytes]] = {}
+        self.use_tree = use_tree
+        """Decides, per virtual host, between a matcher tree and a plain route list."""
+        self._tree_entries: dict[str, EntryCache] = {}
 
     def _route_bytes(self, route: Route, fresh: dict[int, tuple[Route, bytes]]) -> bytes:
         hit = self._cache.get(id(route)) or fresh.get(id(route))
@@ -181,7 +169,13 @@ class RouteTranslator:
         for vh in config.virtual_hosts:
             vh_parts = [_field(_VH_NAME, vh.name.encode())]
             vh_parts.extend(_field(_VH_DOMAINS, d.encode()) for d in vh.domains)
-            vh_parts.extend(_field(_VH_ROUTES, self._route_bytes(r, fresh)) for r in vh.routes)
+            if self.use_tree(vh.routes):
+                plan = plan_tree(vh.routes)
+                entries = self._tree_entries.setdefault(vh.name, {})
+                tree = matcher_bytes(plan, lambda r: self._route_bytes(r, fresh), entries)
+                vh_parts.append(_field(_VH_MATCHER, tree))
+            else:
+                vh_parts.extend(_field(_VH_ROUTES, self._route_bytes(r, fresh)) for r in vh.routes)
             parts.append(_field(_RC_VIRTUAL_HOSTS, b"".join(vh_parts)))
         self._cache = fresh
         packed = any_pb2.Any(

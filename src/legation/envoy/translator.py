@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from legation.envoy.cluster import translate_cluster
 from legation.envoy.listener import translate_listener
+from legation.envoy.matcher import use_tree
 from legation.envoy.resources import XdsResources
 from legation.envoy.route import RouteTranslator
 from legation.ir.gateway import Gateway
@@ -12,8 +13,12 @@ from legation.ir.gateway import Gateway
 class Translator:
     """Translates successive IRs, reusing the messages of unchanged IR objects."""
 
-    def __init__(self) -> None:
-        self._routes = RouteTranslator()
+    def __init__(self, route_matcher: str = "auto") -> None:
+        """`route_matcher`: `auto` (a matcher tree for large virtual hosts), `list`, `tree`."""
+        choices = {"auto": use_tree, "list": lambda routes: False, "tree": lambda routes: True}
+        if route_matcher not in choices:
+            raise ValueError(f"route_matcher must be one of {sorted(choices)}")
+        self._routes = RouteTranslator(choices[route_matcher])
 
     def translate(self, gateway: Gateway) -> XdsResources:
         """All Envoy resources for one IR, each collection sorted by name."""

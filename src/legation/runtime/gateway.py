@@ -49,6 +49,7 @@ class RunOptions:
     envoy_concurrency: int | None = None
     drain_seconds: float = 5.0
     debounce_ms: int = 50
+    route_matcher: str = "auto"
 
 
 class _QuietServer(uvicorn.Server):
@@ -70,7 +71,8 @@ class GatewayRuntime:
         self.cache = XdsCache()
         self.reader = FolderReader(options.config_dir)
         self.pipeline = Pipeline(
-            CompileOptions(ambassador_id=options.ambassador_id, http_port=options.http_port)
+            CompileOptions(ambassador_id=options.ambassador_id, http_port=options.http_port),
+            route_matcher=options.route_matcher,
         )
         self.last: BuildResult | None = None
         self.version = ""

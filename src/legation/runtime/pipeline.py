@@ -40,10 +40,10 @@ class BuildResult:
 class Pipeline:
     """Compile + translate with caches that survive from one run to the next."""
 
-    def __init__(self, options: CompileOptions) -> None:
+    def __init__(self, options: CompileOptions, route_matcher: str = "auto") -> None:
         self.options = options
         self._compile_cache = CompileCache()
-        self._translator = Translator()
+        self._translator = Translator(route_matcher)
 
     def build(self, snapshot: Snapshot) -> BuildResult:
         """Run compile and translate on a snapshot."""

@@ -12,9 +12,11 @@ from envoy.config.route.v3 import route_pb2
 from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import any_pb2, duration_pb2, struct_pb2, wrappers_pb2
 
+from legation.envoy.filters import patch_route
 from legation.envoy.matcher import EntryCache, matcher_bytes, plan_tree, use_tree
 from legation.envoy.matcher import field as _field
-from legation.ir.gateway import RouteConfig
+from legation.envoy.route_options import apply_route_options, redirect_action
+from legation.ir.gateway import RouteConfig, VirtualHost
 from legation.ir.routes import HeaderMatch, HeaderToAdd, PathKind, QueryMatch, Route, WeightedTarget
 
 METADATA_NAMESPACE = "legation"
@@ -115,9 +117,20 @@ def translate_route(route: Route) -> Any:
                 substitution=route.regex_rewrite.substitution,
             )
         )
+    if route.options.redirect is not None:
+        out = rc.Route(
+            name=route.name,
+            match=_route_match(route),
+            redirect=redirect_action(route.options.redirect),
+            metadata=_metadata(route),
+        )
+        patch_route(route, out)
+        return out
+    apply_route_options(route.options, route.mirrors, action)
     out = rc.Route(
         name=route.name, match=_route_match(route), route=action, metadata=_metadata(route)
     )
+    patch_route(route, out)
     if len(route.targets) == 1:
         only = route.targets[0]
         action.cluster = only.cluster
@@ -139,6 +152,10 @@ _RC_NAME, _RC_VIRTUAL_HOSTS = 1, 2
 _VH_NAME, _VH_DOMAINS, _VH_ROUTES, _VH_MATCHER = 1, 2, 3, 21
 
 
+def _same_routes(a: tuple[Route, ...], b: tuple[Route, ...]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
 class RouteTranslator:
     """Translates routes, reusing the serialized form of a Route object seen before.
 
@@ -154,6 +171,7 @@ class RouteTranslator:
         self.use_tree = use_tree
         """Decides, per virtual host, between a matcher tree and a plain route list."""
         self._tree_entries: dict[str, EntryCache] = {}
+        self._vh_cache: dict[str, tuple[tuple[str, ...], tuple[Route, ...], bytes]] = {}
 
     def _route_bytes(self, route: Route, fresh: dict[int, tuple[Route, bytes]]) -> bytes:
         hit = self._cache.get(id(route)) or fresh.get(id(route))
@@ -162,21 +180,35 @@ class RouteTranslator:
         fresh[id(route)] = hit
         return hit[1]
 
+    def _virtual_host(self, vh: VirtualHost, fresh: dict[int, tuple[Route, bytes]]) -> bytes:
+        """One serialized VirtualHost; reused whole when its routes are the same objects."""
+        hit = self._vh_cache.get(vh.name)
+        if hit is not None and hit[0] == vh.domains and _same_routes(hit[1], vh.routes):
+            for route in vh.routes:  # keep their bytes cached for the next change
+                self._route_bytes(route, fresh)
+            return hit[2]
+        parts = [_field(_VH_NAME, vh.name.encode())]
+        parts.extend(_field(_VH_DOMAINS, d.encode()) for d in vh.domains)
+        if self.use_tree(vh.routes):
+            plan = plan_tree(vh.routes)
+            entries = self._tree_entries.setdefault(vh.name, {})
+            tree = matcher_bytes(plan, lambda r: self._route_bytes(r, fresh), entries)
+            parts.append(_field(_VH_MATCHER, tree))
+        else:
+            parts.extend(_field(_VH_ROUTES, self._route_bytes(r, fresh)) for r in vh.routes)
+        data = b"".join(parts)
+        self._vh_cache[vh.name] = (vh.domains, vh.routes, data)
+        return data
+
     def route_configuration(self, config: RouteConfig) -> Any:
         """The RDS resource for one route configuration, as a packed `Any`."""
         fresh: dict[int, tuple[Route, bytes]] = {}
         parts = [_field(_RC_NAME, config.name.encode())]
         for vh in config.virtual_hosts:
-            vh_parts = [_field(_VH_NAME, vh.name.encode())]
-            vh_parts.extend(_field(_VH_DOMAINS, d.encode()) for d in vh.domains)
-            if self.use_tree(vh.routes):
-                plan = plan_tree(vh.routes)
-                entries = self._tree_entries.setdefault(vh.name, {})
-                tree = matcher_bytes(plan, lambda r: self._route_bytes(r, fresh), entries)
-                vh_parts.append(_field(_VH_MATCHER, tree))
-            else:
-                vh_parts.extend(_field(_VH_ROUTES, self._route_bytes(r, fresh)) for r in vh.routes)
-            parts.append(_field(_RC_VIRTUAL_HOSTS, b"".join(vh_parts)))
+            parts.append(_field(_RC_VIRTUAL_HOSTS, self._virtual_host(vh, fresh)))
+        for stale in self._vh_cache.keys() - {vh.name for vh in config.virtual_hosts}:
+            del self._vh_cache[stale]
+            self._tree_entries.pop(stale, None)
         self._cache = fresh
         packed = any_pb2.Any(
             type_url=f"type.googleapis.com/{route_pb2.RouteConfiguration.DESCRIPTOR.full_name}",

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 QUICKSTART := examples/quickstart
 
-.PHONY: install run test unit e2e lint typecheck golden bench clean
+.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,8 @@ install: $(STAMP)
 run: install
 	$(PY) $(QUICKSTART)/run.py
 
-## test: lint, type check, and the whole test suite (unit, golden, end to end)
-test: install lint typecheck
+## test: lint, type check, and the whole test suite (unit, golden, end to end, Kubernetes)
+test: install lint typecheck k8s-assets
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: install
@@ -37,6 +37,11 @@ lint: install
 
 typecheck: install
 	$(VENV)/bin/mypy
+
+## k8s-assets: build kube-apiserver and etcd from Go modules (cached outside the repo)
+k8s-assets:
+	@if command -v go >/dev/null 2>&1; then bash hack/k8s-assets.sh; \
+	else echo "go not found: the Kubernetes tests will be skipped (and fail in CI)"; fi
 
 ## golden: regenerate the golden files (read the diff before committing)
 golden: install

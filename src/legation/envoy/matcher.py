@@ -37,11 +37,6 @@ class TreePlan:
     fallback: tuple[Route, ...]
 
 
-def _keyable(route: Route) -> bool:
-    path = route.match.path
-    return path.kind is not PathKind.REGEX and path.case_sensitive
-
-
 def _by_key(routes: Sequence[Route]) -> tuple[dict[str, list[Route]], list[Route]]:
     """Routes grouped by trie key, and the routes that cannot be keys."""
     by_key: dict[str, list[Route]] = {}
@@ -82,7 +77,14 @@ def use_tree(routes: Sequence[Route]) -> bool:
     """Whether a virtual host is better served by a matcher tree than by a list."""
     if len(routes) < TRIE_MIN_ROUTES:
         return False
-    return sum(1 for r in routes if not _keyable(r)) <= TRIE_MAX_UNKEYED
+    unkeyed = 0
+    for route in routes:
+        path = route.match.path
+        if path.kind is PathKind.REGEX or not path.case_sensitive:
+            unkeyed += 1
+            if unkeyed > TRIE_MAX_UNKEYED:
+                return False
+    return True
 
 
 def choose(plan: TreePlan, path: str) -> tuple[Route, ...]:
@@ -178,7 +180,10 @@ def matcher_bytes(
     for key in sorted(plan.keyed):
         routes = plan.keyed[key]
         hit = cache.get(key)
-        if hit is None or not _same(hit[0], routes):
+        if hit is None or not (
+            (len(routes) == 1 and len(hit[0]) == 1 and hit[0][0] is routes[0])
+            or _same(hit[0], routes)
+        ):
             action = _route_list_action(routes, route_bytes)
             entry = field(_ENTRY_KEY, key.encode()) + field(_ENTRY_VALUE, action)
             hit = (routes, field(_MAP_ENTRIES, entry))

@@ -6,7 +6,10 @@ thousands costs little. Running it is pure: the same snapshot gives the same out
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from legation.compile.compiler import CompileCache, CompileOptions, CompileResult, compile_config
@@ -37,6 +40,24 @@ class BuildResult:
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a configuration is built.
+
+    With 10,000 Mappings the caches hold millions of objects, and a full collection
+    landing in the middle of a small change costs 100-200 ms. Nothing built here forms
+    reference cycles, so reference counting frees it; collections run again afterwards,
+    outside the path from file write to Envoy.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class Pipeline:
     """Compile + translate with caches that survive from one run to the next."""
 
@@ -47,9 +68,10 @@ class Pipeline:
 
     def build(self, snapshot: Snapshot) -> BuildResult:
         """Run compile and translate on a snapshot."""
-        t0 = time.perf_counter()
-        compiled = compile_config(snapshot.objects, self.options, self._compile_cache)
-        t1 = time.perf_counter()
-        resources = self._translator.translate(compiled.gateway)
-        t2 = time.perf_counter()
+        with gc_paused():
+            t0 = time.perf_counter()
+            compiled = compile_config(snapshot.objects, self.options, self._compile_cache)
+            t1 = time.perf_counter()
+            resources = self._translator.translate(compiled.gateway)
+            t2 = time.perf_counter()
         return BuildResult(snapshot, compiled, resources, t1 - t0, t2 - t1)

@@ -1,5 +1,5 @@
 """Golden files: tests/golden/<case>/in.yaml → ir.yaml, problems.yaml, listeners.yaml,
-routes.yaml, clusters.yaml. Run `make golden` (pytest --update-golden) to regenerate.
+routes.yaml, clusters.yaml (and endpoints.yaml when there are EDS endpoints). Run `make golden` (pytest --update-golden) to regenerate.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def render(case_dir: Path) -> dict[str, str]:
         "clusters.yaml": _dump(envoy["clusters"]),
     }
     assert set(outputs) == set(OUTPUTS)
+    if envoy["endpoints"]:
+        outputs["endpoints.yaml"] = _dump(envoy["endpoints"])
     return outputs
 
 

@@ -20,13 +20,61 @@ def unpack(message: Any) -> Any:
     return inner
 
 
+_JSON_OBJECTS = frozenset({"google.protobuf.Struct", "google.protobuf.Value"})
+
+
+def _sort_all(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sort_all(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sort_all(v) for v in value]
+    return value
+
+
+def _sort_maps(value: Any, descriptor: Any) -> Any:
+    """Sort the keys of map fields and Structs, whose iteration order varies by process.
+
+    Fields of ordinary messages keep their declaration order (readable golden files).
+    """
+    if descriptor.full_name in _JSON_OBJECTS:
+        return _sort_all(value)
+    if not isinstance(value, dict):
+        return value
+    if descriptor.full_name == "google.protobuf.Any" and "@type" in value:
+        name = str(value["@type"]).rsplit("/", 1)[-1]
+        try:
+            descriptor = descriptor_pool.Default().FindMessageTypeByName(name)
+        except KeyError:
+            return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        field = descriptor.fields_by_name.get(key)
+        if field is None or field.message_type is None:
+            out[key] = item
+        elif field.message_type.GetOptions().map_entry:
+            inner = field.message_type.fields_by_name["value"].message_type
+            out[key] = {
+                k: _sort_maps(item[k], inner) if inner is not None else item[k]
+                for k in sorted(item)
+            }
+        elif isinstance(item, list):
+            out[key] = [_sort_maps(v, field.message_type) for v in item]
+        else:
+            out[key] = _sort_maps(item, field.message_type)
+    return out
+
+
 def message_to_data(message: Any) -> dict[str, Any]:
-    """A message as plain dicts and lists (proto3 JSON mapping, proto field names)."""
+    """A message as plain dicts and lists (proto3 JSON mapping, proto field names).
+
+    Deterministic: map keys are sorted, message fields come in declaration order.
+    """
     message = unpack(message)
     data: dict[str, Any] = json.loads(
         json_format.MessageToJson(message, preserving_proto_field_name=True, sort_keys=False)
     )
-    return data
+    sorted_data: dict[str, Any] = _sort_maps(data, message.DESCRIPTOR)
+    return sorted_data
 
 
 def type_url(message: Any) -> str:

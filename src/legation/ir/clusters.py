@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from legation.ir.upstream import UpstreamOptions
 
 
 class Discovery(StrEnum):
@@ -12,7 +14,11 @@ class Discovery(StrEnum):
     STATIC = "static"
     """The service names an IP address: no DNS needed."""
     STRICT_DNS = "strict_dns"
-    """The service names a host name that Envoy resolves."""
+    """The service names a host name that Envoy resolves (every address it returns)."""
+    LOGICAL_DNS = "logical_dns"
+    """A host name; Envoy connects to the first address it resolves to."""
+    EDS = "eds"
+    """The endpoints arrive separately over EDS (the KubernetesEndpointResolver)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,5 +34,7 @@ class Cluster:
     discovery: Discovery
     tls: bool = False
     connect_timeout_ms: int = 3000
+    options: UpstreamOptions = field(default_factory=UpstreamOptions)
+    """Load balancing, limits, health checks, protocol: part of the cluster's identity."""
     mappings: tuple[str, ...] = ()
     """Keys of the Mappings routing to this cluster, sorted."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from legation.ir.accesslog import AccessLog
 from legation.ir.clusters import Cluster
+from legation.ir.endpoints import LoadAssignment
 from legation.ir.routes import Route
+from legation.ir.tcp import TcpListener
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,8 @@ class HttpListener:
     xff_num_trusted_hops: int = 0
     merge_slashes: bool = False
     strip_matching_host_port: bool = False
+    access_log: AccessLog | None = None
+    """Access logging for the connection manager; None logs nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +52,7 @@ class Gateway:
     listeners: tuple[HttpListener, ...]
     route_configs: tuple[RouteConfig, ...]
     clusters: tuple[Cluster, ...]
+    load_assignments: tuple[LoadAssignment, ...] = ()
+    """Endpoints of the EDS clusters, sorted by cluster name."""
+    tcp_listeners: tuple[TcpListener, ...] = ()
+    """One per TCPMapping port, sorted by port."""

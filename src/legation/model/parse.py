@@ -11,23 +11,34 @@ from pydantic import BaseModel, ValidationError
 
 from legation.ir.errors import ConfigProblem, Severity
 from legation.model.annotations import expand_service, is_annotated_service
+from legation.model.fields import known_fields
+from legation.model.kubernetes import is_kubernetes_object, parse_kubernetes_object
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
 from legation.model.raw import RawObject
+from legation.model.resolver import (
+    ConsulResolverSpec,
+    KubernetesEndpointResolverSpec,
+    KubernetesServiceResolverSpec,
+)
 from legation.model.resource import Resource
+from legation.model.tcpmapping import TCPMappingSpec
 from legation.model.versions import EnvelopeError, is_ambassador_document, open_envelope
 
 SPEC_MODELS: dict[str, type[BaseModel]] = {
     "Mapping": MappingSpec,
     "Module": ModuleSpec,
+    "TCPMapping": TCPMappingSpec,
+    "KubernetesServiceResolver": KubernetesServiceResolverSpec,
+    "KubernetesEndpointResolver": KubernetesEndpointResolverSpec,
+    "ConsulResolver": ConsulResolverSpec,
 }
 """Kinds the model understands, and the spec model of each."""
 
 KNOWN_NOT_YET: frozenset[str] = frozenset(
     {
-        "Host", "Listener", "TLSContext", "AuthService", "RateLimitService", "TCPMapping",
-        "LogService", "TracingService", "KubernetesServiceResolver",
-        "KubernetesEndpointResolver", "ConsulResolver", "DevPortal", "Filter", "FilterPolicy",
+        "Host", "Listener", "TLSContext", "AuthService", "RateLimitService", "LogService",
+        "TracingService", "DevPortal", "Filter", "FilterPolicy",
     }
 )  # fmt: skip
 """Ambassador kinds that legation reads but does not act on yet: skipped with a notice."""
@@ -44,12 +55,16 @@ class ParseResult:
 def _describe_error(err: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     kind = err.get("type", "")
     if kind == "extra_forbidden":
-        known = list(model.model_fields) if len(loc) == 1 else []
+        known = known_fields(model, loc)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
+        if not close and len(loc) > 1 and known:
+            hint = f"; expected one of {', '.join(known)}"
         return f"unknown field{hint}"
     if kind == "missing":
         return "required field is missing"
+    if kind == "value_error":
+        return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     return f"{err.get('msg', 'invalid value')} (got {err.get('input')!r})"
 
 
@@ -145,7 +160,15 @@ def parse_object(raw: RawObject, default_namespace: str = "default") -> ParseRes
             sub = parse_ambassador_document(doc, namespace)
             result.resources.extend(sub.resources)
             result.problems.extend(sub.problems)
+        spec = raw.doc.get("spec")
+        if isinstance(spec, dict) and spec.get("ports"):  # its ports serve endpoint routing
+            service, problems = parse_kubernetes_object(raw)
+            result.resources.extend([service] if service is not None else [])
+            result.problems.extend(problems)
         return result
+    if is_kubernetes_object(raw.doc):
+        resource, problems = parse_kubernetes_object(raw, default_namespace)
+        return ParseResult([resource] if resource is not None else [], problems)
     if is_ambassador_document(raw.doc):
         return parse_ambassador_document(raw, default_namespace)
     kind = raw.doc.get("kind", "?")

@@ -1,0 +1,139 @@
+"""TCPMappings → one TCP listener per port, one (weighted) route per SNI host.
+
+TCPMappings on the same port and host form a weighted group, like a canary group of
+Mappings: explicit `weight`s are kept and one unweighted member takes the rest. Two
+unweighted TCPMappings on one port and host, a port equal to the HTTP port, or a
+second bind address for a port are errors on the later resource (by source order).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from legation.compile.canary import split_weights
+from legation.compile.service import ServiceError, cluster_for, parse_service
+from legation.ir.clusters import Cluster
+from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.tcp import TcpListener, TcpRoute, TcpTarget
+from legation.model.resource import Resource
+from legation.model.tcpmapping import TCP_NOT_YET_IMPLEMENTED, TCPMappingSpec
+
+
+@dataclass
+class TcpResult:
+    """What the TCPMappings contribute: listeners, clusters and problems."""
+
+    listeners: list[TcpListener] = field(default_factory=list)
+    clusters: list[Cluster] = field(default_factory=list)
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    res: Resource[TCPMappingSpec]
+    cluster: Cluster
+
+
+def _problem(
+    res: Resource[TCPMappingSpec], name: str, message: str, notice: bool = False
+) -> ConfigProblem:
+    return ConfigProblem(
+        res.field_source(name),
+        res.key,
+        message,
+        field=res.spec_path + name,
+        severity=Severity.NOTICE if notice else Severity.ERROR,
+    )
+
+
+def _notices(res: Resource[TCPMappingSpec]) -> list[ConfigProblem]:
+    out = [
+        _problem(res, name, "accepted but not implemented yet; it has no effect", True)
+        for name in TCP_NOT_YET_IMPLEMENTED
+        if getattr(res.spec, name) is not None
+    ]
+    if res.spec.host is not None:
+        out.append(
+            _problem(
+                res,
+                "host",
+                "legation does not terminate TLS yet: `host` matches the SNI of TLS "
+                "connections, which are passed through to the service as they are",
+                True,
+            )
+        )
+    return out
+
+
+def _by_source(res: Resource[TCPMappingSpec]) -> tuple[str, int, int, str]:
+    return (res.source.location, res.source.line or 0, res.source.document or 0, res.key)
+
+
+def _route(host: str | None, members: Sequence[_Member]) -> TcpRoute:
+    ordered = sorted(members, key=lambda m: (m.res.spec.weight is not None, m.res.key))
+    weights = split_weights([m.res.spec.weight for m in ordered])
+    targets = tuple(
+        TcpTarget(m.cluster.name, w, m.res.key)
+        for m, w in zip(ordered, weights, strict=True)
+        if w > 0  # Envoy's tcp_proxy refuses zero weights
+    )
+    primary = ordered[0].res
+    return TcpRoute(host, targets, primary.spec.idle_timeout_ms, primary.source)
+
+
+def compile_tcp_mappings(
+    resources: Sequence[Resource[TCPMappingSpec]], http_port: int, listen_address: str
+) -> TcpResult:
+    """Check every TCPMapping, group them by port and host, and build the listeners."""
+    result = TcpResult()
+    groups: dict[int, dict[str | None, list[_Member]]] = defaultdict(lambda: defaultdict(list))
+    bind: dict[int, tuple[str, str]] = {}
+    for res in sorted(resources, key=_by_source):
+        spec = res.spec
+        result.problems.extend(_notices(res))
+        try:
+            address = parse_service(spec.service)
+        except ServiceError as exc:
+            result.problems.append(_problem(res, "service", str(exc)))
+            continue
+        if spec.port == http_port:
+            result.problems.append(
+                _problem(res, "port", f"port {spec.port} is the HTTP listener's port")
+            )
+            continue
+        wanted = spec.address or listen_address
+        claimed = bind.setdefault(spec.port, (wanted, res.key))
+        if claimed[0] != wanted:
+            message = f"port {spec.port} is already bound to {claimed[0]} by {claimed[1]}"
+            result.problems.append(_problem(res, "address", message))
+            continue
+        host = spec.host.lower() if spec.host else None
+        group = groups[spec.port][host]
+        unweighted = [m for m in group if m.res.spec.weight is None]
+        if spec.weight is None and unweighted:
+            on = f"port {spec.port}" + (f" host {host}" if host else "")
+            message = (
+                f"{on} is already proxied by {unweighted[0].res.key}; give each TCPMapping "
+                "a weight to split connections between them"
+            )
+            result.problems.append(_problem(res, "port", message))
+            continue
+        group.append(_Member(res, cluster_for(address, spec.service, None)))
+    clusters: dict[str, tuple[Cluster, list[str]]] = {}
+    for port in sorted(groups):
+        by_host = groups[port]
+        hosts = sorted(h for h in by_host if h is not None)
+        routes = [_route(h, by_host[h]) for h in hosts]
+        if None in by_host:
+            routes.append(_route(None, by_host[None]))
+        result.listeners.append(TcpListener(f"tcp-{port}", bind[port][0], port, tuple(routes)))
+        for members in by_host.values():
+            for m in members:
+                clusters.setdefault(m.cluster.name, (m.cluster, []))[1].append(m.res.key)
+    for name in sorted(clusters):
+        cluster, users = clusters[name]
+        result.clusters.append(dataclasses.replace(cluster, mappings=tuple(sorted(users))))
+    return result

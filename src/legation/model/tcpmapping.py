@@ -1,0 +1,47 @@
+"""The `TCPMapping` kind: plain TCP proxying from a port of the gateway to a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from legation.model.common import StrictModel
+
+
+class TCPMappingSpec(StrictModel):
+    """The fields of a TCPMapping, shared by every apiVersion."""
+
+    port: int = Field(ge=1, le=65535)
+    """The gateway port to listen on (a listener of its own)."""
+    service: str
+    """`host:port` to proxy to."""
+    host: str | None = None
+    """SNI to match (TLS passed through; legation does not terminate TLS yet)."""
+    address: str | None = None
+    """Address to bind; defaults to the gateway's listen address."""
+    weight: int | None = Field(default=None, ge=0, le=100)
+    idle_timeout_ms: int | None = Field(default=None, ge=0)
+    docs: Any = None
+    # accepted, not implemented yet (see TCP_NOT_YET_IMPLEMENTED)
+    tls: Any = None
+    resolver: Any = None
+    circuit_breakers: Any = None
+    enable_ipv4: Any = None
+    enable_ipv6: Any = None
+    cluster_tag: Any = None
+    stats_name: Any = None
+
+    @field_validator("service")
+    @classmethod
+    def _service_non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("service must not be empty")
+        return value.strip()
+
+
+TCP_NOT_YET_IMPLEMENTED: tuple[str, ...] = (
+    "tls", "resolver", "circuit_breakers", "enable_ipv4", "enable_ipv6", "cluster_tag",
+    "stats_name",
+)  # fmt: skip
+"""TCPMapping fields that load but have no effect yet; each use gets a notice."""

@@ -1,0 +1,59 @@
+"""A real TCP upstream for end-to-end tests: echoes every byte back after a tag.
+
+An asyncio server on its own event loop in a thread, on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import TracebackType
+
+
+class TcpEcho:
+    """`with TcpEcho(b"a:") as up:` — each connection gets `tag`, then its bytes echoed."""
+
+    def __init__(self, tag: bytes) -> None:
+        self.tag = tag
+        self.port = 0
+        self.connections = 0
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.Server | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            writer.write(self.tag)
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def _start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def _stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    @property
+    def service(self) -> str:
+        """The TCPMapping `service` value pointing at this upstream."""
+        return f"127.0.0.1:{self.port}"
+
+    def __enter__(self) -> TcpEcho:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(5)
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)

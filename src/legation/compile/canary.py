@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from legation.compile.mapping import CompiledMapping
+from legation.compile.shadow import mirrors
 from legation.ir.routes import Route
 
 
@@ -40,13 +41,19 @@ def _primary_first(members: Sequence[CompiledMapping]) -> list[CompiledMapping]:
 
 
 def build_route(members: Sequence[CompiledMapping]) -> Route:
-    """One Envoy route for a canary group; route-level settings come from the primary."""
-    ordered = _primary_first(members)
+    """One Envoy route for a canary group; route-level settings come from the primary.
+
+    Shadow members are not weighted: they become mirrors of the route. A primary with
+    a redirect makes the route answer with that redirect, without targets.
+    """
+    ordered = _primary_first([m for m in members if not m.shadow])
     primary = ordered[0]
     weights = split_weights([m.weight for m in ordered])
     targets = tuple(
         dataclasses.replace(m.target, weight=w) for m, w in zip(ordered, weights, strict=True)
     )
+    if primary.options.redirect is not None:
+        targets = ()
     return Route(
         name=f"route-{primary.group_id}",
         hostname=primary.hostname,
@@ -58,6 +65,8 @@ def build_route(members: Sequence[CompiledMapping]) -> Route:
         regex_rewrite=primary.regex_rewrite,
         timeout_ms=primary.timeout_ms,
         mappings=tuple(m.key for m in ordered),
+        options=primary.options,
+        mirrors=mirrors([m for m in members if m.shadow]),
     )
 
 

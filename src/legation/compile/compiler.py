@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.canary import RouteMemo
+from legation.compile.endpoints import load_assignments
+from legation.compile.ingress import ingress_mappings
 from legation.compile.mapping import CompiledMapping, compile_mapping
-from legation.compile.module import module_settings
+from legation.compile.module import access_log_settings, module_settings
 from legation.compile.precedence import virtual_hosts
+from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
+from legation.compile.shadow import split_shadows
+from legation.compile.tcpmapping import compile_tcp_mappings
+from legation.compile.upstream_options import MappingDefaults
 from legation.ir.clusters import Cluster
+from legation.ir.endpoints import LoadAssignment
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.gateway import Gateway, HttpListener, RouteConfig
+from legation.ir.tcp import TcpListener
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleConfig
 from legation.model.parse import ParseCache
 from legation.model.raw import RawObject
+from legation.model.resolver import RESOLVER_KINDS
 from legation.model.resource import Resource
 from legation.model.versions import DEFAULT_AMBASSADOR_ID, selects
 
@@ -56,21 +66,29 @@ class CompileCache:
     def __init__(self) -> None:
         self.parse = ParseCache()
         self.routes = RouteMemo()
+        self.resolvers = ResolverMemo()
         self._mappings: dict[
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
         ] = {}
+        self._defaults = MappingDefaults()
 
     def compile_mappings(
-        self, mappings: Sequence[Resource[MappingSpec]]
+        self, mappings: Sequence[Resource[MappingSpec]], defaults: MappingDefaults | None = None
     ) -> tuple[list[CompiledMapping], list[ConfigProblem]]:
-        """compile_mapping() for each, reusing results for unchanged resources."""
+        """compile_mapping() for each, reusing results for unchanged resources.
+
+        A change of the Module's defaults recompiles every Mapping.
+        """
+        defaults = defaults if defaults is not None else MappingDefaults()
+        if defaults != self._defaults:
+            self._mappings, self._defaults = {}, defaults
         fresh: dict[int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]] = {}
         compiled: list[CompiledMapping] = []
         problems: list[ConfigProblem] = []
         for res in mappings:
             hit = self._mappings.get(id(res))
             if hit is None or hit[0] is not res:
-                hit = (res, *compile_mapping(res))
+                hit = (res, *compile_mapping(res, defaults))
             fresh[id(res)] = hit
             if hit[1] is not None:
                 compiled.append(hit[1])
@@ -92,6 +110,9 @@ class _Work:
     clusters: dict[str, Cluster] = field(default_factory=dict)
     route_config: RouteConfig | None = None
     listeners: list[HttpListener] = field(default_factory=list)
+    endpoint_requests: list[EndpointRequest] = field(default_factory=list)
+    load_assignments: list[LoadAssignment] = field(default_factory=list)
+    tcp_listeners: list[TcpListener] = field(default_factory=list)
 
 
 def compile_config(
@@ -105,14 +126,20 @@ def compile_config(
     _select_ambassador_id(work)
     _reject_duplicates(work)
     _apply_module(work)
+    _ingresses_to_mappings(work)
     _compile_mappings(work)
+    _apply_resolvers(work)
     _collect_clusters(work)
+    _compile_tcp_mappings(work)
+    _assign_endpoints(work)
     _build_routes(work)
     _build_listeners(work)
     gateway = Gateway(
         listeners=tuple(work.listeners),
         route_configs=(work.route_config,) if work.route_config else (),
         clusters=tuple(work.clusters[name] for name in sorted(work.clusters)),
+        load_assignments=tuple(work.load_assignments),
+        tcp_listeners=tuple(work.tcp_listeners),
     )
     problems = sorted(
         work.problems,
@@ -160,9 +187,43 @@ def _apply_module(work: _Work) -> None:
     work.problems.extend(problems)
 
 
+def _ingresses_to_mappings(work: _Work) -> None:
+    """Each path of a legation Ingress becomes a Mapping (see compile/ingress.py)."""
+    result = ingress_mappings(work.resources)
+    work.resources.extend(result.mappings)
+    work.problems.extend(result.problems)
+
+
 def _compile_mappings(work: _Work) -> None:
     mappings = [r for r in work.resources if r.kind == "Mapping"]
-    work.compiled, problems = work.cache.compile_mappings(mappings)
+    defaults = MappingDefaults.from_module(work.module)
+    work.compiled, problems = work.cache.compile_mappings(mappings, defaults)
+    work.problems.extend(problems)
+
+
+def _apply_resolvers(work: _Work) -> None:
+    """Mappings whose resolver is a KubernetesEndpointResolver go to an EDS cluster."""
+    kinds, problems = resolver_kinds([r for r in work.resources if r.kind in RESOLVER_KINDS])
+    work.compiled, found, work.endpoint_requests = work.cache.resolvers.apply(work.compiled, kinds)
+    work.problems.extend(problems + found)
+
+
+def _compile_tcp_mappings(work: _Work) -> None:
+    """TCPMappings: a TCP listener per port; their clusters join the HTTP ones."""
+    tcp = [r for r in work.resources if r.kind == "TCPMapping"]
+    result = compile_tcp_mappings(tcp, work.options.http_port, work.options.listen_address)
+    work.tcp_listeners, work.problems = result.listeners, work.problems + result.problems
+    for cluster in result.clusters:
+        shared = work.clusters.get(cluster.name)
+        if shared is not None:
+            users = tuple(sorted(shared.mappings + cluster.mappings))
+            cluster = dataclasses.replace(shared, mappings=users)
+        work.clusters[cluster.name] = cluster
+
+
+def _assign_endpoints(work: _Work) -> None:
+    """The ready endpoints of each EDS cluster, from EndpointSlices or Endpoints."""
+    work.load_assignments, problems = load_assignments(work.endpoint_requests, work.resources)
     work.problems.extend(problems)
 
 
@@ -170,6 +231,8 @@ def _collect_clusters(work: _Work) -> None:
     """One cluster per distinct upstream, listing every Mapping that uses it."""
     users: dict[str, list[str]] = defaultdict(list)
     for cm in work.compiled:
+        if cm.options.redirect is not None:
+            continue  # answered by Envoy itself: no upstream
         work.clusters.setdefault(cm.cluster.name, cm.cluster)
         users[cm.cluster.name].append(cm.key)
     for name, cluster in work.clusters.items():
@@ -184,10 +247,8 @@ def _build_routes(work: _Work) -> None:
     groups: dict[str, list[CompiledMapping]] = defaultdict(list)
     for cm in work.compiled:
         groups[cm.group_id].append(cm)
-    ordered_groups = [
-        members if len(members) == 1 else sorted(members, key=lambda m: m.key)
-        for members in groups.values()
-    ]
+    ordered_groups, problems = split_shadows(groups.values())
+    work.problems.extend(problems)
     routes = work.cache.routes.routes(ordered_groups)
     name = f"http-{work.options.http_port}"
     work.route_config = RouteConfig(name=name, virtual_hosts=virtual_hosts(routes))
@@ -195,6 +256,9 @@ def _build_routes(work: _Work) -> None:
 
 def _build_listeners(work: _Work) -> None:
     """Without Listener resources: one HTTP listener on the configured port."""
+    modules = [r for r in work.resources if r.kind == "Module"]
+    access_log, problems = access_log_settings(modules, work.module)
+    work.problems.extend(problems)
     port = work.options.http_port
     work.listeners.append(
         HttpListener(
@@ -206,5 +270,6 @@ def _build_listeners(work: _Work) -> None:
             xff_num_trusted_hops=work.module.xff_num_trusted_hops,
             merge_slashes=work.module.merge_slashes,
             strip_matching_host_port=work.module.strip_matching_host_port,
+            access_log=access_log,
         )
     )

@@ -6,9 +6,12 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from legation.compile.route_options import route_options
 from legation.compile.service import ServiceError, cluster_for, parse_service
+from legation.compile.upstream_options import MappingDefaults, upstream_options
 from legation.ir.clusters import Cluster
 from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.policies import RouteOptions
 from legation.ir.routes import (
     HeaderMatch,
     HeaderToAdd,
@@ -43,6 +46,10 @@ class CompiledMapping:
     prefix_rewrite: str | None
     regex_rewrite: RegexRewrite | None
     timeout_ms: int
+    options: RouteOptions
+    """Route-level settings: retries, CORS, hashing, upgrades, host rewrite, redirect."""
+    shadow: bool = False
+    """A shadow Mapping mirrors its group's traffic (its `weight` percent) to its cluster."""
 
 
 def _headers_to_add(values: dict[str, HeaderSpec]) -> tuple[HeaderToAdd, ...]:
@@ -115,9 +122,13 @@ def group_id(hostname: str, match: RouteMatch, precedence: int) -> str:
 
 
 def compile_mapping(
-    res: Resource[MappingSpec],
+    res: Resource[MappingSpec], defaults: MappingDefaults | None = None
 ) -> tuple[CompiledMapping | None, list[ConfigProblem]]:
-    """Check one Mapping and compute its contribution, or the problems that reject it."""
+    """Check one Mapping and compute its contribution, or the problems that reject it.
+
+    `defaults` are the `ambassador` Module's settings for Mappings that set none.
+    """
+    defaults = defaults if defaults is not None else MappingDefaults()
     spec = res.spec
     problems: list[ConfigProblem] = []
     for name in NOT_YET_IMPLEMENTED:
@@ -155,10 +166,20 @@ def compile_mapping(
     real_errors = [e for e in errors if e is not None]
     if real_errors or address is None:
         return None, problems + real_errors
+    options, option_problems = route_options(res, address, defaults)
+    problems.extend(option_problems)
+    if any(p.severity is Severity.ERROR for p in option_problems):
+        return None, problems
 
     match = _match(spec)
     hostname = _hostname(spec)
-    cluster = cluster_for(address, spec.service, spec.connect_timeout_ms)
+    cluster = cluster_for(
+        address,
+        spec.service,
+        spec.connect_timeout_ms,
+        upstream_options(spec, defaults),
+        spec.dns_type,
+    )
     target = WeightedTarget(
         cluster=cluster.name,
         weight=0,  # decided by the canary group
@@ -187,5 +208,7 @@ def compile_mapping(
         prefix_rewrite=rewrite,
         regex_rewrite=regex_rewrite,
         timeout_ms=spec.timeout_ms if spec.timeout_ms is not None else DEFAULT_TIMEOUT_MS,
+        options=options,
+        shadow=spec.shadow,
     )
     return compiled, problems

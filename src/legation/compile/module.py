@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from legation.ir.accesslog import AccessLog, LogType
 from legation.ir.errors import ConfigProblem, Severity
 from legation.model.module import MODULE_IMPLEMENTED, ModuleConfig, ModuleSpec
 from legation.model.resource import Resource
@@ -40,6 +41,16 @@ def module_settings(
     if chosen is None:
         return ModuleConfig(), problems
     config = chosen.spec.config
+    if config.regex_type == "unsafe":
+        problems.append(
+            ConfigProblem(
+                chosen.field_source("config.regex_type"),
+                chosen.key,
+                "Envoy supports only safe (RE2) regular expressions; regexes are read as RE2",
+                field=f"{chosen.spec_path}config.regex_type",
+                severity=Severity.NOTICE,
+            )
+        )
     for name in sorted(config.model_fields_set - MODULE_IMPLEMENTED):
         problems.append(
             ConfigProblem(
@@ -51,3 +62,63 @@ def module_settings(
             )
         )
     return config, problems
+
+
+DEFAULT_JSON_FORMAT: tuple[tuple[str, str], ...] = (
+    ("start_time", "%START_TIME%"),
+    ("method", "%REQ(:METHOD)%"),
+    ("path", "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
+    ("protocol", "%PROTOCOL%"),
+    ("response_code", "%RESPONSE_CODE%"),
+    ("response_flags", "%RESPONSE_FLAGS%"),
+    ("bytes_received", "%BYTES_RECEIVED%"),
+    ("bytes_sent", "%BYTES_SENT%"),
+    ("duration", "%DURATION%"),
+    ("upstream_service_time", "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%"),
+    ("x_forwarded_for", "%REQ(X-FORWARDED-FOR)%"),
+    ("user_agent", "%REQ(USER-AGENT)%"),
+    ("request_id", "%REQ(X-REQUEST-ID)%"),
+    ("authority", "%REQ(:AUTHORITY)%"),
+    ("upstream_host", "%UPSTREAM_HOST%"),
+)
+"""The JSON access-log fields used when `envoy_log_format` is not given."""
+
+
+def access_log_settings(
+    modules: Sequence[Resource[Any]], config: ModuleConfig
+) -> tuple[AccessLog | None, list[ConfigProblem]]:
+    """Envoy access logging from `envoy_log_type`, `envoy_log_format`, `envoy_log_path`.
+
+    Off unless the Module sets one of them. A format of the wrong shape for the type
+    (a map for `text`, a string for `json`) is an error and the default is used.
+    """
+    if (config.envoy_log_type, config.envoy_log_format, config.envoy_log_path) == (None,) * 3:
+        return None, []
+    log_type = LogType(config.envoy_log_type or "text")
+    path = config.envoy_log_path or "/dev/stdout"
+    fmt = config.envoy_log_format
+    problems: list[ConfigProblem] = []
+    wrong_shape = (log_type is LogType.TEXT and isinstance(fmt, dict)) or (
+        log_type is LogType.JSON and isinstance(fmt, str)
+    )
+    if wrong_shape:
+        module = next((m for m in modules if m.name == "ambassador"), None)
+        want = "a string" if log_type is LogType.TEXT else "a map of key to format"
+        if module is not None:
+            problems.append(
+                ConfigProblem(
+                    module.field_source("config.envoy_log_format"),
+                    module.key,
+                    f"envoy_log_format must be {want} when envoy_log_type is "
+                    f"{log_type.value}; using the default format",
+                    field=f"{module.spec_path}config.envoy_log_format",
+                )
+            )
+        fmt = None
+    if log_type is LogType.TEXT:
+        text = fmt if isinstance(fmt, str) else None
+        if text is not None and not text.endswith("\n"):
+            text += "\n"
+        return AccessLog(path=path, log_type=log_type, text_format=text), problems
+    pairs = tuple(fmt.items()) if isinstance(fmt, dict) and fmt else DEFAULT_JSON_FORMAT
+    return AccessLog(path=path, log_type=log_type, json_format=pairs), problems

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from legation.ir.clusters import Cluster, Discovery
+from legation.ir.upstream import UpstreamOptions
 
 _SCHEMES = {"http": False, "https": True}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -67,20 +68,44 @@ def is_ip(host: str) -> bool:
     return True
 
 
-def cluster_for(address: ServiceAddress, service: str, connect_timeout_ms: int | None) -> Cluster:
-    """The cluster for a service; its name depends only on what makes clusters differ."""
+def cluster_for(
+    address: ServiceAddress,
+    service: str,
+    connect_timeout_ms: int | None,
+    options: UpstreamOptions | None = None,
+    dns_type: str | None = None,
+) -> Cluster:
+    """The cluster for a service; its name depends only on what makes clusters differ.
+
+    Two Mappings to one service with different cluster settings (circuit breakers,
+    load balancer, health checks, ...) get two clusters, each named after a hash of
+    its settings, so the name is stable whatever else changes.
+    """
     timeout = connect_timeout_ms if connect_timeout_ms is not None else DEFAULT_CONNECT_TIMEOUT_MS
+    options = options if options is not None else UpstreamOptions()
+    discovery = Discovery.STATIC if is_ip(address.host) else Discovery.STRICT_DNS
+    if discovery is Discovery.STRICT_DNS and dns_type == "logical_dns":
+        discovery = Discovery.LOGICAL_DNS
     name = f"cluster_{_UNSAFE.sub('_', address.host)}_{address.port}"
     if address.tls:
         name += "_tls"
+    settings = []
     if timeout != DEFAULT_CONNECT_TIMEOUT_MS:
-        name += "_" + hashlib.sha1(f"ct={timeout}".encode()).hexdigest()[:8]
+        settings.append(f"ct={timeout}")
+    if discovery is Discovery.LOGICAL_DNS:
+        settings.append("dns=logical")
+    if options != UpstreamOptions():
+        settings.append(repr(options))
+    if settings:
+        digest = hashlib.sha1(";".join(settings).encode(), usedforsecurity=False)
+        name += "_" + digest.hexdigest()[:8]
     return Cluster(
         name=name,
         service=service,
         host=address.host,
         port=address.port,
-        discovery=Discovery.STATIC if is_ip(address.host) else Discovery.STRICT_DNS,
+        discovery=discovery,
         tls=address.tls,
         connect_timeout_ms=timeout,
+        options=options,
     )

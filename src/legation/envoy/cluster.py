@@ -10,11 +10,15 @@ from envoy.config.endpoint.v3 import endpoint_components_pb2, endpoint_pb2
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 from google.protobuf import any_pb2, duration_pb2
 
+from legation.envoy.endpoint import eds_config
+from legation.envoy.upstream import apply_upstream_options
 from legation.ir.clusters import Cluster, Discovery
 
 _DISCOVERY = {
     Discovery.STATIC: cluster_pb2.Cluster.STATIC,
     Discovery.STRICT_DNS: cluster_pb2.Cluster.STRICT_DNS,
+    Discovery.LOGICAL_DNS: cluster_pb2.Cluster.LOGICAL_DNS,
+    Discovery.EDS: cluster_pb2.Cluster.EDS,
 }
 
 
@@ -45,6 +49,11 @@ def translate_cluster(cluster: Cluster) -> Any:
             endpoints=[endpoint_components_pb2.LocalityLbEndpoints(lb_endpoints=[endpoint])],
         ),
     )
+    if cluster.discovery is Discovery.EDS:  # endpoints arrive over EDS (envoy/endpoint.py)
+        message.ClearField("load_assignment")
+        message.ClearField("dns_lookup_family")
+        message.eds_cluster_config.CopyFrom(eds_config())
+    apply_upstream_options(cluster.options, message)
     if cluster.tls:
         context = tls_pb2.UpstreamTlsContext(sni=cluster.host)
         packed = any_pb2.Any()

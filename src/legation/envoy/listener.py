@@ -6,12 +6,13 @@ from typing import Any
 
 from envoy.config.core.v3 import address_pb2, config_source_pb2
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
-from envoy.extensions.filters.http.router.v3 import router_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
 from google.protobuf import any_pb2, wrappers_pb2
 
+from legation.envoy.accesslog import translate_access_log
+from legation.envoy.filters import http_filters
 from legation.ir.gateway import HttpListener
 
 
@@ -34,17 +35,15 @@ def translate_listener(listener: HttpListener) -> Any:
         stat_prefix=listener.name.replace("-", "_"),
         codec_type=hcm_pb2.HttpConnectionManager.AUTO,
         rds=hcm_pb2.Rds(config_source=_ads_source(), route_config_name=listener.route_config),
-        http_filters=[
-            hcm_pb2.HttpFilter(
-                name="envoy.filters.http.router", typed_config=_pack(router_pb2.Router())
-            )
-        ],
+        http_filters=http_filters(listener),
         use_remote_address=wrappers_pb2.BoolValue(value=listener.use_remote_address),
         xff_num_trusted_hops=listener.xff_num_trusted_hops,
         merge_slashes=listener.merge_slashes,
     )
     if listener.strip_matching_host_port:
         hcm.strip_matching_host_port = True
+    if listener.access_log is not None:
+        hcm.access_log.append(translate_access_log(listener.access_log))
     return listener_pb2.Listener(
         name=listener.name,
         address=address_pb2.Address(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from legation.ir.policies import Mirror, RouteOptions
 from legation.ir.provenance import Source
 
 
@@ -110,8 +111,14 @@ class Route:
     timeout_ms: int = 3000
     mappings: tuple[str, ...] = field(default=())
     """Keys of every Mapping in the group, primary first."""
+    options: RouteOptions = field(default_factory=RouteOptions)
+    """Retries, CORS, hashing, upgrades, host rewrite, redirect (from the primary)."""
+    mirrors: tuple[Mirror, ...] = ()
+    """Shadow Mappings with the same match: each gets a copy of the traffic."""
 
-    order: tuple[int, int, int, str, str] = field(default=(0, 0, 0, "", ""), compare=False)
+    order: tuple[int, int, int, int, str, str] = field(
+        default=(0, 0, 0, 0, "", ""), compare=False
+    )
     """Sort key, computed once: see `sort_key`."""
 
     def __post_init__(self) -> None:
@@ -122,13 +129,15 @@ class Route:
                 -self.precedence,
                 -len(self.match.path.value),
                 -self.match.constraint_count(),
+                0 if self.match.path.kind is PathKind.EXACT else 1,
                 self.match.path.value,
                 self.name,
             ),
         )
 
-    def sort_key(self) -> tuple[int, int, int, str, str]:
-        """Ambassador order: precedence, then longer paths, then more constraints first.
+    def sort_key(self) -> tuple[int, int, int, int, str, str]:
+        """Ambassador order: precedence, then longer paths, then more constraints first;
+        at a tie, an exact path before a prefix.
 
         The trailing name keeps the order total, so output never depends on the order
         in which resources arrived.

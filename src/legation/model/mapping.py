@@ -7,6 +7,15 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from legation.model.common import HeaderSpec, StrictModel
+from legation.model.traffic import (
+    CircuitBreakerSpec,
+    CorsSpec,
+    HealthCheckSpec,
+    KeepaliveSpec,
+    LoadBalancerSpec,
+    OutlierDetectionSpec,
+    RetryPolicySpec,
+)
 
 
 class RegexRewriteSpec(StrictModel):
@@ -42,10 +51,34 @@ class MappingSpec(StrictModel):
     service: str
     timeout_ms: int | None = Field(default=None, ge=0)
     connect_timeout_ms: int | None = Field(default=None, ge=0)
+    idle_timeout_ms: int | None = Field(default=None, ge=0)
+    cluster_idle_timeout_ms: int | None = Field(default=None, ge=0)
+    cluster_max_connection_lifetime_ms: int | None = Field(default=None, ge=0)
     weight: int | None = Field(default=None, ge=0, le=100)
-    # --- rewriting
+    load_balancer: LoadBalancerSpec | None = None
+    keepalive: KeepaliveSpec | None = None
+    health_checks: list[HealthCheckSpec] | None = None
+    outlier_detection: OutlierDetectionSpec | None = None
+    circuit_breakers: list[CircuitBreakerSpec] | None = None
+    dns_type: Literal["strict_dns", "logical_dns"] | None = None
+    grpc: bool = False
+    stats_name: str | None = Field(default=None, min_length=1)
+    # --- rewriting and redirects
     rewrite: str | None = "/"
     regex_rewrite: RegexRewriteSpec | None = None
+    host_rewrite: str | None = Field(default=None, min_length=1)
+    auto_host_rewrite: bool = False
+    host_redirect: bool = False
+    path_redirect: str | None = None
+    prefix_redirect: str | None = None
+    regex_redirect: RegexRewriteSpec | None = None
+    redirect_response_code: Literal[301, 302, 303, 307, 308] | None = None
+    # --- traffic
+    shadow: bool = False
+    retry_policy: RetryPolicySpec | None = None
+    cors: CorsSpec | None = None
+    allow_upgrade: list[str] = Field(default_factory=list)
+    use_websocket: bool = False
     # --- headers
     add_request_headers: dict[str, HeaderSpec] = Field(default_factory=dict)
     add_response_headers: dict[str, HeaderSpec] = Field(default_factory=dict)
@@ -53,35 +86,13 @@ class MappingSpec(StrictModel):
     remove_response_headers: list[str] = Field(default_factory=list)
     # --- informational
     docs: Any = None
+    resolver: str | None = None
+    """Name of the resolver for `service` (default `kubernetes-service`)."""
     # --- accepted, not implemented yet (see NOT_YET_IMPLEMENTED)
-    resolver: Any = None
     tls: Any = None
-    load_balancer: Any = None
-    keepalive: Any = None
-    health_checks: Any = None
-    outlier_detection: Any = None
-    circuit_breakers: Any = None
-    dns_type: Any = None
-    idle_timeout_ms: Any = None
-    cluster_idle_timeout_ms: Any = None
-    cluster_max_connection_lifetime_ms: Any = None
-    host_rewrite: Any = None
-    auto_host_rewrite: Any = None
-    host_redirect: Any = None
-    path_redirect: Any = None
-    prefix_redirect: Any = None
-    regex_redirect: Any = None
-    redirect_response_code: Any = None
-    shadow: Any = None
-    retry_policy: Any = None
-    cors: Any = None
-    grpc: Any = None
-    allow_upgrade: Any = None
-    use_websocket: Any = None
     bypass_auth: Any = None
     auth_context_extensions: Any = None
     labels: Any = None
-    stats_name: Any = None
     enable_ipv4: Any = None
     enable_ipv6: Any = None
     add_linkerd_headers: Any = None
@@ -89,11 +100,22 @@ class MappingSpec(StrictModel):
     error_response_overrides: Any = None
     bypass_error_response_overrides: Any = None
 
-    @field_validator("remove_request_headers", "remove_response_headers", mode="before")
+    @field_validator(
+        "remove_request_headers", "remove_response_headers", "allow_upgrade", mode="before"
+    )
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
-        """Ambassador accepts a single header name or a list of them."""
+        """Ambassador accepts a single name or a list of them."""
         return [value] if isinstance(value, str) else value
+
+    @field_validator("health_checks")
+    @classmethod
+    def _one_health_check(cls, value: list[HealthCheckSpec] | None) -> Any:
+        # Envoy 1.40 wants a name on each of several health checks; the API version
+        # legation builds with (xds-protos 1.85) has no such field.
+        if value is not None and len(value) > 1:
+            raise ValueError("only one health check per Mapping is supported")
+        return value
 
     @field_validator("prefix")
     @classmethod
@@ -111,13 +133,8 @@ class MappingSpec(StrictModel):
 
 
 NOT_YET_IMPLEMENTED: tuple[str, ...] = (
-    "resolver", "tls", "load_balancer", "keepalive", "health_checks", "outlier_detection",
-    "circuit_breakers", "dns_type", "idle_timeout_ms", "cluster_idle_timeout_ms",
-    "cluster_max_connection_lifetime_ms", "host_rewrite", "auto_host_rewrite", "host_redirect",
-    "path_redirect", "prefix_redirect", "regex_redirect", "redirect_response_code", "shadow",
-    "retry_policy", "cors", "grpc", "allow_upgrade", "use_websocket", "bypass_auth",
-    "auth_context_extensions", "labels", "stats_name", "enable_ipv4", "enable_ipv6",
-    "add_linkerd_headers", "cluster_tag", "error_response_overrides",
+    "tls", "bypass_auth", "auth_context_extensions", "labels", "enable_ipv4",
+    "enable_ipv6", "add_linkerd_headers", "cluster_tag", "error_response_overrides",
     "bypass_error_response_overrides",
 )  # fmt: skip
 """Mapping fields that load but do not change routing yet; each use gets a notice."""

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from legation.model.common import StrictModel
+from legation.model.traffic import CircuitBreakerSpec, CorsSpec, LoadBalancerSpec, RetryPolicySpec
+
+
+class DiagnosticsConfig(StrictModel):
+    """`diagnostics`: who may see the diagnostics UI and JSON on the diag port."""
+
+    enabled: bool = True
+    """False: served to loopback clients only, whatever `allow_non_local` says."""
+    allow_non_local: bool = False
+    """True: also served to clients that are not on loopback (probes and /metrics
+    always are)."""
 
 
 class ModuleConfig(StrictModel):
@@ -20,13 +31,21 @@ class ModuleConfig(StrictModel):
     xff_num_trusted_hops: int = Field(default=0, ge=0)
     merge_slashes: bool = False
     strip_matching_host_port: bool = False
+    diagnostics: DiagnosticsConfig | None = None
+    envoy_log_type: Literal["text", "json"] | None = None
+    """Access log format: a text line, or a JSON object per request."""
+    envoy_log_format: str | dict[str, str] | None = None
+    """A text format string (`%START_TIME% ...`), or for `json` a map of key → format."""
+    envoy_log_path: str | None = None
+    """Where Envoy writes access logs (default `/dev/stdout` once any envoy_log_* is set)."""
+    regex_type: Literal["safe", "unsafe"] = "safe"
+    """Only RE2 ("safe") regexes exist in current Envoy; `unsafe` is read as safe, with a notice."""
+    # defaults for every Mapping that does not set its own
+    cors: CorsSpec | None = None
+    retry_policy: RetryPolicySpec | None = None
+    load_balancer: LoadBalancerSpec | None = None
+    circuit_breakers: list[CircuitBreakerSpec] | None = None
     # accepted, not implemented yet
-    diagnostics: Any = None
-    regex_type: Any = None
-    cors: Any = None
-    retry_policy: Any = None
-    load_balancer: Any = None
-    circuit_breakers: Any = None
     enable_grpc_web: Any = None
     enable_http10: Any = None
     server_name: Any = None
@@ -36,9 +55,6 @@ class ModuleConfig(StrictModel):
     cluster_idle_timeout_ms: Any = None
     cluster_max_connection_lifetime_ms: Any = None
     cluster_request_timeout_ms: Any = None
-    envoy_log_type: Any = None
-    envoy_log_format: Any = None
-    envoy_log_path: Any = None
     envoy_validation_timeout: Any = None
     error_response_overrides: Any = None
     header_case_overrides: Any = None
@@ -70,7 +86,21 @@ class ModuleConfig(StrictModel):
 
 
 MODULE_IMPLEMENTED: frozenset[str] = frozenset(
-    {"use_remote_address", "xff_num_trusted_hops", "merge_slashes", "strip_matching_host_port"}
+    {
+        "use_remote_address",
+        "xff_num_trusted_hops",
+        "merge_slashes",
+        "strip_matching_host_port",
+        "diagnostics",
+        "envoy_log_type",
+        "envoy_log_format",
+        "envoy_log_path",
+        "regex_type",
+        "cors",
+        "retry_policy",
+        "load_balancer",
+        "circuit_breakers",
+    }
 )
 
 

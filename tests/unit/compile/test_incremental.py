@@ -34,6 +34,20 @@ def _serialized(objects: list[RawObject]) -> dict[str, dict[str, bytes]]:
 
 prefixes = st.sampled_from(["/", "/a/", "/a/b/", "/b/", "/c/d/e/"])
 weights = st.one_of(st.none(), st.integers(0, 100))
+traffic = st.sampled_from(
+    [
+        {},
+        {"circuit_breakers": [{"max_connections": 1}]},
+        {"circuit_breakers": [{"max_connections": 2}]},
+        {"retry_policy": {"retry_on": "5xx", "num_retries": 2}},
+        {"shadow": True},
+        {"cors": {"origins": ["*"]}},
+        {"load_balancer": {"policy": "ring_hash", "header": "x-u"}},
+        {"host_redirect": True},
+        {"grpc": True, "allow_upgrade": ["websocket"]},
+    ]
+)
+"""Traffic settings: cluster identity, route options, shadows and redirects."""
 
 
 @st.composite
@@ -49,6 +63,7 @@ def mapping_sets(draw: st.DrawFn) -> list[RawObject]:
             extra["precedence"] = draw(st.integers(-2, 2))
         if draw(st.booleans()):
             extra["headers"] = {"x-h": draw(st.sampled_from(["1", "2"]))}
+        extra.update(draw(traffic))
         out.append(mapping(f"m{i}", draw(prefixes), f"svc{draw(st.integers(0, 3))}:80", **extra))
     return out
 
@@ -67,10 +82,7 @@ def test_output_does_not_depend_on_input_order(
 @given(mapping_sets(), mapping_sets())
 def test_incremental_equals_full(first: list[RawObject], second: list[RawObject]) -> None:
     """Compiling A then A+B with one cache gives what a fresh compile of A+B gives."""
-    renamed = [
-        mapping("n" + o.doc["metadata"]["name"], o.doc["spec"]["prefix"], o.doc["spec"]["service"])
-        for o in second
-    ]
+    renamed = [mapping("n" + o.doc["metadata"]["name"], **o.doc["spec"]) for o in second]
     cache = CompileCache()
     translator = Translator()
     options = CompileOptions()

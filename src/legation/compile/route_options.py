@@ -1,0 +1,131 @@
+"""A Mapping's route-level settings (with the Module's defaults) → `RouteOptions`."""
+
+from __future__ import annotations
+
+import re
+
+from legation.compile.service import ServiceAddress
+from legation.compile.upstream_options import MappingDefaults
+from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.policies import (
+    CorsPolicy,
+    HashOn,
+    HashPolicy,
+    Redirect,
+    RetryPolicy,
+    RouteOptions,
+)
+from legation.model.mapping import MappingSpec
+from legation.model.resource import Resource
+from legation.model.traffic import CorsSpec, LoadBalancerSpec, RetryPolicySpec
+
+_REDIRECT_FIELDS = ("path_redirect", "prefix_redirect", "regex_redirect")
+
+
+def _problem(
+    res: Resource[MappingSpec], field: str, message: str, severity: Severity = Severity.ERROR
+) -> ConfigProblem:
+    return ConfigProblem(
+        res.field_source(field), res.key, message, field=res.spec_path + field, severity=severity
+    )
+
+
+def _retry(spec: RetryPolicySpec | None) -> RetryPolicy | None:
+    if spec is None:
+        return None
+    return RetryPolicy(spec.retry_on, spec.num_retries, spec.per_try_timeout)
+
+
+def _cors(spec: CorsSpec | None) -> CorsPolicy | None:
+    if spec is None:
+        return None
+    return CorsPolicy(
+        origins=tuple(spec.origins),
+        methods=tuple(spec.methods),
+        headers=tuple(spec.headers),
+        exposed_headers=tuple(spec.exposed_headers),
+        credentials=spec.credentials,
+        max_age=spec.max_age,
+    )
+
+
+def _hash_policy(lb: LoadBalancerSpec | None) -> HashPolicy | None:
+    if lb is None:
+        return None
+    if lb.cookie is not None:
+        return HashPolicy(HashOn.COOKIE, lb.cookie.name, lb.cookie.path, lb.cookie.ttl)
+    if lb.header is not None:
+        return HashPolicy(HashOn.HEADER, lb.header.lower())
+    if lb.source_ip:
+        return HashPolicy(HashOn.SOURCE_IP)
+    return None
+
+
+def _explicit_port(service: str) -> bool:
+    rest = service.split("://", 1)[-1].rstrip("/")
+    return ":" in rest and not rest.endswith("]") and rest.rsplit(":", 1)[1].isdigit()
+
+
+def _redirect(
+    res: Resource[MappingSpec], address: ServiceAddress
+) -> tuple[Redirect | None, list[ConfigProblem]]:
+    spec = res.spec
+    given = [f for f in _REDIRECT_FIELDS if getattr(spec, f) is not None]
+    if not spec.host_redirect:
+        unused = [*given, *(["redirect_response_code"] if spec.redirect_response_code else [])]
+        return None, [
+            _problem(res, f, "has no effect without host_redirect: true", Severity.NOTICE)
+            for f in unused
+        ]
+    if len(given) > 1:
+        return None, [_problem(res, given[1], f"set only one of {', '.join(_REDIRECT_FIELDS)}")]
+    if spec.regex_redirect is not None:
+        try:
+            re.compile(spec.regex_redirect.pattern)
+        except re.error as exc:
+            return None, [
+                _problem(res, "regex_redirect.pattern", f"invalid regular expression: {exc}")
+            ]
+    regex = spec.regex_redirect
+    return Redirect(
+        host=address.host,
+        port=address.port if _explicit_port(spec.service) else None,
+        https=address.tls,
+        path=spec.path_redirect,
+        prefix=spec.prefix_redirect,
+        regex_pattern=regex.pattern if regex else None,
+        regex_substitution=regex.substitution if regex else None,
+        response_code=spec.redirect_response_code or 301,
+    ), []
+
+
+def route_options(
+    res: Resource[MappingSpec], address: ServiceAddress, defaults: MappingDefaults
+) -> tuple[RouteOptions, list[ConfigProblem]]:
+    """Retries, CORS, hashing, upgrades, host rewrite and redirect of one Mapping.
+
+    Problems of severity error mean the Mapping must be left out.
+    """
+    spec = res.spec
+    problems: list[ConfigProblem] = []
+    if spec.host_rewrite is not None and spec.auto_host_rewrite:
+        problems.append(
+            _problem(res, "auto_host_rewrite", "set only one of host_rewrite, auto_host_rewrite")
+        )
+    redirect, redirect_problems = _redirect(res, address)
+    problems.extend(redirect_problems)
+    upgrades = {u.lower() for u in spec.allow_upgrade}
+    if spec.use_websocket:
+        upgrades.add("websocket")
+    lb = spec.load_balancer if spec.load_balancer is not None else defaults.load_balancer
+    options = RouteOptions(
+        retry=_retry(spec.retry_policy if spec.retry_policy is not None else defaults.retry_policy),
+        cors=_cors(spec.cors if spec.cors is not None else defaults.cors),
+        hash_policy=_hash_policy(lb),
+        upgrades=tuple(sorted(upgrades)),
+        host_rewrite=spec.host_rewrite,
+        auto_host_rewrite=spec.auto_host_rewrite,
+        idle_timeout_ms=spec.idle_timeout_ms,
+        redirect=redirect,
+    )
+    return options, problems

@@ -1,0 +1,20 @@
+"""envoy.filters.http.router: forwards the request; always the last filter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envoy.extensions.filters.http.router.v3 import router_pb2
+
+from legation.envoy.filters.base import HttpFilter
+from legation.ir.gateway import HttpListener
+
+
+class RouterFilter(HttpFilter):
+    """The terminal filter of every HTTP listener."""
+
+    name = "envoy.filters.http.router"
+
+    def listener_filter(self, listener: HttpListener) -> Any | None:
+        """The router with its defaults."""
+        return router_pb2.Router()

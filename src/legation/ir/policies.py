@@ -1,0 +1,93 @@
+"""Route-level traffic policies: retries, CORS, hashing, upgrades, host rewrite,
+redirects and mirrors. Plain data; Envoy terms appear only as values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When Envoy retries a failed request, how often, and how long each try may take."""
+
+    retry_on: str
+    """Comma-separated Envoy retry conditions, e.g. `5xx,connect-failure`."""
+    num_retries: int | None = None
+    per_try_timeout_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CorsPolicy:
+    """Cross-origin resource sharing for a route; `*` in `origins` allows any origin."""
+
+    origins: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+    exposed_headers: tuple[str, ...] = ()
+    credentials: bool | None = None
+    max_age: str | None = None
+    """Seconds a browser may cache a preflight answer, as written."""
+
+
+class HashOn(StrEnum):
+    """What a consistent-hash load balancer (ring_hash, maglev) hashes."""
+
+    COOKIE = "cookie"
+    HEADER = "header"
+    SOURCE_IP = "source_ip"
+
+
+@dataclass(frozen=True, slots=True)
+class HashPolicy:
+    """Session affinity: requests with the same hash key go to the same endpoint."""
+
+    on: HashOn
+    name: str = ""
+    """The cookie or header name (empty for source_ip)."""
+    cookie_path: str | None = None
+    cookie_ttl_ms: int | None = None
+    """When set, Envoy creates the cookie if the request has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """Answer with a redirect instead of proxying (Ambassador's `host_redirect`)."""
+
+    host: str
+    port: int | None = None
+    """Port for the Location URL; None keeps the request's."""
+    https: bool = False
+    path: str | None = None
+    """Replaces the whole path."""
+    prefix: str | None = None
+    """Replaces the matched prefix."""
+    regex_pattern: str | None = None
+    regex_substitution: str | None = None
+    response_code: int = 301
+
+
+@dataclass(frozen=True, slots=True)
+class RouteOptions:
+    """Everything a route does besides matching and choosing weighted clusters."""
+
+    retry: RetryPolicy | None = None
+    cors: CorsPolicy | None = None
+    hash_policy: HashPolicy | None = None
+    upgrades: tuple[str, ...] = ()
+    """Connection upgrades allowed on the route, e.g. `websocket`."""
+    host_rewrite: str | None = None
+    auto_host_rewrite: bool = False
+    """Send the upstream endpoint's host name as Host."""
+    idle_timeout_ms: int | None = None
+    redirect: Redirect | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mirror:
+    """A shadow: a copy of each request (or `percent` of them) sent to another cluster."""
+
+    cluster: str
+    percent: int
+    mapping: str
+    """Key of the shadow Mapping."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -12,9 +13,15 @@ from legation.ir.routes import Route
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.*-]")
 
 
+_ORDER = operator.attrgetter("order")
+
+
 def order_routes(routes: Sequence[Route]) -> list[Route]:
-    """Sort routes: higher precedence, then longer path, then more constraints first."""
-    return sorted(routes, key=Route.sort_key)
+    """Sort routes: higher precedence, then longer path, then more constraints first.
+
+    Uses each route's precomputed `order` (what `Route.sort_key` returns).
+    """
+    return sorted(routes, key=_ORDER)
 
 
 def domains_for(hostname: str) -> tuple[str, ...]:
@@ -35,11 +42,12 @@ def virtual_hosts(routes: Sequence[Route]) -> tuple[VirtualHost, ...]:
     by_host: dict[str, list[Route]] = defaultdict(list)
     for route in routes:
         by_host[route.hostname].append(route)
-    wildcard = by_host.pop("*", [])
+    wildcard = order_routes(by_host.pop("*", []))
     out = []
     for hostname in sorted(by_host):
         name = "vh_" + _UNSAFE.sub("_", hostname)
-        ordered = order_routes(by_host[hostname] + wildcard)
+        # the wildcard part is already sorted: timsort merges the two runs in linear time
+        ordered = order_routes(order_routes(by_host[hostname]) + wildcard)
         out.append(VirtualHost(name, domains_for(hostname), tuple(ordered)))
-    out.append(VirtualHost("vh_any", ("*",), tuple(order_routes(wildcard))))
+    out.append(VirtualHost("vh_any", ("*",), tuple(wildcard)))
     return tuple(out)

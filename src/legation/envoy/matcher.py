@@ -14,6 +14,7 @@ it would in the list. Routes that cannot be keys also form the `on_no_match` lis
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,9 @@ class TreePlan:
 
     keyed: dict[str, tuple[Route, ...]]
     fallback: tuple[Route, ...]
+
+
+_LITERAL = operator.attrgetter("literal_path")
 
 
 def _by_key(routes: Sequence[Route]) -> tuple[dict[str, list[Route]], list[Route]]:
@@ -77,14 +81,8 @@ def use_tree(routes: Sequence[Route]) -> bool:
     """Whether a virtual host is better served by a matcher tree than by a list."""
     if len(routes) < TRIE_MIN_ROUTES:
         return False
-    unkeyed = 0
-    for route in routes:
-        path = route.match.path
-        if path.kind is PathKind.REGEX or not path.case_sensitive:
-            unkeyed += 1
-            if unkeyed > TRIE_MAX_UNKEYED:
-                return False
-    return True
+    unkeyed: int = len(routes) - sum(map(_LITERAL, routes))
+    return unkeyed <= TRIE_MAX_UNKEYED
 
 
 def choose(plan: TreePlan, path: str) -> tuple[Route, ...]:
@@ -155,45 +153,24 @@ def _route_list_action(routes: Sequence[Route], route_bytes: Callable[[Route], b
     return field(_ON_MATCH_ACTION, action)
 
 
-EntryCache = dict[str, tuple[tuple[Route, ...], bytes]]
-"""Serialized map entry per key, with the candidate routes it was built from."""
+def entry_bytes(key: str, routes: Sequence[Route], route_bytes: Callable[[Route], bytes]) -> bytes:
+    """One serialized `prefix_match_map` entry: the key and its RouteList action."""
+    action = _route_list_action(routes, route_bytes)
+    return field(_MAP_ENTRIES, field(_ENTRY_KEY, key.encode()) + field(_ENTRY_VALUE, action))
 
 
-def _same(a: tuple[Route, ...], b: tuple[Route, ...]) -> bool:
-    if len(a) != len(b):
-        return False
-    if len(a) == 1:
-        return a[0] is b[0]
-    return all(x is y for x, y in zip(a, b, strict=True))
-
-
-def matcher_bytes(
-    plan: TreePlan, route_bytes: Callable[[Route], bytes], cache: EntryCache | None = None
+def tree_bytes(
+    entries: Sequence[bytes], fallback: Sequence[Route], route_bytes: Callable[[Route], bytes]
 ) -> bytes:
-    """The serialized `xds.type.matcher.v3.Matcher` for a plan.
-
-    `cache` (updated in place) keeps each key's entry while its candidates are the very
-    same Route objects, so one changed route re-serializes only the keys it is in.
-    """
-    cache = {} if cache is None else cache
-    parts = []
-    for key in sorted(plan.keyed):
-        routes = plan.keyed[key]
-        hit = cache.get(key)
-        if hit is None or not (
-            (len(routes) == 1 and len(hit[0]) == 1 and hit[0][0] is routes[0])
-            or _same(hit[0], routes)
-        ):
-            action = _route_list_action(routes, route_bytes)
-            entry = field(_ENTRY_KEY, key.encode()) + field(_ENTRY_VALUE, action)
-            hit = (routes, field(_MAP_ENTRIES, entry))
-            cache[key] = hit
-        parts.append(hit[1])
-    for stale in cache.keys() - plan.keyed.keys():
-        del cache[stale]
-    entries = b"".join(parts)
-    tree = field(_TREE_INPUT, _INPUT) + field(_TREE_PREFIX_MAP, entries)
+    """The serialized `xds.type.matcher.v3.Matcher` from entries in key order."""
+    tree = field(_TREE_INPUT, _INPUT) + field(_TREE_PREFIX_MAP, b"".join(entries))
     out = field(_MATCHER_TREE, tree)
-    if plan.fallback:
-        out += field(_MATCHER_ON_NO_MATCH, _route_list_action(plan.fallback, route_bytes))
+    if fallback:
+        out += field(_MATCHER_ON_NO_MATCH, _route_list_action(fallback, route_bytes))
     return out
+
+
+def matcher_bytes(plan: TreePlan, route_bytes: Callable[[Route], bytes]) -> bytes:
+    """The serialized matcher for a plan, built from scratch."""
+    entries = [entry_bytes(k, plan.keyed[k], route_bytes) for k in sorted(plan.keyed)]
+    return tree_bytes(entries, plan.fallback, route_bytes)

@@ -13,9 +13,10 @@ from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import any_pb2, duration_pb2, struct_pb2, wrappers_pb2
 
 from legation.envoy.filters import patch_route
-from legation.envoy.matcher import EntryCache, matcher_bytes, plan_tree, use_tree
 from legation.envoy.matcher import field as _field
+from legation.envoy.matcher import use_tree
 from legation.envoy.route_options import apply_route_options, redirect_action
+from legation.envoy.tree_cache import TreeCache
 from legation.ir.gateway import RouteConfig, VirtualHost
 from legation.ir.routes import HeaderMatch, HeaderToAdd, PathKind, QueryMatch, Route, WeightedTarget
 
@@ -170,46 +171,50 @@ class RouteTranslator:
         self._cache: dict[int, tuple[Route, bytes]] = {}
         self.use_tree = use_tree
         """Decides, per virtual host, between a matcher tree and a plain route list."""
-        self._tree_entries: dict[str, EntryCache] = {}
+        self._trees: dict[str, TreeCache] = {}
         self._vh_cache: dict[str, tuple[tuple[str, ...], tuple[Route, ...], bytes]] = {}
 
-    def _route_bytes(self, route: Route, fresh: dict[int, tuple[Route, bytes]]) -> bytes:
-        hit = self._cache.get(id(route)) or fresh.get(id(route))
+    def _route_bytes(self, route: Route) -> bytes:
+        # The entry holds the Route, so its id cannot be reused while the entry lives.
+        hit = self._cache.get(id(route))
         if hit is None or hit[0] is not route:
             hit = (route, translate_route(route).SerializeToString(deterministic=True))
-        fresh[id(route)] = hit
+            self._cache[id(route)] = hit
         return hit[1]
 
-    def _virtual_host(self, vh: VirtualHost, fresh: dict[int, tuple[Route, bytes]]) -> bytes:
+    def _prune(self, config: RouteConfig) -> None:
+        """Drop cached routes no longer used, once they outnumber the live ones."""
+        live = sum(len(vh.routes) for vh in config.virtual_hosts)
+        if len(self._cache) > 2 * live + 1024:
+            keep = {id(r) for vh in config.virtual_hosts for r in vh.routes}
+            self._cache = {k: v for k, v in self._cache.items() if k in keep}
+
+    def _virtual_host(self, vh: VirtualHost) -> bytes:
         """One serialized VirtualHost; reused whole when its routes are the same objects."""
         hit = self._vh_cache.get(vh.name)
         if hit is not None and hit[0] == vh.domains and _same_routes(hit[1], vh.routes):
-            for route in vh.routes:  # keep their bytes cached for the next change
-                self._route_bytes(route, fresh)
             return hit[2]
         parts = [_field(_VH_NAME, vh.name.encode())]
         parts.extend(_field(_VH_DOMAINS, d.encode()) for d in vh.domains)
         if self.use_tree(vh.routes):
-            plan = plan_tree(vh.routes)
-            entries = self._tree_entries.setdefault(vh.name, {})
-            tree = matcher_bytes(plan, lambda r: self._route_bytes(r, fresh), entries)
+            trees = self._trees.setdefault(vh.name, TreeCache())
+            tree = trees.matcher_bytes(vh.routes, self._route_bytes)
             parts.append(_field(_VH_MATCHER, tree))
         else:
-            parts.extend(_field(_VH_ROUTES, self._route_bytes(r, fresh)) for r in vh.routes)
+            parts.extend(_field(_VH_ROUTES, self._route_bytes(r)) for r in vh.routes)
         data = b"".join(parts)
         self._vh_cache[vh.name] = (vh.domains, vh.routes, data)
         return data
 
     def route_configuration(self, config: RouteConfig) -> Any:
         """The RDS resource for one route configuration, as a packed `Any`."""
-        fresh: dict[int, tuple[Route, bytes]] = {}
         parts = [_field(_RC_NAME, config.name.encode())]
         for vh in config.virtual_hosts:
-            parts.append(_field(_RC_VIRTUAL_HOSTS, self._virtual_host(vh, fresh)))
+            parts.append(_field(_RC_VIRTUAL_HOSTS, self._virtual_host(vh)))
         for stale in self._vh_cache.keys() - {vh.name for vh in config.virtual_hosts}:
             del self._vh_cache[stale]
-            self._tree_entries.pop(stale, None)
-        self._cache = fresh
+            self._trees.pop(stale, None)
+        self._prune(config)
         packed = any_pb2.Any(
             type_url=f"type.googleapis.com/{route_pb2.RouteConfiguration.DESCRIPTOR.full_name}",
             value=b"".join(parts),

@@ -116,12 +116,16 @@ class Route:
     mirrors: tuple[Mirror, ...] = ()
     """Shadow Mappings with the same match: each gets a copy of the traffic."""
 
-    order: tuple[int, int, int, int, str, str] = field(
-        default=(0, 0, 0, 0, "", ""), compare=False
-    )
+    order: tuple[int, int, int, int, str, str] = field(default=(0, 0, 0, 0, "", ""), compare=False)
     """Sort key, computed once: see `sort_key`."""
+    literal_path: bool = field(default=True, compare=False)
+    """The path is a case-sensitive prefix or exact value (not a regex), computed once."""
 
     def __post_init__(self) -> None:
+        path = self.match.path
+        object.__setattr__(
+            self, "literal_path", path.kind is not PathKind.REGEX and path.case_sensitive
+        )
         object.__setattr__(
             self,
             "order",

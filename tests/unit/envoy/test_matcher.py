@@ -150,3 +150,26 @@ def test_serialized_tree_matches_the_protobuf_api() -> None:
     assert not vh.routes
     assert _unpacked(vh.matcher) == _unpacked(_reference_matcher(config))
     assert len(vh.matcher.matcher_tree.prefix_match_map.map) == 81
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.lists(mapping_spec(), min_size=1, max_size=20), min_size=2, max_size=5))
+def test_incremental_tree_equals_fresh_plan(steps: list[list[dict[str, Any]]]) -> None:
+    """Updating one TreeCache through a series of route sets gives the fresh plan each time.
+
+    Consecutive sets share most Route objects (the compile cache reuses them), so the
+    incremental path is exercised, not only the rebuild.
+    """
+    from legation.compile.compiler import CompileCache, CompileOptions
+    from legation.envoy.tree_cache import TreeCache, plans_equal
+
+    cache = CompileCache()
+    trees = TreeCache()
+    kept: list[dict[str, Any]] = []
+    for step in steps:
+        kept = kept[: len(kept) // 2 + 1] + step  # keep some Mappings, add others
+        objects = [_mapping(i, s) for i, s in enumerate(kept)]
+        config = compile_config(objects, CompileOptions(), cache).gateway.route_configs[0]
+        routes = config.virtual_hosts[-1].routes
+        trees.matcher_bytes(routes, lambda r: r.name.encode())
+        assert plans_equal(trees.plan(), plan_tree(routes))

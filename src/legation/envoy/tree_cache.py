@@ -1,0 +1,138 @@
+"""One virtual host's matcher tree, kept between translations and updated in place.
+
+`plan_tree` looks at every route; with 10,000 routes that is most of the cost of a
+one-Mapping change. A changed route can only alter the candidate lists of its own key
+and of the keys it prefixes, and those keys sit together in sorted order. So when a
+few keyed routes come and go, only those keys' lists and serialized entries are
+rebuilt; anything else (a regex route changing, many changes) rebuilds the plan.
+"""
+
+from __future__ import annotations
+
+import bisect
+import operator
+from collections.abc import Callable, Sequence
+
+from legation.envoy.matcher import TreePlan, entry_bytes, plan_tree, tree_bytes
+from legation.ir.routes import PathKind, Route
+
+MAX_INCREMENTAL_CHANGES = 64
+"""Beyond this many added or removed routes, rebuilding the plan is as cheap."""
+
+_ORDER = operator.attrgetter("order")
+
+
+def _key_of(route: Route) -> str | None:
+    path = route.match.path
+    if path.kind is PathKind.REGEX or not path.case_sensitive:
+        return None
+    return path.value
+
+
+class TreeCache:
+    """Plan and entry bytes of one virtual host's tree, valid for `self.routes`."""
+
+    def __init__(self) -> None:
+        self.routes: tuple[Route, ...] = ()
+        self._by_key: dict[str, list[Route]] = {}
+        self._unkeyed: tuple[Route, ...] = ()
+        self._keys: list[str] = []
+        self._keyed: dict[str, tuple[Route, ...]] = {}
+        self._entries: dict[str, bytes] = {}
+
+    def plan(self) -> TreePlan:
+        """The current plan (what `plan_tree(self.routes)` returns)."""
+        return TreePlan({k: self._keyed[k] for k in self._keys}, self._unkeyed)
+
+    def matcher_bytes(
+        self, routes: tuple[Route, ...], route_bytes: Callable[[Route], bytes]
+    ) -> bytes:
+        """The serialized matcher for `routes` (in match order), updating the cache."""
+        dirty = self._update(routes)
+        if dirty is None:
+            plan = plan_tree(routes)
+            self._keyed = dict(plan.keyed)
+            self._keys = sorted(plan.keyed)
+            self._unkeyed = plan.fallback
+            self._by_key = {}
+            for route in routes:
+                key = _key_of(route)
+                if key is not None:
+                    self._by_key.setdefault(key, []).append(route)
+            self._entries = {}
+            dirty = set(self._keys)
+        self.routes = routes
+        for key in dirty:
+            if key in self._keyed:
+                self._entries[key] = entry_bytes(key, self._keyed[key], route_bytes)
+            else:
+                self._entries.pop(key, None)
+        return tree_bytes([self._entries[k] for k in self._keys], self._unkeyed, route_bytes)
+
+    def _update(self, routes: tuple[Route, ...]) -> set[str] | None:
+        """Apply the difference to the plan in place; the keys to re-serialize, or None
+        when the plan must be rebuilt from scratch."""
+        if not self.routes:
+            return None
+        old = dict(zip(map(id, self.routes), self.routes, strict=True))
+        new = dict(zip(map(id, routes), routes, strict=True))
+        gone, came = old.keys() - new.keys(), new.keys() - old.keys()
+        if len(gone) + len(came) > MAX_INCREMENTAL_CHANGES:
+            return None
+        removed = [old[i] for i in gone]
+        added = [new[i] for i in came]
+        changed_keys: set[str] = set()
+        for route in (*removed, *added):
+            key = _key_of(route)
+            if key is None:
+                return None  # regex / case-insensitive routes join every list
+            changed_keys.add(key)
+        for route in removed:
+            key = _key_of(route)
+            assert key is not None
+            members = self._by_key[key]
+            members.remove(route)
+            if not members:
+                del self._by_key[key]
+                del self._keys[bisect.bisect_left(self._keys, key)]
+                del self._keyed[key]
+        for route in added:
+            key = _key_of(route)
+            assert key is not None
+            if key not in self._by_key:
+                self._by_key[key] = []
+                bisect.insort(self._keys, key)
+            members = self._by_key[key]
+            members.append(route)
+            members.sort(key=_ORDER)
+        dirty: set[str] = set(changed_keys)
+        for key in changed_keys:
+            start = bisect.bisect_left(self._keys, key)
+            for other in self._keys[start:]:
+                if not other.startswith(key):
+                    break
+                dirty.add(other)
+        for key in dirty:
+            if key in self._by_key:
+                self._keyed[key] = self._candidates(key)
+        return dirty
+
+    def _candidates(self, key: str) -> tuple[Route, ...]:
+        """Routes whose key prefixes `key`, plus the unkeyed ones, in match order."""
+        found = [r for n in range(1, len(key) + 1) for r in self._by_key.get(key[:n], ())]
+        found.extend(self._unkeyed)
+        found.sort(key=_ORDER)
+        return tuple(found)
+
+
+def plans_equal(a: TreePlan, b: TreePlan) -> bool:
+    """Two plans choose alike (same keys, same candidate objects in the same order)."""
+
+    def same(x: Sequence[Route], y: Sequence[Route]) -> bool:
+        return len(x) == len(y) and all(p is q for p, q in zip(x, y, strict=True))
+
+    return (
+        a.keyed.keys() == b.keyed.keys()
+        and all(same(a.keyed[k], b.keyed[k]) for k in a.keyed)
+        and same(a.fallback, b.fallback)
+    )

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 QUICKSTART := examples/quickstart
 
-.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets
+.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets crds deploy conformance
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,17 @@ k8s-assets:
 ## golden: regenerate the golden files (read the diff before committing)
 golden: install
 	$(PY) -m pytest -q tests/golden --update-golden
+
+## crds: regenerate deploy/crds.yaml from the models; deploy: also deploy/legation.yaml
+crds: install
+	$(PY) -m legation.deploy.crds -o deploy/crds.yaml
+
+deploy: crds
+	$(PY) -m legation.deploy.bundle --deploy-dir deploy -o deploy/legation.yaml
+
+## conformance: the Kubernetes Ingress conformance features against a real API server
+conformance: install k8s-assets
+	$(PY) tests/conformance/run_ingress.py
 
 ## bench: every benchmark under bench/, printed as figures and ratios
 bench: install

@@ -90,7 +90,7 @@ class RunningGateway:
 
     def overview(self) -> dict[str, Any]:
         """The diagnostics overview JSON."""
-        data: dict[str, Any] = self.diag().json()
+        data: dict[str, Any] = self.diag("/ambassador/v0/diag/?json=true").json()
         return data
 
     def wait_ready(self, timeout: float = 30.0) -> None:

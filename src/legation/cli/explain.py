@@ -14,7 +14,8 @@ from legation.cli.options import (
     config_dir_argument,
     http_port_option,
 )
-from legation.diag.explain import Request, explain
+from legation.diag.explain import Request
+from legation.diag.tester import explain_gateway, explanation_data
 
 
 def parse_headers(values: tuple[str, ...]) -> dict[str, str]:
@@ -51,22 +52,10 @@ def explain_command(
     """
     result = build_folder(config_dir, ambassador_id, http_port)
     request = Request.from_url(method, url, parse_headers(headers))
-    configs = result.compiled.gateway.route_configs
-    answer = explain(configs[0], request) if configs else None
+    answer = explain_gateway(result.compiled.gateway, request)
     winner = answer.winner if answer else None
     if as_json:
-        payload = {
-            "request": {"method": request.method, "host": request.host, "path": request.path},
-            "virtual_host": answer.virtual_host.name if answer and answer.virtual_host else None,
-            "route": winner.name if winner else None,
-            "mappings": list(winner.mappings) if winner else [],
-            "source": winner.source.describe() if winner else None,
-            "considered": [
-                {"route": v.route.name, "mappings": list(v.route.mappings), "matched": v.matched,
-                 "reason": v.reason}
-                for v in (answer.considered if answer else ())
-            ],
-        }  # fmt: skip
+        payload = explanation_data(request, answer)
         click.echo(json.dumps(payload, indent=2))
     else:
         for verdict in answer.considered if answer else ():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from legation.cli.check import check
+from legation.cli.crds import crds
 from legation.cli.explain import explain_command
+from legation.cli.loglevel import loglevel
 from legation.cli.routes import routes
 from legation.cli.run import run
 from legation.cli.translate import translate
@@ -22,6 +24,8 @@ cli.add_command(check)
 cli.add_command(translate)
 cli.add_command(routes)
 cli.add_command(explain_command)
+cli.add_command(loglevel)
+cli.add_command(crds)
 
 
 def main() -> None:

@@ -8,17 +8,20 @@ from pathlib import Path
 
 import click
 
+from legation.cli.kubernetes import kubernetes_options
 from legation.cli.options import ambassador_id_option, http_port_option
 from legation.runtime.gateway import GatewayRuntime, RunOptions
+from legation.runtime.source import KubernetesOptions
 
 
 @click.command()
 @click.option(
     "--config-dir",
-    required=True,
+    default=None,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Folder of YAML manifests, watched recursively.",
 )
+@kubernetes_options
 @http_port_option
 @click.option(
     "--diag-port", default=8877, show_default=True, type=int, help="Diagnostics and probes port."
@@ -50,7 +53,8 @@ from legation.runtime.gateway import GatewayRuntime, RunOptions
 )
 @click.option("--log-level", default="info", show_default=True, help="legation's own log level.")
 def run(
-    config_dir: Path,
+    config_dir: Path | None,
+    kubernetes: KubernetesOptions | None,
     http_port: int,
     diag_port: int,
     admin_port: int,
@@ -64,12 +68,16 @@ def run(
     route_matcher: str,
     log_level: str,
 ) -> None:
-    """Run the gateway on CONFIG_DIR until SIGTERM or Ctrl-C."""
+    """Run the gateway on a folder (--config-dir) or a Kubernetes API server (--kubernetes)
+    until SIGTERM or Ctrl-C."""
+    if (config_dir is None) == (kubernetes is None):
+        raise click.UsageError("give exactly one of --config-dir DIR and --kubernetes")
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     options = RunOptions(
         config_dir=config_dir,
+        kubernetes=kubernetes,
         http_port=http_port,
         diag_port=diag_port,
         admin_port=admin_port,

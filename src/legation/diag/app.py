@@ -1,31 +1,51 @@
-"""The diagnostics HTTP app (Starlette): probes, and the JSON overview.
+"""The diagnostics HTTP app (Starlette): probes, metrics, the web UI and its JSON.
 
-Probes answer anyone (the kubelet is not on loopback); the diagnostics views answer
-loopback clients only, as Ambassador users expect.
+Probes and `/metrics` answer anyone; the read-only views answer loopback clients
+unless the ambassador Module allows others (see `access`); the log-level endpoint
+answers loopback clients only.
 """
 
 from __future__ import annotations
 
-import ipaddress
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from legation.diag import pages
+from legation.diag.access import is_loopback, may_view, same_origin
+from legation.diag.render import DIAG_PREFIX, page
 from legation.diag.state import DiagState
+from legation.diag.upstreams import fetch_health
 
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-def _is_loopback(request: Request) -> bool:
-    host = request.client.host if request.client else ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 def build_app(state: DiagState, *, allow_non_local: bool = False) -> Starlette:
-    """The ASGI app serving probes and diagnostics for `state`."""
+    """The ASGI app serving probes, metrics and diagnostics for `state`.
+
+    `allow_non_local` opens the read-only views to every client regardless of the
+    Module (for tests and special deployments).
+    """
+
+    def view(handler: Handler) -> Handler:
+        """Refuse clients that may not see the diagnostics views."""
+
+        async def guarded(request: Request) -> Response:
+            if not may_view(request, state.settings(), force_allow=allow_non_local):
+                return PlainTextResponse(
+                    "diagnostics are only served to loopback clients "
+                    "(ambassador Module: diagnostics.allow_non_local)\n",
+                    status_code=403,
+                )
+            return await handler(request)
+
+        return guarded
 
     async def check_alive(request: Request) -> Response:
         ok = state.alive()
@@ -35,17 +55,68 @@ def build_app(state: DiagState, *, allow_non_local: bool = False) -> Starlette:
         ok = state.ready()
         return PlainTextResponse("ready\n" if ok else "not ready\n", status_code=200 if ok else 503)
 
-    async def diag(request: Request) -> Response:
-        if not (allow_non_local or _is_loopback(request)):
+    async def metrics(request: Request) -> Response:
+        envoy = await state.envoy_admin("/stats/prometheus")
+        text = envoy[1] if envoy is not None and envoy[0] == 200 else ""
+        if text and not text.endswith("\n"):
+            text += "\n"
+        body = text.encode() + state.metrics()
+        return Response(body, media_type=PROMETHEUS_CONTENT_TYPE)
+
+    async def overview(request: Request) -> Response:
+        health = await fetch_health(state.envoy_admin)
+        return page(request, "overview.html", pages.overview_data(state, health))
+
+    async def routes(request: Request) -> Response:
+        health = await fetch_health(state.envoy_admin)
+        return page(request, "routes.html", pages.routes_data(state, health))
+
+    async def clusters(request: Request) -> Response:
+        health = await fetch_health(state.envoy_admin)
+        return page(request, "clusters.html", pages.clusters_data(state, health))
+
+    async def resource(request: Request) -> Response:
+        key = request.path_params["key"]
+        data = pages.resource_data(state, key)
+        if data is None:
+            return page(request, "missing.html", {"key": key}, status_code=404)
+        return page(request, "resource.html", data)
+
+    async def tester(request: Request) -> Response:
+        return page(request, "tester.html", pages.tester_data(state, request.query_params))
+
+    async def loglevel(request: Request) -> Response:
+        if not is_loopback(request):
             return PlainTextResponse(
-                "diagnostics are only served to loopback clients\n", status_code=403
+                "log levels can only be changed from loopback\n", status_code=403
             )
-        return JSONResponse(state.overview())
+        if not same_origin(request):
+            return PlainTextResponse("cross-site request refused\n", status_code=403)
+        params = dict(request.query_params)
+        if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            params.update(parse_qsl((await request.body()).decode()))
+        component = params.get("component", "all")
+        try:
+            levels = await state.set_log_level(component, params.get("level", ""))
+        except ValueError as exc:
+            return page(request, "loglevel.html", {"error": str(exc)}, status_code=400)
+        return page(request, "loglevel.html", {"error": None, "levels": levels})
+
+    async def to_overview(request: Request) -> Response:
+        suffix = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{DIAG_PREFIX}/{suffix}", status_code=308)
 
     return Starlette(
         routes=[
             Route("/ambassador/v0/check_alive", check_alive),
             Route("/ambassador/v0/check_ready", check_ready),
-            Route("/ambassador/v0/diag/", diag),
+            Route("/metrics", metrics),
+            Route(DIAG_PREFIX, to_overview),
+            Route(f"{DIAG_PREFIX}/", view(overview)),
+            Route(f"{DIAG_PREFIX}/routes", view(routes)),
+            Route(f"{DIAG_PREFIX}/clusters", view(clusters)),
+            Route(f"{DIAG_PREFIX}/resource/{{key:path}}", view(resource)),
+            Route(f"{DIAG_PREFIX}/explain", view(tester)),
+            Route(f"{DIAG_PREFIX}/loglevel", loglevel, methods=["POST"]),
         ]
     )

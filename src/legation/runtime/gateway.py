@@ -21,9 +21,14 @@ from legation.diag.app import build_app
 from legation.envoy.bootstrap import build_bootstrap
 from legation.envoy.process import EnvoyProcess
 from legation.ir.errors import ConfigProblem
+from legation.runtime.diagview import GatewayDiag
+from legation.runtime.metrics import ControlPlaneMetrics
 from legation.runtime.pipeline import BuildResult, Pipeline
-from legation.runtime.state import build_overview
-from legation.sources.files import FolderReader, watch_folder
+from legation.runtime.source import open_source
+from legation.runtime.state import build_overview, config_state
+from legation.sources.base import SourceError
+from legation.sources.kubernetes.options import KubernetesOptions
+from legation.sources.snapshot import Snapshot
 from legation.xds.cache import XdsCache
 from legation.xds.server import XdsServer
 
@@ -37,7 +42,9 @@ ENVOY_DOWN_LIMIT_S = 30.0
 class RunOptions:
     """Everything `legation run` can be told."""
 
-    config_dir: Path
+    config_dir: Path | None = None
+    kubernetes: KubernetesOptions | None = None
+    """Read a Kubernetes API server instead of `config_dir`."""
     http_port: int = 8080
     diag_port: int = 8877
     admin_port: int = 8001
@@ -69,7 +76,7 @@ class GatewayRuntime:
     def __init__(self, options: RunOptions) -> None:
         self.options = options
         self.cache = XdsCache()
-        self.reader = FolderReader(options.config_dir)
+        self.source = open_source(options.config_dir, options.kubernetes, options.debounce_ms)
         self.pipeline = Pipeline(
             CompileOptions(ambassador_id=options.ambassador_id, http_port=options.http_port),
             route_matcher=options.route_matcher,
@@ -81,20 +88,24 @@ class GatewayRuntime:
         self._stop = asyncio.Event()
         self._known_problems: set[ConfigProblem] = set()
         self._envoy_down_since: float | None = None
+        self.metrics = ControlPlaneMetrics(self)
 
     # --- the pipeline -------------------------------------------------------------
-    def apply(self) -> None:
-        """Read the folder, compile, translate and publish; keep the last result on failure."""
+    def apply(self, snapshot: Snapshot) -> None:
+        """Compile, translate and publish a snapshot; keep the last result on failure."""
         started = time.perf_counter()
         try:
-            result = self.pipeline.build(self.reader.read())
+            result = self.pipeline.build(snapshot)
         except Exception:  # a bug must not take the gateway down
             log.exception("configuration build failed; keeping the last good configuration")
+            self.metrics.observe_failure()
             return
         self._report(result.problems)
+        self.source.report(result.problems)
         self.version = self.cache.set_resources(result.resources.by_type_url())
         self.last = result
         self.reconfigurations += 1
+        self.metrics.observe_build(result)
         log.info(
             "configuration %s: %d route(s), %d cluster(s), %d error(s) in %.1f ms",
             self.version,
@@ -132,12 +143,15 @@ class GatewayRuntime:
         return now - self._envoy_down_since < ENVOY_DOWN_LIMIT_S
 
     def ready(self) -> bool:
-        """Ready once a connected Envoy has ACKed the current configuration."""
+        """Ready once every connected Envoy holds the current configuration, or holds an
+        earlier one it accepted because it rejected (NACKed) the current one: Envoy then
+        keeps routing with its last good configuration, and taking every replica out of
+        service over one bad resource would turn a config error into an outage."""
         return (
             self.last is not None
             and self.envoy is not None
             and self.envoy.alive
-            and self.cache.acked_everywhere(self.version)
+            and config_state(self.cache.nodes(), self.version) in ("in sync", "rejected")
         )
 
     def overview(self) -> dict[str, Any]:
@@ -153,6 +167,7 @@ class GatewayRuntime:
                     "alive": bool(self.envoy and self.envoy.alive),
                     "ready": self.ready(),
                     "restarts": self.envoy.restarts if self.envoy else 0,
+                    "pid": self.envoy.pid if self.envoy else None,
                 },
                 "nodes": [node_data(n) for n in self.cache.nodes()],
             }
@@ -166,12 +181,15 @@ class GatewayRuntime:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         opts = self.options
-        self.apply()
+        initial = await self._initial_snapshot()
+        if initial is None:
+            return
+        self.apply(initial)
         server = XdsServer(self.cache, "127.0.0.1", opts.xds_port)
         await server.start()
         diag = _QuietServer(
             uvicorn.Config(
-                build_app(self),
+                build_app(GatewayDiag(self, self.metrics)),
                 host=opts.diag_host,
                 port=opts.diag_port,
                 log_level="warning",
@@ -195,6 +213,8 @@ class GatewayRuntime:
                 admin_port=opts.admin_port,
                 log_level=opts.envoy_log_level,
                 concurrency=opts.envoy_concurrency,
+                # access-log lines reach their file within a second, not Envoy's 10 s
+                extra_args=("--file-flush-interval-msec", "1000"),
             )
             await self.envoy.start()
             watch_task = asyncio.create_task(self._watch(), name="watch")
@@ -206,7 +226,7 @@ class GatewayRuntime:
                 opts.diag_port,
                 opts.admin_port,
                 server.port,
-                opts.config_dir,
+                self.source.description,
             )
             await self._stop.wait()
             log.info("stopping: draining Envoy for up to %.0f s", opts.drain_seconds)
@@ -217,12 +237,30 @@ class GatewayRuntime:
         with contextlib.suppress(asyncio.CancelledError):
             await diag_task
             await watch_task
+        await self.source.close()
+
+    async def _initial_snapshot(self) -> Snapshot | None:
+        """The source's first snapshot; None when stopped first. Exits 1 if it cannot work."""
+        first = asyncio.ensure_future(self.source.initial())
+        stop = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait({first, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not first.done():
+            first.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await first
+            await self.source.close()
+            return None
+        try:
+            return first.result()
+        except SourceError as exc:
+            log.error("cannot start: %s", exc)
+            await self.source.close()
+            raise SystemExit(1) from None
 
     async def _watch(self) -> None:
-        async for _changes in watch_folder(
-            self.options.config_dir, debounce_ms=self.options.debounce_ms
-        ):
-            self.apply()
+        async for snapshot in self.source.updates():
+            self.apply(snapshot)
 
 
 def node_data(node: Any) -> dict[str, Any]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from legation.ir.errors import ConfigProblem
 from legation.ir.gateway import Gateway
+from legation.ir.provenance import Source
 from legation.runtime.pipeline import BuildResult
+from legation.xds.status import NodeStatus
 
 
 def problem_data(p: ConfigProblem) -> dict[str, Any]:
@@ -21,6 +24,17 @@ def problem_data(p: ConfigProblem) -> dict[str, Any]:
         "file": p.source.location,
         "line": p.source.line,
         "annotation": p.source.annotation,
+        "document": p.source.document,
+    }
+
+
+def source_data(source: Source) -> dict[str, Any]:
+    """Where something was written, field by field (file or object, line, annotation)."""
+    return {
+        "location": source.location,
+        "line": source.line,
+        "annotation": source.annotation,
+        "document": source.document,
     }
 
 
@@ -48,6 +62,7 @@ def route_info(gateway: Gateway) -> list[dict[str, Any]]:
                         "precedence": route.precedence,
                         "prefix_rewrite": route.prefix_rewrite,
                         "source": route.source.describe(),
+                        "provenance": source_data(route.source),
                         "mappings": list(route.mappings),
                         "clusters": [
                             {"name": t.cluster, "weight": t.weight, "mapping": t.mapping}
@@ -61,7 +76,14 @@ def route_info(gateway: Gateway) -> list[dict[str, Any]]:
 def build_overview(result: BuildResult | None) -> dict[str, Any]:
     """The configuration part of the diagnostics overview."""
     if result is None:
-        return {"errors": [], "notices": [], "route_info": [], "resources": {}}
+        return {
+            "source": "",
+            "resources": {},
+            "errors": [],
+            "notices": [],
+            "route_info": [],
+            "clusters": [],
+        }
     counts: dict[str, int] = {}
     for res in result.compiled.resources:
         counts[res.kind] = counts.get(res.kind, 0) + 1
@@ -74,3 +96,28 @@ def build_overview(result: BuildResult | None) -> dict[str, Any]:
         "route_info": route_info(result.compiled.gateway),
         "clusters": [c.name for c in result.compiled.gateway.clusters],
     }
+
+
+def config_state(nodes: Sequence[NodeStatus], version: str) -> str:
+    """Where the connected Envoys stand with configuration `version`.
+
+    `in sync`: every connected node ACKed it. `rejected`: nothing is pending, but some
+    type's latest response was NACKed while an earlier version of it is in force, so
+    Envoy keeps serving the last good configuration. `pending`: something is still on
+    its way (or was never accepted). `disconnected`: no Envoy is connected.
+    """
+    connected = [n for n in nodes if n.connected]
+    if not connected:
+        return "disconnected"
+    rejected = False
+    for node in connected:
+        if node.snapshot_version != version:
+            return "pending"
+        for t in node.types.values():
+            if t.in_sync:
+                continue
+            nacked = t.nack is not None and t.nack.version == t.sent_version
+            if not nacked or t.acked_version is None:
+                return "pending"
+            rejected = True
+    return "rejected" if rejected else "in sync"

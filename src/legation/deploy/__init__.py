@@ -1,0 +1,1 @@
+"""Install manifests generated from the code: CRDs from the models, and the bundle."""

@@ -1,0 +1,149 @@
+"""The data behind each diagnostics page: plain dicts, served as JSON or rendered as HTML.
+
+Each function takes what the runtime exposes (`DiagState`) plus Envoy's upstream
+health, and returns exactly what the page's `?json=true` answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from legation.diag.explain import Request
+from legation.diag.render import resource_url
+from legation.diag.state import DiagState
+from legation.diag.tester import explain_gateway, explanation_data, parse_header_lines
+from legation.diag.upstreams import UpstreamHealth, colour_of, worst
+from legation.xds.types import short_name
+
+Health = Mapping[str, UpstreamHealth] | None
+
+
+def _group_by_resource(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Problems grouped per resource (problems without a resource: per file)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for p in problems:
+        resource = p.get("resource")
+        key = resource or f"(file) {p.get('file')}"
+        group = groups.setdefault(
+            key,
+            {
+                "resource": resource,
+                "url": resource_url(resource) if resource else None,
+                "file": p.get("file"),
+                "problems": [],
+            },
+        )
+        group["problems"].append(p)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _nodes(nodes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Connected Envoys with one row per xDS type, and every NACK still in force."""
+    out, nacks = [], []
+    for node in nodes:
+        rows = []
+        for url, t in sorted((node.get("types") or {}).items()):
+            nack = t.get("nack")
+            current = bool(nack) and nack.get("version") == t.get("sent_version")
+            rows.append(
+                {
+                    "type": short_name(url),
+                    "acked_version": t.get("acked_version"),
+                    "sent_version": t.get("sent_version"),
+                    "desired_version": t.get("desired_version"),
+                    "in_sync": t.get("acked_version") == t.get("desired_version"),
+                    "nack": dict(nack, current=current) if nack else None,
+                }
+            )
+            if nack and current:
+                nacks.append({"node": node.get("node_id"), "type": short_name(url), **nack})
+        out.append(
+            {
+                "node_id": node.get("node_id"),
+                "connected": node.get("connected", False),
+                "stream_kind": node.get("stream_kind"),
+                "types": rows,
+            }
+        )
+    return out, nacks
+
+
+def overview_data(state: DiagState, health: Health) -> dict[str, Any]:
+    """Everything the overview shows; the compatible overview JSON plus a few keys."""
+    data = state.overview()
+    data["error_groups"] = _group_by_resource(data.get("errors", []))
+    data["notice_groups"] = _group_by_resource(data.get("notices", []))
+    data["xds"], data["nacks"] = _nodes(data.get("nodes", []))
+    data["cluster_health"] = {c: colour_of(health, c) for c in data.get("clusters", [])}
+    return data
+
+
+def routes_data(state: DiagState, health: Health) -> dict[str, Any]:
+    """The route table in match order, with each target's upstream colour."""
+    routes = state.routes()
+    for route in routes:
+        for target in route["clusters"]:
+            target["colour"] = colour_of(health, target["name"])
+        route["colour"] = worst([t["colour"] for t in route["clusters"]])
+        primary = route["mappings"][0] if route.get("mappings") else None
+        route["resource_url"] = resource_url(primary) if primary else None
+    return {"routes": routes, "envoy_reachable": health is not None}
+
+
+def clusters_data(state: DiagState, health: Health) -> dict[str, Any]:
+    """Every upstream cluster of the configuration, with Envoy's view of it."""
+    gateway = state.gateway()
+    clusters = []
+    for cluster in gateway.clusters if gateway else ():
+        found = health.get(cluster.name) if health else None
+        clusters.append(
+            {
+                "name": cluster.name,
+                "service": cluster.service,
+                "mappings": [{"key": k, "url": resource_url(k)} for k in cluster.mappings],
+                "colour": found.colour if found else "grey",
+                "envoy": found.to_data() if found else None,
+            }
+        )
+    return {"clusters": clusters, "envoy_reachable": health is not None}
+
+
+def resource_data(state: DiagState, key: str) -> dict[str, Any] | None:
+    """One resource's detail, with links to the routes' other Mappings."""
+    data = state.resource(key)
+    if data is None:
+        return None
+    for route in data.get("routes", []):
+        route["mapping_urls"] = {k: resource_url(k) for k in route.get("mappings", [])}
+    return data
+
+
+def tester_data(state: DiagState, params: Mapping[str, str]) -> dict[str, Any]:
+    """The route tester: the form's values, and the answer when a path was given."""
+    form = {
+        "method": (params.get("method") or "GET").upper(),
+        "host": params.get("host") or "",
+        "path": params.get("path") or "",
+        "headers": params.get("headers") or "",
+    }
+    data: dict[str, Any] = {"form": form, "answer": None, "error": None}
+    if not form["path"]:
+        return data
+    try:
+        headers = parse_header_lines(form["headers"])
+    except ValueError as exc:
+        data["error"] = str(exc)
+        return data
+    if form["host"]:
+        headers["host"] = form["host"]
+    url = form["path"] if form["path"].startswith("/") else "/" + form["path"]
+    request = Request.from_url(form["method"], url, headers)
+    answer = explanation_data(request, explain_gateway(state.gateway(), request))
+    if answer["mappings"]:
+        answer["resource_url"] = resource_url(answer["mappings"][0])
+    for verdict in answer["considered"]:
+        first = verdict["mappings"][0] if verdict["mappings"] else None
+        verdict["resource_url"] = resource_url(first) if first else None
+    data["answer"] = answer
+    return data

@@ -1,0 +1,24 @@
+"""Choose the configuration source `legation run` reads: a folder, or a Kubernetes API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from legation.sources.base import ConfigSource
+from legation.sources.folder import FolderSource
+from legation.sources.kubernetes.options import KubernetesOptions
+
+__all__ = ["KubernetesOptions", "open_source"]
+
+
+def open_source(
+    config_dir: Path | None, kubernetes: KubernetesOptions | None, debounce_ms: int = 50
+) -> ConfigSource:
+    """The Kubernetes source when `kubernetes` is given, else the folder `config_dir`."""
+    if kubernetes is not None:
+        from legation.sources.kubernetes.source import KubernetesSource  # needs aiohttp
+
+        return KubernetesSource(kubernetes)
+    if config_dir is None:
+        raise ValueError("either a configuration folder or Kubernetes options are needed")
+    return FolderSource(config_dir, debounce_ms)

@@ -1,0 +1,351 @@
+"""`KubernetesSource`: informers on every watched kind, turned into debounced Snapshots.
+
+Each object becomes a `RawObject` located at `namespace/name`; an object whose
+`resourceVersion` has not changed keeps its RawObject, so the pipeline's per-object
+caches make a change to one Mapping among thousands cost one parse and one compile.
+The source also writes back: Events for configuration errors, and Ingress status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.provenance import Source
+from legation.model.raw import RawObject
+from legation.sources.base import SourceError
+from legation.sources.kubernetes.backoff import Backoff
+from legation.sources.kubernetes.client import (
+    KubeApi,
+    KubeApiError,
+    KubeConnectionError,
+    cancel_quietly,
+    connect,
+)
+from legation.sources.kubernetes.discovery import discover_ambassador_types, missing_kinds
+from legation.sources.kubernetes.events import EventRecorder, ObjectRef, events_for
+from legation.sources.kubernetes.informer import Informer, InformerEvent, InformerOptions
+from legation.sources.kubernetes.ingress_status import IngressStatusWriter
+from legation.sources.kubernetes.options import KubernetesOptions
+from legation.sources.kubernetes.permissions import (
+    Permission,
+    missing_permissions,
+    read_permissions,
+)
+from legation.sources.kubernetes.resources import (
+    AMBASSADOR_KINDS,
+    BUILTIN_TYPES,
+    EVENTS,
+    INGRESS_CLASSES,
+    INGRESSES,
+    SECRETS,
+    ResourceType,
+    ambassador_type,
+    resource_version,
+)
+from legation.sources.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+IGNORED_SECRET_TYPES = frozenset(
+    {
+        "kubernetes.io/service-account-token",
+        "kubernetes.io/dockercfg",
+        "kubernetes.io/dockerconfigjson",
+        "bootstrap.kubernetes.io/token",
+        "helm.sh/release.v1",
+    }
+)
+"""Secrets that never hold gateway configuration (TLS certificates, credentials do)."""
+
+SYNC_LOG_INTERVAL_S = 10.0
+
+
+def _wanted_secret(obj: dict[str, Any]) -> bool:
+    return obj.get("type") not in IGNORED_SECRET_TYPES
+
+
+def _ref(obj: dict[str, Any], rtype: ResourceType) -> ObjectRef:
+    meta = obj.get("metadata") or {}
+    return ObjectRef(
+        api_version=str(obj.get("apiVersion") or rtype.api_version),
+        kind=str(obj.get("kind") or rtype.kind),
+        name=str(meta.get("name") or ""),
+        namespace=str(meta.get("namespace") or ""),
+        uid=str(meta.get("uid") or ""),
+        resource_version=resource_version(obj),
+    )
+
+
+def _location(ref: ObjectRef) -> str:
+    return f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name
+
+
+class KubernetesSource:
+    """Watches an API server and hands out Snapshots (see the module docstring)."""
+
+    def __init__(self, options: KubernetesOptions, api: KubeApi | None = None) -> None:
+        """Nothing happens until `initial()`; `api` replaces the real client in tests."""
+        self.options = options
+        self._api = api
+        self.informers: dict[str, Informer] = {}
+        """Keyed by kind."""
+        self.missing_crds: list[str] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._dirty = asyncio.Event()
+        self._report_wakeup = asyncio.Event()
+        self._status_wakeup = asyncio.Event()
+        self._problems: Sequence[ConfigProblem] = ()
+        self._raw: dict[tuple[str, str], tuple[str, RawObject, ObjectRef]] = {}
+        self._refs: dict[str, list[ObjectRef]] = {}
+        self.snapshots = 0
+
+    # --- ConfigSource --------------------------------------------------------------
+    @property
+    def description(self) -> str:
+        """`kubernetes URL (scope, labels)`."""
+        server = self._api.server if self._api is not None else "(not connected)"
+        scope = (
+            f"namespace {self.options.namespace}" if self.options.namespace else "all namespaces"
+        )
+        if self.options.label_selector:
+            scope += f", labels {self.options.label_selector}"
+        return f"kubernetes {server} ({scope})"
+
+    @property
+    def api(self) -> KubeApi:
+        """The connected client."""
+        if self._api is None:
+            raise RuntimeError("KubernetesSource is not started")
+        return self._api
+
+    async def initial(self) -> Snapshot:
+        """Connect, check permissions, start the informers and wait until all have listed."""
+        if self._api is None:
+            try:
+                self._api = await connect(self.options.kubeconfig)
+            except ValueError as exc:
+                raise SourceError(str(exc)) from exc
+        await self._preflight()
+        found = await self._retrying(lambda: discover_ambassador_types(self.api), "discover CRDs")
+        for rtype in BUILTIN_TYPES:
+            self._start_informer(rtype)
+        for rtype in found.values():
+            self._start_informer(rtype)
+        self.missing_crds = missing_kinds(found)
+        if self.missing_crds:
+            log.warning(
+                "Ambassador CRDs not installed for %s: those kinds are not watched "
+                "(looking again every %.0f s)",
+                ", ".join(self.missing_crds),
+                self.options.rediscover_s,
+            )
+            self._spawn(self._rediscover(), "rediscover-crds")
+        await self._wait_synced()
+        if self.options.events:
+            self._spawn(self._report_loop(EventRecorder(self.api)), "k8s-events")
+        if self.options.ingress_status_address:
+            writer = IngressStatusWriter(self.api, self.options.ingress_status_address)
+            self._spawn(self._status_loop(writer), "ingress-status")
+            self._status_wakeup.set()
+        self._dirty.clear()
+        return self.snapshot()
+
+    async def updates(self) -> AsyncIterator[Snapshot]:
+        """A snapshot after each batch of changes (debounced, see `KubernetesOptions`)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._dirty.wait()
+            deadline = loop.time() + self.options.debounce_ms / 1000
+            while True:  # hold off while changes keep coming, up to the deadline
+                self._dirty.clear()
+                wait = min(self.options.quiet_ms / 1000, deadline - loop.time())
+                if wait <= 0:
+                    break
+                try:
+                    await asyncio.wait_for(self._dirty.wait(), wait)
+                except TimeoutError:
+                    break
+            self._dirty.clear()
+            yield self.snapshot()
+
+    def report(self, problems: Sequence[ConfigProblem]) -> None:
+        """Queue the latest build's problems for the Event writer."""
+        self._problems = problems
+        self._report_wakeup.set()
+
+    async def close(self) -> None:
+        """Stop every informer and writer, and close the connection."""
+        for task in self._tasks:
+            await cancel_quietly(task)
+        self._tasks.clear()
+        if self._api is not None:
+            await self._api.close()
+
+    # --- snapshots -------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """Every watched object now, reusing the RawObject of each unchanged one."""
+        objects: list[RawObject] = []
+        refs: dict[str, list[ObjectRef]] = {}
+        fresh: dict[tuple[str, str], tuple[str, RawObject, ObjectRef]] = {}
+        for kind in sorted(self.informers):
+            informer = self.informers[kind]
+            for key in sorted(informer.cache):
+                obj = informer.cache[key]
+                rv = resource_version(obj)
+                ident = (kind, key)
+                hit = self._raw.get(ident)
+                if hit is None or hit[0] != rv or not rv:
+                    ref = _ref(obj, informer.rtype)
+                    hit = (rv, RawObject(obj, Source(_location(ref))), ref)
+                fresh[ident] = hit
+                objects.append(hit[1])
+                refs.setdefault(hit[1].source.location, []).append(hit[2])
+        self._raw, self._refs = fresh, refs
+        self.snapshots += 1
+        problems = tuple(
+            ConfigProblem(
+                Source("kubernetes"),
+                None,
+                f"CRD {ambassador_type(kind, 'v3alpha1').qualified} is not installed: "
+                f"{kind} resources are not watched",
+                severity=Severity.NOTICE,
+            )
+            for kind in self.missing_crds
+        )
+        return Snapshot(tuple(objects), problems, origin=self.description)
+
+    # --- informers -------------------------------------------------------------------
+    def _start_informer(self, rtype: ResourceType) -> None:
+        options = InformerOptions(
+            namespace=self.options.namespace,
+            label_selector=self.options.label_selector,
+            backoff=Backoff(),
+        )
+        accept = _wanted_secret if rtype == SECRETS else None
+        informer = Informer(
+            self.api, rtype, options, handler=lambda e: self._on_event(rtype, e), accept=accept
+        )
+        self.informers[rtype.kind] = informer
+        self._spawn(informer.run(), f"informer-{rtype.qualified}")
+
+    def _on_event(self, rtype: ResourceType, event: InformerEvent) -> None:
+        log.debug("%s %s %s", rtype.kind, event.key, event.type.value)
+        self._dirty.set()
+        if rtype in (INGRESSES, INGRESS_CLASSES):
+            self._status_wakeup.set()
+
+    async def _wait_synced(self) -> None:
+        """Wait until every informer has listed once, saying which ones are still waiting."""
+        while True:
+            pending = [i for i in self.informers.values() if not i.synced.is_set()]
+            if not pending:
+                return
+            waits = [asyncio.ensure_future(i.synced.wait()) for i in pending]
+            done, rest = await asyncio.wait(waits, timeout=SYNC_LOG_INTERVAL_S)
+            for waiter in rest:
+                waiter.cancel()
+            if not done:
+                for informer in pending:
+                    log.warning(
+                        "still waiting for the first list of %s%s",
+                        informer.rtype.qualified,
+                        f": {informer.last_error}" if informer.last_error else "",
+                    )
+
+    async def _rediscover(self) -> None:
+        """Look for missing CRDs now and then; watch each kind as soon as its CRD appears."""
+        while self.missing_crds:
+            await asyncio.sleep(self.options.rediscover_s)
+            try:
+                found = await discover_ambassador_types(self.api)
+            except (KubeApiError, KubeConnectionError) as exc:
+                log.warning("cannot discover Ambassador CRDs: %s", exc)
+                continue
+            for kind, rtype in sorted(found.items()):
+                if kind not in self.informers:
+                    log.info("CRD %s is installed now: watching %s", rtype.qualified, kind)
+                    self._start_informer(rtype)
+            self.missing_crds = missing_kinds(found)
+            self._dirty.set()  # the missing-CRD notices changed
+
+    # --- permissions -------------------------------------------------------------------
+    def needed_permissions(self) -> list[Permission]:
+        """Every (verb, resource) the source will use, with the options it has."""
+        namespace = self.options.namespace
+        types = [*BUILTIN_TYPES, *(ambassador_type(k, "v3alpha1") for k in AMBASSADOR_KINDS)]
+        needs = [p for rtype in types for p in read_permissions(rtype, namespace)]
+        if self.options.events:
+            needs.append(Permission("create", EVENTS.group, EVENTS.plural, namespace=namespace))
+        if self.options.ingress_status_address:
+            needs.append(
+                Permission("patch", INGRESSES.group, INGRESSES.plural, "status", namespace)
+            )
+        return needs
+
+    async def _preflight(self) -> None:
+        """Stop with a clear message when a needed permission is missing."""
+        needs = self.needed_permissions()
+        missing = await self._retrying(
+            lambda: missing_permissions(self.api, needs), "check RBAC permissions"
+        )
+        if not missing:
+            return
+        for need in missing:
+            log.error("RBAC: missing permission: %s", need.describe())
+        listed = "; ".join(need.describe() for need in missing)
+        raise SourceError(
+            f"the Kubernetes identity in use lacks {len(missing)} permission(s) legation "
+            f"needs: {listed} (grant them with deploy/rbac.yaml)"
+        )
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]], what: str) -> T:
+        """Retry `call` with backoff while the API server cannot be reached."""
+        backoff = Backoff()
+        while True:
+            try:
+                return await call()
+            except KubeConnectionError as exc:
+                delay = backoff.next_delay()
+                log.warning("cannot %s yet (%s); retrying in %.1f s", what, exc, delay)
+                await asyncio.sleep(delay)
+            except KubeApiError as exc:
+                if exc.status in (401, 403):
+                    raise SourceError(f"cannot {what}: {exc}") from exc
+                delay = backoff.next_delay()
+                log.warning("cannot %s yet (%s); retrying in %.1f s", what, exc, delay)
+                await asyncio.sleep(delay)
+
+    # --- write-back --------------------------------------------------------------------
+    def _spawn(self, coro: Awaitable[None], name: str) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s stopped with an error", name)
+
+        self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    async def _report_loop(self, recorder: EventRecorder) -> None:
+        while True:
+            await self._report_wakeup.wait()
+            self._report_wakeup.clear()
+            await recorder.record(events_for(self._problems, self._refs))
+
+    async def _status_loop(self, writer: IngressStatusWriter) -> None:
+        while True:
+            await self._status_wakeup.wait()
+            self._status_wakeup.clear()
+            ingresses = self.informers.get(INGRESSES.kind)
+            classes = self.informers.get(INGRESS_CLASSES.kind)
+            if ingresses is None:
+                continue
+            by_name = dict(classes.cache) if classes is not None else {}
+            await writer.sync(list(ingresses.cache.values()), by_name)

@@ -1,0 +1,106 @@
+"""Diagnostics refuse clients that are not on loopback unless the Module allows them.
+
+127.0.0.2 is still loopback, so the client lives in a network namespace of its own,
+joined to this one by a veth pair with private test addresses (10.200.0.1 here,
+10.200.0.2 there). Needs root and iproute2; skipped when the namespace cannot be made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.echo import EchoUpstream
+from tests.e2e.gateway import RunningGateway, mapping, poll
+
+HOST_ADDR, PEER_ADDR = "10.200.0.1", "10.200.0.2"
+
+CLIENT = """
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1], method=sys.argv[2], data=b"" if sys.argv[2] == "POST" else None)
+try:
+    with urllib.request.urlopen(req, timeout=5) as r:
+        print(r.status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+"""
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def netns() -> Iterator[str]:
+    if shutil.which("ip") is None:
+        pytest.skip("iproute2 (`ip`) is not installed")
+    suffix = str(os.getpid() % 100000)
+    name, host_if, peer_if = f"legation-diag-{suffix}", f"lgd{suffix}a", f"lgd{suffix}b"
+    try:
+        _ip("netns", "add", name)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        pytest.skip(f"cannot create a network namespace (needs root): {exc}")
+    try:
+        _ip("link", "add", host_if, "type", "veth", "peer", "name", peer_if)
+        _ip("link", "set", peer_if, "netns", name)
+        _ip("addr", "add", f"{HOST_ADDR}/30", "dev", host_if)
+        _ip("link", "set", host_if, "up")
+        _ip("netns", "exec", name, "ip", "addr", "add", f"{PEER_ADDR}/30", "dev", peer_if)
+        _ip("netns", "exec", name, "ip", "link", "set", peer_if, "up")
+        _ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
+    except subprocess.CalledProcessError as exc:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        pytest.skip(f"cannot set up the veth pair: {exc.stderr!r}")
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True, timeout=10)
+
+
+def _status(netns: str, url: str, method: str = "GET") -> int:
+    out = subprocess.run(
+        ["ip", "netns", "exec", netns, sys.executable, "-c", CLIENT, url, method],
+        capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout.strip())
+
+
+def _module(allow: bool) -> str:
+    return (
+        "apiVersion: getambassador.io/v3alpha1\nkind: Module\n"
+        "metadata: {name: ambassador, namespace: default}\n"
+        f"spec:\n  config:\n    diagnostics: {json.dumps({'allow_non_local': allow})}\n"
+    )
+
+
+def test_non_local_clients_need_allow_non_local(netns: str) -> None:
+    with (
+        EchoUpstream("a") as up,
+        RunningGateway(
+            {"a.yaml": mapping("a", up.service, "/a/")}, extra_args=["--diag-host", "0.0.0.0"]
+        ) as gw,
+    ):
+        base = f"http://{HOST_ADDR}:{gw.diag_port}"
+        assert _status(netns, f"{base}/ambassador/v0/diag/?json=true") == 403
+        assert _status(netns, f"{base}/ambassador/v0/diag/routes") == 403
+        assert _status(netns, f"{base}/ambassador/v0/check_ready") == 200
+        assert _status(netns, f"{base}/ambassador/v0/check_alive") == 200
+        assert _status(netns, f"{base}/metrics") == 200
+        gw.write("module.yaml", _module(True))
+        poll(lambda: _status(netns, f"{base}/ambassador/v0/diag/?json=true") == 200, timeout=15)
+        assert _status(netns, f"{base}/ambassador/v0/diag/clusters") == 200
+        # changing log levels stays loopback-only
+        url = f"{base}/ambassador/v0/diag/loglevel?level=debug&component=legation"
+        assert _status(netns, url, "POST") == 403
+        gw.write("module.yaml", _module(False))
+        poll(lambda: _status(netns, f"{base}/ambassador/v0/diag/?json=true") == 403, timeout=15)
+        # loopback clients are always served
+        assert gw.diag("/ambassador/v0/diag/?json=true").status_code == 200

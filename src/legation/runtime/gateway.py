@@ -8,7 +8,7 @@ import logging
 import signal
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from legation.ir.errors import ConfigProblem
 from legation.runtime.diagview import GatewayDiag
 from legation.runtime.metrics import ControlPlaneMetrics
 from legation.runtime.pipeline import BuildResult, Pipeline
+from legation.runtime.quarantine import Quarantine
 from legation.runtime.source import open_source
 from legation.runtime.state import build_overview, config_state
 from legation.sources.base import SourceError
@@ -31,8 +32,12 @@ from legation.sources.kubernetes.options import KubernetesOptions
 from legation.sources.snapshot import Snapshot
 from legation.xds.cache import XdsCache
 from legation.xds.server import XdsServer
+from legation.xds.status import NodeStatus
 
 log = logging.getLogger("legation")
+
+ACK_POLL_S = 0.05
+"""How often the Envoys' ACK/NACK state is checked for rejected configurations."""
 
 ENVOY_DOWN_LIMIT_S = 30.0
 """How long Envoy may stay down before the liveness probe fails."""
@@ -89,13 +94,16 @@ class GatewayRuntime:
         self._known_problems: set[ConfigProblem] = set()
         self._envoy_down_since: float | None = None
         self.metrics = ControlPlaneMetrics(self)
+        self.quarantine = Quarantine()
+        self._snapshot: Snapshot | None = None
 
     # --- the pipeline -------------------------------------------------------------
     def apply(self, snapshot: Snapshot) -> None:
         """Compile, translate and publish a snapshot; keep the last result on failure."""
         started = time.perf_counter()
+        self._snapshot = snapshot
         try:
-            result = self.pipeline.build(snapshot)
+            result = self.pipeline.build(snapshot, self.quarantine.held())
         except Exception:  # a bug must not take the gateway down
             log.exception("configuration build failed; keeping the last good configuration")
             self.metrics.observe_failure()
@@ -103,6 +111,7 @@ class GatewayRuntime:
         self._report(result.problems)
         self.source.report(result.problems)
         self.version = self.cache.set_resources(result.resources.by_type_url())
+        self.quarantine.built(result.compiled.resources)
         self.last = result
         self.reconfigurations += 1
         self.metrics.observe_build(result)
@@ -218,6 +227,7 @@ class GatewayRuntime:
             )
             await self.envoy.start()
             watch_task = asyncio.create_task(self._watch(), name="watch")
+            acks_task = asyncio.create_task(self._watch_acks(), name="acks")
             log.info(
                 "legation %s: HTTP on :%d, diagnostics on :%d, Envoy admin on 127.0.0.1:%d, "
                 "xDS on 127.0.0.1:%d, watching %s",
@@ -231,6 +241,7 @@ class GatewayRuntime:
             await self._stop.wait()
             log.info("stopping: draining Envoy for up to %.0f s", opts.drain_seconds)
             watch_task.cancel()
+            acks_task.cancel()
             await self.envoy.stop(opts.drain_seconds)
         diag.should_exit = True
         await server.stop(1.0)
@@ -261,6 +272,29 @@ class GatewayRuntime:
     async def _watch(self) -> None:
         async for snapshot in self.source.updates():
             self.apply(snapshot)
+
+    async def _watch_acks(self) -> None:
+        """When Envoy rejects the current configuration, withhold what changed and retry."""
+        while True:
+            await asyncio.sleep(ACK_POLL_S)
+            nodes = self.cache.nodes()
+            state = config_state(nodes, self.version)
+            rebuild = self.quarantine.observe(state, self.version, nack_reason(nodes))
+            if rebuild and self._snapshot is not None:
+                self.apply(self._snapshot)
+
+
+def nack_reason(nodes: Sequence[NodeStatus]) -> str:
+    """Envoy's message for the newest rejection among connected nodes ("" if none)."""
+    for node in nodes:
+        for status in node.types.values():
+            if (
+                node.connected
+                and status.nack is not None
+                and status.nack.version == status.sent_version
+            ):
+                return status.nack.message
+    return ""
 
 
 def node_data(node: Any) -> dict[str, Any]:

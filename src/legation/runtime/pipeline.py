@@ -12,7 +12,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from legation.compile.compiler import CompileCache, CompileOptions, CompileResult, compile_config
+from legation.compile.compiler import (
+    CompileCache,
+    CompileOptions,
+    CompileResult,
+    Withheld,
+    compile_config,
+)
 from legation.envoy.resources import XdsResources
 from legation.envoy.translator import Translator
 from legation.ir.errors import ConfigProblem, Severity
@@ -66,11 +72,11 @@ class Pipeline:
         self._compile_cache = CompileCache()
         self._translator = Translator(route_matcher)
 
-    def build(self, snapshot: Snapshot) -> BuildResult:
-        """Run compile and translate on a snapshot."""
+    def build(self, snapshot: Snapshot, withheld: Withheld | None = None) -> BuildResult:
+        """Run compile and translate on a snapshot, leaving out `withheld` resources."""
         with gc_paused():
             t0 = time.perf_counter()
-            compiled = compile_config(snapshot.objects, self.options, self._compile_cache)
+            compiled = compile_config(snapshot.objects, self.options, self._compile_cache, withheld)
             t1 = time.perf_counter()
             resources = self._translator.translate(compiled.gateway)
             t2 = time.perf_counter()

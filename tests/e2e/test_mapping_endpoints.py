@@ -15,8 +15,8 @@ import httpx
 import pytest
 import yaml
 
+from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
-from tests.e2e.upstreams import ScriptedUpstream
 
 HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
 
@@ -39,9 +39,9 @@ def _shared_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[list[ScriptedUpstream]]:
+def pool() -> Iterator[list[EchoUpstream]]:
     port = _shared_port()
-    servers = [ScriptedUpstream(f"ep{i}", host, port) for i, host in enumerate(HOSTS)]
+    servers = [EchoUpstream(f"ep{i}", host, port) for i, host in enumerate(HOSTS)]
     for s in servers:
         s.__enter__()
     yield servers
@@ -75,7 +75,7 @@ RESOLVER = "---\n" + yaml.safe_dump(
 
 
 @pytest.fixture(scope="module")
-def gw(pool: list[ScriptedUpstream]) -> Iterator[RunningGateway]:
+def gw(pool: list[EchoUpstream]) -> Iterator[RunningGateway]:
     port = pool[0].port
     fast = {"interval": "200ms", "timeout": "200ms", "unhealthy_threshold": 1,
             "healthy_threshold": 1}  # fmt: skip
@@ -154,7 +154,7 @@ def test_header_hashing_is_sticky(gw: RunningGateway) -> None:
 
 
 def test_outlier_detection_ejects_one_endpoint(
-    gw: RunningGateway, pool: list[ScriptedUpstream]
+    gw: RunningGateway, pool: list[EchoUpstream]
 ) -> None:
     pool[1].failing = True
     try:
@@ -170,9 +170,7 @@ def test_outlier_detection_ejects_one_endpoint(
         pool[1].failing = False
 
 
-def test_health_check_takes_dead_endpoint_out(
-    gw: RunningGateway, pool: list[ScriptedUpstream]
-) -> None:
+def test_health_check_takes_dead_endpoint_out(gw: RunningGateway, pool: list[EchoUpstream]) -> None:
     pool[2].healthy = False
     try:
         poll(lambda: "failed_active_hc" in flags(gw, "checked", "127.0.0.3"), 5)

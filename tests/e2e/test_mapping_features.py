@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
+from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping
-from tests.e2e.upstreams import ScriptedUpstream
 
 NAMES = ["main", "other", "shadow", "cors", "module"]
 MODULE = yaml.safe_dump(
@@ -27,8 +27,8 @@ MODULE = yaml.safe_dump(
 
 
 @pytest.fixture(scope="module")
-def ups() -> Iterator[dict[str, ScriptedUpstream]]:
-    servers = {name: ScriptedUpstream(name) for name in NAMES}
+def ups() -> Iterator[dict[str, EchoUpstream]]:
+    servers = {name: EchoUpstream(name) for name in NAMES}
     for s in servers.values():
         s.__enter__()
     yield servers
@@ -84,7 +84,7 @@ def _mappings(s: dict[str, str], port: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def gw(ups: dict[str, ScriptedUpstream]) -> Iterator[RunningGateway]:
+def gw(ups: dict[str, EchoUpstream]) -> Iterator[RunningGateway]:
     services = {name: up.service for name, up in ups.items()}
     files = {"mappings.yaml": _mappings(services, ups["main"].port), "module.yaml": MODULE}
     with RunningGateway(files) as gateway:
@@ -147,9 +147,7 @@ def test_regex_query_parameters(gw: RunningGateway) -> None:
     assert gw.get("/items/").json()["upstream"] == "main"
 
 
-def test_cors_preflight_answered_by_envoy(
-    gw: RunningGateway, ups: dict[str, ScriptedUpstream]
-) -> None:
+def test_cors_preflight_answered_by_envoy(gw: RunningGateway, ups: dict[str, EchoUpstream]) -> None:
     before = len(ups["cors"].requests)
     response = gw.request(
         "OPTIONS",
@@ -198,7 +196,7 @@ def test_module_cors_is_the_default(gw: RunningGateway) -> None:
 
 
 def test_shadow_gets_a_copy_client_sees_primary(
-    gw: RunningGateway, ups: dict[str, ScriptedUpstream]
+    gw: RunningGateway, ups: dict[str, EchoUpstream]
 ) -> None:
     response = gw.get("/shadowed/one?n=1")
     assert response.json()["upstream"] == "main"

@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
 from tests.e2e.helpers import free_port
-from tests.e2e.upstreams import ScriptedUpstream
 
 FAST_CHECK = {
     "interval": "200ms",
@@ -28,8 +28,8 @@ FAST_CHECK = {
 
 
 @pytest.fixture(scope="module")
-def ups() -> Iterator[dict[str, ScriptedUpstream]]:
-    servers = {n: ScriptedUpstream(n) for n in ["retry", "slow", "breaker", "outlier", "hc"]}
+def ups() -> Iterator[dict[str, EchoUpstream]]:
+    servers = {n: EchoUpstream(n) for n in ["retry", "slow", "breaker", "outlier", "hc"]}
     for s in servers.values():
         s.__enter__()
     servers["hc"].healthy = False
@@ -44,7 +44,7 @@ def dead_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def gw(ups: dict[str, ScriptedUpstream], dead_port: int) -> Iterator[RunningGateway]:
+def gw(ups: dict[str, EchoUpstream], dead_port: int) -> Iterator[RunningGateway]:
     s = {name: up.service for name, up in ups.items()}
     m = mapping
     text = "".join(
@@ -95,21 +95,19 @@ def host_flags(gw: RunningGateway, stats_name: str) -> str:
     raise AssertionError(f"no host of {names[0]} in /clusters")
 
 
-def test_retries_hide_transient_failures(
-    gw: RunningGateway, ups: dict[str, ScriptedUpstream]
-) -> None:
+def test_retries_hide_transient_failures(gw: RunningGateway, ups: dict[str, EchoUpstream]) -> None:
     response = gw.get("/retry/flaky/a/2")
     assert response.status_code == 200
     assert ups["retry"].attempts["a"] == 3  # two 503s, then the answer
 
 
-def test_retries_are_bounded(gw: RunningGateway, ups: dict[str, ScriptedUpstream]) -> None:
+def test_retries_are_bounded(gw: RunningGateway, ups: dict[str, EchoUpstream]) -> None:
     response = gw.get("/retry/flaky/b/10")
     assert response.status_code == 503
     assert ups["retry"].attempts["b"] == 4  # the request and num_retries=3 retries
 
 
-def test_per_try_timeout(gw: RunningGateway, ups: dict[str, ScriptedUpstream]) -> None:
+def test_per_try_timeout(gw: RunningGateway, ups: dict[str, EchoUpstream]) -> None:
     start = time.monotonic()
     response = gw.get("/per-try/slow/2000")
     elapsed = time.monotonic() - start
@@ -139,7 +137,7 @@ def test_circuit_breaker_overflow(gw: RunningGateway) -> None:
 
 
 def test_outlier_detection_ejects_failing_endpoint(
-    gw: RunningGateway, ups: dict[str, ScriptedUpstream]
+    gw: RunningGateway, ups: dict[str, EchoUpstream]
 ) -> None:
     """Single endpoint: ejection is visible in the outlier statistics."""
     assert stat(gw, "cluster.outlier.outlier_detection.ejections_enforced_total") == 0
@@ -149,9 +147,7 @@ def test_outlier_detection_ejects_failing_endpoint(
     assert stat(gw, "cluster.outlier.outlier_detection.ejections_active") == 1
 
 
-def test_http_health_check_marks_endpoint(
-    gw: RunningGateway, ups: dict[str, ScriptedUpstream]
-) -> None:
+def test_http_health_check_marks_endpoint(gw: RunningGateway, ups: dict[str, EchoUpstream]) -> None:
     poll(lambda: "failed_active_hc" in host_flags(gw, "hc-http"), 5)
     assert stat(gw, "cluster.hc-http.health_check.failure") >= 1
     ups["hc"].healthy = True

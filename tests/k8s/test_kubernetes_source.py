@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import poll
-from tests.e2e.upstreams import ScriptedUpstream
 from tests.k8s.apiserver import KubeApiServer
 from tests.k8s.gateway import KubeGateway
 from tests.k8s.kube import Kube, mapping, rbac_documents
@@ -38,8 +38,8 @@ def kube(apiserver: KubeApiServer) -> Iterator[Kube]:
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[ScriptedUpstream]:
-    with ScriptedUpstream("k8s-upstream") as up:
+def upstream() -> Iterator[EchoUpstream]:
+    with EchoUpstream("k8s-upstream") as up:
         yield up
 
 
@@ -77,7 +77,7 @@ def annotated_service(name: str, namespace: str, config: list[dict[str, Any]]) -
 
 
 def test_mapping_create_update_delete_changes_the_route(
-    gateway: KubeGateway, kube: Kube, namespace: str, upstream: ScriptedUpstream
+    gateway: KubeGateway, kube: Kube, namespace: str, upstream: EchoUpstream
 ) -> None:
     m = mapping("echo", namespace, "/k8s-a/", upstream.service)
     kube.create(m)
@@ -97,7 +97,7 @@ def test_mapping_create_update_delete_changes_the_route(
 
 
 def test_annotated_service_routes(
-    gateway: KubeGateway, kube: Kube, namespace: str, upstream: ScriptedUpstream
+    gateway: KubeGateway, kube: Kube, namespace: str, upstream: EchoUpstream
 ) -> None:
     doc = {
         "apiVersion": "getambassador.io/v3alpha1",
@@ -117,7 +117,7 @@ def test_annotated_service_routes(
 
 
 def test_v2_mapping_is_read_too(
-    gateway: KubeGateway, kube: Kube, namespace: str, upstream: ScriptedUpstream
+    gateway: KubeGateway, kube: Kube, namespace: str, upstream: EchoUpstream
 ) -> None:
     m = {
         **mapping("old", namespace, "/k8s-v2/", upstream.service),
@@ -137,7 +137,7 @@ def events_about(kube: Kube, namespace: str, name: str) -> list[dict[str, Any]]:
 
 
 def test_invalid_resource_gets_an_event_once(
-    gateway: KubeGateway, kube: Kube, namespace: str, upstream: ScriptedUpstream
+    gateway: KubeGateway, kube: Kube, namespace: str, upstream: EchoUpstream
 ) -> None:
     bad = mapping("broken", namespace, "/k8s-bad/", upstream.service, timeout_ms="soon")
     kube.create(bad)

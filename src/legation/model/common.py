@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 class StrictModel(BaseModel):
@@ -20,3 +22,13 @@ class HeaderValue(StrictModel):
 
 HeaderSpec = str | HeaderValue
 """A header to add: a plain string, or the long form with `append`."""
+
+
+def _service_name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("service must not be empty")
+    return value.strip()
+
+
+ServiceName = Annotated[str, AfterValidator(_service_name)]
+"""A `service` field: `[scheme://]name[.namespace][:port]`, not empty, trimmed."""

@@ -17,6 +17,8 @@ from legation.model.endpointslice import KubeModel
 INGRESS_API_VERSION = "networking.k8s.io/v1"
 CONTROLLER = "getambassador.io/ingress-controller"
 """`IngressClass.spec.controller` of Emissary-ingress, which legation answers to."""
+CONTROLLERS = frozenset({CONTROLLER, "legation.io/ingress-controller"})
+"""Every controller name legation implements (the same set the status writer uses)."""
 DEFAULT_CLASS_NAME = "legation"
 """The IngressClass legation's manifests install."""
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from legation.model.common import HeaderSpec, StrictModel
+from legation.model.common import HeaderSpec, ServiceName, StrictModel
 from legation.model.traffic import (
     CircuitBreakerSpec,
     CorsSpec,
@@ -48,7 +48,7 @@ class MappingSpec(StrictModel):
     host_regex: bool = False
     precedence: int = 0
     # --- upstream
-    service: str
+    service: ServiceName
     timeout_ms: int | None = Field(default=None, ge=0)
     connect_timeout_ms: int | None = Field(default=None, ge=0)
     idle_timeout_ms: int | None = Field(default=None, ge=0)
@@ -123,13 +123,6 @@ class MappingSpec(StrictModel):
         if not value:
             raise ValueError("prefix must not be empty")
         return value
-
-    @field_validator("service")
-    @classmethod
-    def _service_non_empty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("service must not be empty")
-        return value.strip()
 
 
 NOT_YET_IMPLEMENTED: tuple[str, ...] = (

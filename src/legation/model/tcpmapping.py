@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from legation.model.common import StrictModel
+from legation.model.common import ServiceName, StrictModel
 
 
 class TCPMappingSpec(StrictModel):
@@ -14,7 +14,7 @@ class TCPMappingSpec(StrictModel):
 
     port: int = Field(ge=1, le=65535)
     """The gateway port to listen on (a listener of its own)."""
-    service: str
+    service: ServiceName
     """`host:port` to proxy to."""
     host: str | None = None
     """SNI to match (TLS passed through; legation does not terminate TLS yet)."""
@@ -31,13 +31,6 @@ class TCPMappingSpec(StrictModel):
     enable_ipv6: Any = None
     cluster_tag: Any = None
     stats_name: Any = None
-
-    @field_validator("service")
-    @classmethod
-    def _service_non_empty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("service must not be empty")
-        return value.strip()
 
 
 TCP_NOT_YET_IMPLEMENTED: tuple[str, ...] = (

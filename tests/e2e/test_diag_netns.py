@@ -8,8 +8,6 @@ joined to this one by a veth pair with private test addresses (10.200.0.1 here,
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ import pytest
 
 from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
+from tests.netns import NetnsUnavailable, network_namespace
 
 HOST_ADDR, PEER_ADDR = "10.200.0.1", "10.200.0.2"
 
@@ -32,36 +31,13 @@ except urllib.error.HTTPError as e:
 """
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
-
-
 @pytest.fixture(scope="module")
 def netns() -> Iterator[str]:
-    if shutil.which("ip") is None:
-        pytest.skip("iproute2 (`ip`) is not installed")
-    suffix = str(os.getpid() % 100000)
-    name, host_if, peer_if = f"legation-diag-{suffix}", f"lgd{suffix}a", f"lgd{suffix}b"
     try:
-        _ip("netns", "add", name)
-    except (subprocess.CalledProcessError, OSError) as exc:
-        pytest.skip(f"cannot create a network namespace (needs root): {exc}")
-    try:
-        _ip("link", "add", host_if, "type", "veth", "peer", "name", peer_if)
-        _ip("link", "set", peer_if, "netns", name)
-        _ip("addr", "add", f"{HOST_ADDR}/30", "dev", host_if)
-        _ip("link", "set", host_if, "up")
-        _ip("netns", "exec", name, "ip", "addr", "add", f"{PEER_ADDR}/30", "dev", peer_if)
-        _ip("netns", "exec", name, "ip", "link", "set", peer_if, "up")
-        _ip("netns", "exec", name, "ip", "link", "set", "lo", "up")
-    except subprocess.CalledProcessError as exc:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
-        pytest.skip(f"cannot set up the veth pair: {exc.stderr!r}")
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
-        subprocess.run(["ip", "link", "del", host_if], capture_output=True, timeout=10)
+        with network_namespace("diag", HOST_ADDR, PEER_ADDR) as name:
+            yield name
+    except NetnsUnavailable as exc:
+        pytest.skip(str(exc))
 
 
 def _status(netns: str, url: str, method: str = "GET") -> int:

@@ -32,7 +32,7 @@ from legation.ir.errors import ConfigProblem, Severity
 from legation.model.endpointslice import SERVICE_NAME_LABEL
 from legation.model.ingress import (
     CLASS_ANNOTATION,
-    CONTROLLER,
+    CONTROLLERS,
     DEFAULT_CLASS_ANNOTATION,
     DEFAULT_CLASS_NAME,
     PATH_TYPES,
@@ -106,12 +106,12 @@ class _Known:
         found = self.classes.get(class_name)
         if found is None:
             return class_name == DEFAULT_CLASS_NAME
-        return found.spec.controller == CONTROLLER
+        return found.spec.controller in CONTROLLERS
 
     def default_is_ours(self) -> bool:
         """Whether an IngressClass of legation's is the cluster's default class."""
         return any(
-            r.spec.controller == CONTROLLER
+            r.spec.controller in CONTROLLERS
             and annotations_of(r.raw.doc).get(DEFAULT_CLASS_ANNOTATION, "").lower() == "true"
             for r in self.classes.values()
         )

@@ -103,7 +103,11 @@ class RunningGateway:
         def check() -> float | None:
             return time.monotonic() if self.get(path, **kwargs).status_code == status else None
 
-        return poll(check, timeout, interval=0.005)
+        try:
+            return poll(check, timeout, interval=0.005)
+        except AssertionError as exc:
+            tail = "\n".join(self.log().splitlines()[-40:])
+            raise AssertionError(f"{path} never answered {status}: {exc}\n{tail}") from None
 
     def log(self) -> str:
         """Everything legation (and Envoy) printed so far."""

@@ -45,7 +45,9 @@ def _nodes(nodes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict
         rows = []
         for url, t in sorted((node.get("types") or {}).items()):
             nack = t.get("nack")
-            current = bool(nack) and nack.get("version") == t.get("sent_version")
+            current = bool(nack) and nack.get("version") == t.get("sent_version") == t.get(
+                "desired_version"
+            )
             rows.append(
                 {
                     "type": short_name(url),

@@ -291,7 +291,7 @@ def nack_reason(nodes: Sequence[NodeStatus]) -> str:
             if (
                 node.connected
                 and status.nack is not None
-                and status.nack.version == status.sent_version
+                and status.nack.version == status.sent_version == status.desired_version
             ):
                 return status.nack.message
     return ""

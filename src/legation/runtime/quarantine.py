@@ -27,6 +27,7 @@ class Quarantine:
     def __init__(self) -> None:
         self.withheld: dict[str, tuple[RawObject, str]] = {}
         self._current: dict[str, RawObject] = {}
+        self._previous: dict[str, RawObject] | None = None
         self._accepted: dict[str, RawObject] | None = None
         self._handled: str | None = None
 
@@ -39,6 +40,8 @@ class Quarantine:
 
         Withheld entries whose document changed are released: they get another try.
         """
+        if self._current:
+            self._previous = self._current
         self._current = {res.key: res.raw for res in resources}
         for key, (raw, _) in list(self.withheld.items()):
             if self._current.get(key) is not raw:
@@ -49,13 +52,16 @@ class Quarantine:
         if state == "in sync":
             self._accepted = {k: v for k, v in self._current.items() if k not in self.withheld}
             return False
-        if state != "rejected" or version == self._handled or self._accepted is None:
+        # Envoy may ACK a configuration and get the next before "in sync" is seen here;
+        # then the build before the rejected one is the best known baseline.
+        baseline = self._accepted if self._accepted is not None else self._previous
+        if state != "rejected" or version == self._handled or baseline is None:
             return False  # nothing accepted yet: nothing known good to fall back to
         self._handled = version
         suspects = {
             key: (raw, reason)
             for key, raw in self._current.items()
-            if self._accepted.get(key) is not raw and key not in self.withheld
+            if baseline.get(key) is not raw and key not in self.withheld
         }
         if not suspects:
             return False

@@ -116,7 +116,13 @@ def config_state(nodes: Sequence[NodeStatus], version: str) -> str:
         for t in node.types.values():
             if t.in_sync:
                 continue
-            nacked = t.nack is not None and t.nack.version == t.sent_version
+            # rejected means: what we sent is what is wanted now, and Envoy refused it
+            # (a NACK of an older version while the new one is on its way is pending)
+            nacked = (
+                t.nack is not None
+                and t.nack.version == t.sent_version
+                and t.sent_version == t.desired_version
+            )
             if not nacked or t.acked_version is None:
                 return "pending"
             rejected = True

@@ -41,3 +41,12 @@ def test_first_configuration_rejected_withholds_nothing() -> None:
     q.built([Res("A", raw("a"))])
     assert not q.observe("rejected", "v1", "bad")
     assert q.held() == {}
+
+
+def test_rejection_before_any_in_sync_was_seen_uses_the_previous_build() -> None:
+    q = Quarantine()
+    a, b = raw("a"), raw("b")
+    q.built([Res("A", a)])
+    q.built([Res("A", a), Res("B", b)])  # v1's ACK was never observed
+    assert q.observe("rejected", "v2", "bad")
+    assert set(q.held()) == {"B"}

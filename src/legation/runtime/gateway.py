@@ -96,6 +96,8 @@ class GatewayRuntime:
         self.metrics = ControlPlaneMetrics(self)
         self.quarantine = Quarantine()
         self._snapshot: Snapshot | None = None
+        self._envoy_live_pid: int | None = None
+        """The Envoy process whose admin `/ready` said LIVE (its listeners are up)."""
 
     # --- the pipeline -------------------------------------------------------------
     def apply(self, snapshot: Snapshot) -> None:
@@ -160,6 +162,7 @@ class GatewayRuntime:
             self.last is not None
             and self.envoy is not None
             and self.envoy.alive
+            and self.envoy.pid == self._envoy_live_pid
             and config_state(self.cache.nodes(), self.version) in ("in sync", "rejected")
         )
 
@@ -273,10 +276,24 @@ class GatewayRuntime:
         async for snapshot in self.source.updates():
             self.apply(snapshot)
 
+    async def _check_envoy_live(self) -> None:
+        """Note when a (re)started Envoy has finished initializing: an ACK alone does not
+        mean its listeners are bound yet."""
+        envoy = self.envoy
+        if envoy is None or not envoy.alive or envoy.pid == self._envoy_live_pid:
+            return
+        try:
+            status, _ = await envoy.admin_get("/ready")
+        except (OSError, ValueError):
+            return
+        if status == 200:
+            self._envoy_live_pid = envoy.pid
+
     async def _watch_acks(self) -> None:
         """When Envoy rejects the current configuration, withhold what changed and retry."""
         while True:
             await asyncio.sleep(ACK_POLL_S)
+            await self._check_envoy_live()
             nodes = self.cache.nodes()
             state = config_state(nodes, self.version)
             rebuild = self.quarantine.observe(state, self.version, nack_reason(nodes))

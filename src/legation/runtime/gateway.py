@@ -21,6 +21,7 @@ from legation.diag.app import build_app
 from legation.envoy.bootstrap import build_bootstrap
 from legation.envoy.process import EnvoyProcess
 from legation.ir.errors import ConfigProblem
+from legation.ir.serialize import to_data
 from legation.runtime.diagview import GatewayDiag
 from legation.runtime.metrics import ControlPlaneMetrics
 from legation.runtime.pipeline import BuildResult, Pipeline
@@ -314,13 +315,7 @@ def nack_reason(nodes: Sequence[NodeStatus]) -> str:
     return ""
 
 
-def node_data(node: Any) -> dict[str, Any]:
+def node_data(node: NodeStatus) -> dict[str, Any]:
     """An xDS node's status as plain data."""
-    import dataclasses
-
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        from legation.ir.serialize import to_data
-
-        data: dict[str, Any] = to_data(node)
-        return data
-    return {"node": str(node)}
+    data: dict[str, Any] = to_data(node)
+    return data

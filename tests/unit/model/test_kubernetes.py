@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from legation.model.parse import parse_object
-from legation.model.yamldocs import parse_documents
-
-
-def parse(text: str) -> tuple[list[str], list[str]]:
-    objects, problems = parse_documents(text, "k.yaml")
-    keys, messages = [], [p.describe() for p in problems]
-    for raw in objects:
-        result = parse_object(raw)
-        keys.extend(r.key for r in result.resources)
-        messages.extend(p.describe() for p in result.problems)
-    return keys, messages
+from tests.unit.model.test_parse import parse
 
 
 def test_endpoint_kinds_parse_with_their_keys() -> None:
@@ -37,7 +26,7 @@ def test_bad_endpoint_port_is_an_error_with_line() -> None:
         "ports:\n- port: 99999\n"
     )
     assert keys == []
-    assert len(problems) == 1 and problems[0].startswith("k.yaml:4: error: EndpointSlice/q-1")
+    assert len(problems) == 1 and problems[0].startswith("f.yaml:4: error: EndpointSlice/q-1")
 
 
 def test_resolvers_and_tcpmapping_are_kinds_now() -> None:

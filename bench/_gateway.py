@@ -76,11 +76,15 @@ class Gateway:
         self.admin_port, self.xds_port = free_port(), free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def source_args(self) -> list[str]:
+        """Where legation reads its configuration from (a folder here)."""
+        return ["--config-dir", str(self.config_dir)]
+
     def start(self) -> None:
         """Start the process (does not wait for readiness)."""
         args = [
             sys.executable, "-m", "legation.cli.main", "run",
-            "--config-dir", str(self.config_dir),
+            *self.source_args(),
             "--http-port", str(self.http_port), "--diag-port", str(self.diag_port),
             "--admin-port", str(self.admin_port), "--xds-port", str(self.xds_port),
             "--diag-host", "127.0.0.1", "--envoy-concurrency", "1", "--drain-seconds", "1",

@@ -13,7 +13,6 @@ of an existing route. Targets: apply latency p50 ≤ 150 ms, p99 ≤ 500 ms.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,20 +60,9 @@ class KubeGateway(Gateway):
         super().__init__(kubeconfig.parent, log_path, extra_args)
         self.kubeconfig = kubeconfig
 
-    def start(self) -> None:
-        """Start the process (does not wait for readiness)."""
-        args = [
-            sys.executable, "-m", "legation.cli.main", "run",
-            "--kubernetes", "--kubeconfig", str(self.kubeconfig),
-            "--http-port", str(self.http_port), "--diag-port", str(self.diag_port),
-            "--admin-port", str(self.admin_port), "--xds-port", str(self.xds_port),
-            "--diag-host", "127.0.0.1", "--envoy-concurrency", "1", "--drain-seconds", "1",
-            *self.extra_args,
-        ]  # fmt: skip
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+    def source_args(self) -> list[str]:
+        """Read from the API server named by the kubeconfig."""
+        return ["--kubernetes", "--kubeconfig", str(self.kubeconfig)]
 
 
 @dataclass

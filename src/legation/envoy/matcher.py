@@ -168,9 +168,3 @@ def tree_bytes(
     if fallback:
         out += field(_MATCHER_ON_NO_MATCH, _route_list_action(fallback, route_bytes))
     return out
-
-
-def matcher_bytes(plan: TreePlan, route_bytes: Callable[[Route], bytes]) -> bytes:
-    """The serialized matcher for a plan, built from scratch."""
-    entries = [entry_bytes(k, plan.keyed[k], route_bytes) for k in sorted(plan.keyed)]
-    return tree_bytes(entries, plan.fallback, route_bytes)

@@ -236,7 +236,9 @@ def _compile_mappings(work: _Work) -> None:
 def _apply_resolvers(work: _Work) -> None:
     """Mappings whose resolver is a KubernetesEndpointResolver go to an EDS cluster."""
     kinds, problems = resolver_kinds([r for r in work.resources if r.kind in RESOLVER_KINDS])
-    work.compiled, found, work.endpoint_requests = work.cache.resolvers.apply(work.compiled, kinds)
+    work.compiled, found, work.endpoint_requests = work.cache.resolvers.apply(
+        work.compiled, kinds, work.module.resolver
+    )
     work.problems.extend(problems + found)
 
 

@@ -1,4 +1,4 @@
-"""Ingress (networking.k8s.io/v1) → Mappings, which then compile like any other.
+"""Ingress (networking.k8s.io/v1, and v1beta1 read as v1) → Mappings, which then compile like any other.
 
 As in Emissary-ingress, each Ingress path becomes a Mapping (`rewrite: ""`: an
 Ingress never rewrites the path), so Ingress routes share the IR, ordering,
@@ -16,7 +16,8 @@ clusters and endpoints of Mappings. The rules:
   exact `/foo` plus a prefix `/foo/` (a trailing `/` in the rule is ignored). Where
   an `Exact` rule has the same host and path, it wins.
 - **backends**: `service.name` + port (number, or name looked up in the Service).
-  The Service must exist. When EndpointSlices (or Endpoints) for it are known, the
+  A Service that is not in the configuration is reached by its DNS name,
+  `name.namespace:port`; only a named port (or no port) needs the Service. When EndpointSlices (or Endpoints) for it are known, the
   Mapping goes straight to them (the `kubernetes-endpoint` resolver, EDS); otherwise
   to the Service's DNS name. `defaultBackend` catches whatever no rule matched.
 """
@@ -183,12 +184,17 @@ def _service(path: _Path, known: _Known) -> tuple[str, bool] | ConfigProblem:
     svc = backend.service
     key = (res.namespace, svc.name)
     service = known.services.get(key)
-    if service is None:
-        return _problem(
-            res, where + ".service.name", f"Service {svc.name!r} not found in namespace "
-            f"{res.namespace!r}; path skipped",
-        )  # fmt: skip
     number = svc.port.number
+    if service is None:
+        # Without the Service, route by its DNS name; only a named port needs the Service.
+        if number is not None:
+            return f"{svc.name}.{res.namespace}:{number}", key in known.with_endpoints
+        what = f"port {svc.port.name!r}" if svc.port.name else "a port"
+        return _problem(
+            res, where + ".service.port", f"Service {svc.name!r} is not in the configuration "
+            f"(namespace {res.namespace!r}), so {what} cannot be looked up; give the port "
+            "number; path skipped",
+        )  # fmt: skip
     if svc.port.name:
         named = [p.port for p in service.spec.ports if p.name == svc.port.name]
         if not named:

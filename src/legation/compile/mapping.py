@@ -23,7 +23,7 @@ from legation.ir.routes import (
     WeightedTarget,
 )
 from legation.model.common import HeaderSpec, HeaderValue
-from legation.model.mapping import NOT_YET_IMPLEMENTED, MappingSpec
+from legation.model.mapping import MAPPING_REFUSED, NOT_YET_IMPLEMENTED, MappingSpec
 from legation.model.resource import Resource
 
 DEFAULT_TIMEOUT_MS = 3000
@@ -129,13 +129,16 @@ def compile_mapping(
     defaults = defaults if defaults is not None else MappingDefaults()
     spec = res.spec
     problems: list[ConfigProblem] = []
-    for name in NOT_YET_IMPLEMENTED:
+    for name in (*NOT_YET_IMPLEMENTED, *MAPPING_REFUSED):
         if getattr(spec, name) is not None:
+            refused = MAPPING_REFUSED.get(name)
             problems.append(
                 ConfigProblem(
                     res.field_source(name),
                     res.key,
-                    "accepted but not implemented yet; it has no effect",
+                    f"not supported: {refused}; it has no effect"
+                    if refused
+                    else "accepted but not implemented yet; it has no effect",
                     field=res.spec_path + name,
                     severity=Severity.NOTICE,
                 )

@@ -7,7 +7,7 @@ from typing import Any
 
 from legation.ir.accesslog import AccessLog, LogType
 from legation.ir.errors import ConfigProblem, Severity
-from legation.model.module import MODULE_IMPLEMENTED, ModuleConfig, ModuleSpec
+from legation.model.module import MODULE_IMPLEMENTED, MODULE_REFUSED, ModuleConfig, ModuleSpec
 from legation.model.resource import Resource
 
 
@@ -52,11 +52,17 @@ def module_settings(
             )
         )
     for name in sorted(config.model_fields_set - MODULE_IMPLEMENTED):
+        refused = MODULE_REFUSED.get(name)
+        message = (
+            f"not supported: {refused}; it has no effect"
+            if refused
+            else "accepted but not implemented yet; it has no effect"
+        )
         problems.append(
             ConfigProblem(
                 chosen.field_source(f"config.{name}"),
                 chosen.key,
-                "accepted but not implemented yet; it has no effect",
+                message,
                 field=f"{chosen.spec_path}config.{name}",
                 severity=Severity.NOTICE,
             )

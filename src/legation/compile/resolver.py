@@ -1,8 +1,8 @@
 """Resolvers: which Mappings go to a Service's address, and which straight to its endpoints.
 
-Resolvers are named globally (as in Ambassador). Two are always there:
+Resolvers are named globally (as in Ambassador). Some are always there:
 `kubernetes-service` (a KubernetesServiceResolver, the default) and
-`kubernetes-endpoint` (a KubernetesEndpointResolver). A Mapping whose resolver is a
+`kubernetes-endpoint` with its alias `endpoint` (a KubernetesEndpointResolver). A Mapping whose resolver is a
 KubernetesEndpointResolver routes to an EDS cluster named after the Service and port,
 so a change of endpoints changes only the EDS resource, never routes or clusters.
 """
@@ -29,8 +29,16 @@ DEFAULT_RESOLVER = "kubernetes-service"
 BUILTIN_RESOLVERS: dict[str, str] = {
     "kubernetes-service": SERVICE_RESOLVER,
     "kubernetes-endpoint": ENDPOINT_RESOLVER,
+    "endpoint": ENDPOINT_RESOLVER,
 }
-"""Resolvers that exist without being declared, by name."""
+"""Resolvers that exist without being declared, by name (`endpoint` is Emissary's alias
+of `kubernetes-endpoint`)."""
+ALIASES: tuple[tuple[str, str], ...] = (
+    ("endpoint", "kubernetes-endpoint"),
+    ("consul", "consul-endpoint"),
+)
+"""Pairs of names for one resolver: declaring one also defines the other, unless both
+are declared (as in Emissary)."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -81,6 +89,9 @@ def resolver_kinds(
             continue
         declared[res.name] = res
         kinds[res.name] = res.kind
+    for a, b in ALIASES:
+        if (a in declared) != (b in declared):
+            kinds[b if a in declared else a] = declared[a if a in declared else b].kind
     return kinds, problems
 
 
@@ -118,7 +129,8 @@ def resolve(
     """Apply the Mapping's resolver (of `kind`; None when unknown) to its upstream."""
     written = cm.resource.spec.resolver
     if kind is None:
-        return None, [_notice(cm, f"unknown resolver {written!r}; Mapping skipped", True)], None
+        what = repr(written) if written is not None else "(the Module's default resolver)"
+        return None, [_notice(cm, f"unknown resolver {what}; Mapping skipped", True)], None
     if kind == CONSUL_RESOLVER:
         return (
             cm,
@@ -157,16 +169,23 @@ class ResolverMemo:
         self._hits: dict[int, tuple[CompiledMapping, str | None, Any]] = {}
 
     def apply(
-        self, compiled: Sequence[CompiledMapping], kinds: dict[str, str]
+        self,
+        compiled: Sequence[CompiledMapping],
+        kinds: dict[str, str],
+        default: str | None = None,
     ) -> tuple[list[CompiledMapping], list[ConfigProblem], list[EndpointRequest]]:
-        """Resolved Mappings (unknown resolvers dropped), their problems, and EDS requests."""
+        """Resolved Mappings (unknown resolvers dropped), their problems, and EDS requests.
+
+        `default` is the resolver of Mappings that name none (the Module's `resolver`).
+        """
+        default = default or DEFAULT_RESOLVER
         fresh: dict[int, tuple[CompiledMapping, str | None, Any]] = {}
         out: list[CompiledMapping] = []
         problems: list[ConfigProblem] = []
         requests: list[EndpointRequest] = []
         for cm in compiled:
             written = cm.resource.spec.resolver
-            kind = kinds.get(written if isinstance(written, str) else DEFAULT_RESOLVER)
+            kind = kinds.get(written if isinstance(written, str) else default)
             hit = self._hits.get(id(cm))
             if hit is None or hit[0] is not cm or hit[1] != kind:
                 hit = (cm, kind, resolve(cm, kind))

@@ -1,5 +1,10 @@
 """Kubernetes `Ingress` and `IngressClass` (networking.k8s.io/v1): the fields legation reads.
 
+The older `extensions/v1beta1` and `networking.k8s.io/v1beta1` Ingress is converted
+to the v1 shape first (`v1beta1_to_v1`): `backend` becomes `defaultBackend`,
+`serviceName`/`servicePort` become `service.name`/`service.port`, and a path without
+`pathType` is `ImplementationSpecific`.
+
 Only the structure is validated here; what a value means (a known `pathType`, a
 Service that exists, whether the Ingress is for this gateway) is decided by
 `legation.compile.ingress`, so one bad path is reported without losing the others.
@@ -100,3 +105,43 @@ def annotations_of(doc: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(found, Mapping):
         return {}
     return {str(k): str(v) for k, v in found.items()}
+
+
+INGRESS_V1BETA1_VERSIONS = ("extensions/v1beta1", "networking.k8s.io/v1beta1")
+"""Older Ingress apiVersions, read by converting them to v1."""
+
+
+def _v1beta1_backend(backend: Any) -> Any:
+    """`{serviceName, servicePort}` → `{service: {name, port: {number | name}}}`."""
+    if not isinstance(backend, Mapping) or "serviceName" not in backend:
+        return backend
+    port = backend.get("servicePort")
+    out: dict[str, Any] = {"service": {"name": backend["serviceName"]}}
+    if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
+        out["service"]["port"] = {"number": int(port)}
+    elif isinstance(port, str):
+        out["service"]["port"] = {"name": port}
+    if "resource" in backend:
+        out["resource"] = backend["resource"]
+    return out
+
+
+def v1beta1_to_v1(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """An `extensions/v1beta1` or `networking.k8s.io/v1beta1` Ingress spec in v1 shape."""
+    out = {k: v for k, v in spec.items() if k != "backend"}
+    if "backend" in spec:
+        out["defaultBackend"] = _v1beta1_backend(spec["backend"])
+    rules = []
+    for rule in spec.get("rules") or []:
+        http = rule.get("http") if isinstance(rule, Mapping) else None
+        if not isinstance(http, Mapping):
+            rules.append(rule)
+            continue
+        paths = [
+            {**p, "backend": _v1beta1_backend(p.get("backend"))} if isinstance(p, Mapping) else p
+            for p in http.get("paths") or []
+        ]
+        rules.append({**rule, "http": {**http, "paths": paths}})
+    if rules:
+        out["rules"] = rules
+    return out

@@ -6,7 +6,7 @@ them), and only the fields legation uses are validated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -14,7 +14,12 @@ from pydantic import BaseModel, ValidationError
 from legation.ir.errors import ConfigProblem
 from legation.model.endpoints import EndpointsSpec
 from legation.model.endpointslice import EndpointSliceSpec
-from legation.model.ingress import IngressClassSpec, IngressSpec
+from legation.model.ingress import (
+    INGRESS_V1BETA1_VERSIONS,
+    IngressClassSpec,
+    IngressSpec,
+    v1beta1_to_v1,
+)
 from legation.model.raw import RawObject
 from legation.model.resource import Resource
 from legation.model.service import ServiceSpec
@@ -26,8 +31,15 @@ KUBERNETES_MODELS: dict[tuple[str, str], tuple[type[BaseModel], str]] = {
     ("v1", "Service"): (ServiceSpec, "spec."),
     ("networking.k8s.io/v1", "Ingress"): (IngressSpec, "spec."),
     ("networking.k8s.io/v1", "IngressClass"): (IngressClassSpec, "spec."),
+    ("networking.k8s.io/v1beta1", "IngressClass"): (IngressClassSpec, "spec."),
+    **{(api, "Ingress"): (IngressSpec, "spec.") for api in INGRESS_V1BETA1_VERSIONS},
 }
 """(apiVersion, kind) → the model of the fields read, and where they sit (`spec.`)."""
+
+CONVERSIONS: dict[tuple[str, str], Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    (api, "Ingress"): v1beta1_to_v1 for api in INGRESS_V1BETA1_VERSIONS
+}
+"""Older versions whose spec is rewritten into the current shape before validation."""
 
 
 def is_kubernetes_object(doc: Mapping[str, Any]) -> bool:
@@ -61,7 +73,9 @@ def parse_kubernetes_object(
         return None, [ConfigProblem(where, None, f"{kind} without metadata.name; skipped")]
     key = f"{kind}/{name}.{namespace}"
     try:
-        spec = model.model_validate(_body(raw.doc, spec_path))
+        body = _body(raw.doc, spec_path)
+        convert = CONVERSIONS.get((api, kind))
+        spec = model.model_validate(convert(body) if convert else body)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from legation.model.common import HeaderSpec, ServiceName, StrictModel
+from legation.model.error_response import ErrorResponseSpec
 from legation.model.traffic import (
     CircuitBreakerSpec,
     CorsSpec,
@@ -28,8 +29,8 @@ class RegexRewriteSpec(StrictModel):
 class MappingSpec(StrictModel):
     """The fields of a Mapping, shared by every apiVersion.
 
-    Fields in `NOT_YET_IMPLEMENTED` are accepted so that existing manifests load, and
-    reported with a notice because legation does not act on them yet.
+    Every field of Emissary's Mapping is read. Those in `NOT_YET_IMPLEMENTED` belong to
+    other work and get a notice; those in `MAPPING_REFUSED` get the reason instead.
     """
 
     # --- match
@@ -88,17 +89,26 @@ class MappingSpec(StrictModel):
     docs: Any = None
     resolver: str | None = None
     """Name of the resolver for `service` (default `kubernetes-service`)."""
-    # --- accepted, not implemented yet (see NOT_YET_IMPLEMENTED)
+    add_linkerd_headers: bool | None = None
+    """Add `l5d-dst-override: host:port` for a Linkerd sidecar (default: the Module's)."""
+    cluster_tag: str | None = Field(default=None, min_length=1)
+    """Mappings to one service with different tags get separate clusters."""
+    respect_dns_ttl: bool = False
+    """Re-resolve the service's DNS name when its records expire, not on a fixed period."""
+    enable_ipv4: bool | None = None
+    enable_ipv6: bool | None = None
+    """Address families asked of DNS (default: the Module's; else IPv4 preferred)."""
+    priority: Literal["default", "high"] | None = None
+    """Envoy's routing priority: which circuit-breaker thresholds apply."""
+    error_response_overrides: list[ErrorResponseSpec] | None = None
+    bypass_error_response_overrides: bool = False
+    # --- read, refused (MAPPING_REFUSED) or not implemented yet (NOT_YET_IMPLEMENTED)
+    envoy_override: Any = None
     tls: Any = None
     bypass_auth: Any = None
     auth_context_extensions: Any = None
     labels: Any = None
-    enable_ipv4: Any = None
-    enable_ipv6: Any = None
-    add_linkerd_headers: Any = None
-    cluster_tag: Any = None
-    error_response_overrides: Any = None
-    bypass_error_response_overrides: Any = None
+    rate_limits: Any = None
 
     @field_validator(
         "remove_request_headers", "remove_response_headers", "allow_upgrade", mode="before"
@@ -126,10 +136,15 @@ class MappingSpec(StrictModel):
 
 
 NOT_YET_IMPLEMENTED: tuple[str, ...] = (
-    "tls", "bypass_auth", "auth_context_extensions", "labels", "enable_ipv4",
-    "enable_ipv6", "add_linkerd_headers", "cluster_tag", "error_response_overrides",
-    "bypass_error_response_overrides",
+    "tls", "bypass_auth", "auth_context_extensions", "labels", "rate_limits",
 )  # fmt: skip
-"""Mapping fields that load but do not change routing yet; each use gets a notice."""
+"""Mapping fields that belong to other work (upstream TLS, authentication, rate limits):
+they load, and each use gets a notice."""
+
+MAPPING_REFUSED: dict[str, str] = {
+    "envoy_override": "raw Envoy route configuration is not merged into the routes legation "
+    "generates",
+}
+"""Mapping fields legation reads and deliberately does not act on, and why (in README)."""
 
 MappingKind = Literal["Mapping"]

@@ -7,7 +7,21 @@ from typing import Any, Literal
 from pydantic import Field
 
 from legation.model.common import StrictModel
-from legation.model.traffic import CircuitBreakerSpec, CorsSpec, LoadBalancerSpec, RetryPolicySpec
+from legation.model.error_response import ErrorResponseSpec
+from legation.model.module_filters import (
+    BufferSpec,
+    ClientCertDetails,
+    GrpcStatsSpec,
+    GzipSpec,
+    IpPrincipal,
+)
+from legation.model.traffic import (
+    CircuitBreakerSpec,
+    CorsSpec,
+    KeepaliveSpec,
+    LoadBalancerSpec,
+    RetryPolicySpec,
+)
 
 
 class DiagnosticsConfig(StrictModel):
@@ -23,8 +37,9 @@ class DiagnosticsConfig(StrictModel):
 class ModuleConfig(StrictModel):
     """Settings of the `ambassador` Module.
 
-    The first group changes what legation generates; the rest load so existing
-    manifests keep working, and are reported with a notice until implemented.
+    Every field of Emissary's Module is read. Those in `MODULE_REFUSED` are reported
+    with the reason legation does not act on them; those in `MODULE_LATER` belong to
+    features not done yet (rate limiting, authentication).
     """
 
     use_remote_address: bool = True
@@ -45,63 +60,102 @@ class ModuleConfig(StrictModel):
     retry_policy: RetryPolicySpec | None = None
     load_balancer: LoadBalancerSpec | None = None
     circuit_breakers: list[CircuitBreakerSpec] | None = None
-    # accepted, not implemented yet
-    enable_grpc_web: Any = None
-    enable_http10: Any = None
-    server_name: Any = None
-    service_port: Any = None
+    # defaults for every Mapping (continued)
+    cluster_request_timeout_ms: int | None = Field(default=None, ge=0)
+    """Default `timeout_ms` of Mappings that set none (else 3000)."""
+    cluster_idle_timeout_ms: int | None = Field(default=None, ge=0)
+    cluster_max_connection_lifetime_ms: int | None = Field(default=None, ge=0)
+    keepalive: KeepaliveSpec | None = None
+    add_linkerd_headers: bool | None = None
+    """Default of Mappings' `add_linkerd_headers` (`l5d-dst-override: host:port`)."""
+    enable_ipv4: bool | None = None
+    enable_ipv6: bool | None = None
+    """Which address families Envoy asks DNS for (default of Mappings' own fields)."""
+    resolver: str | None = Field(default=None, min_length=1)
+    """Name of the resolver for Mappings that name none (else `kubernetes-service`)."""
+    defaults: dict[str, Any] | None = None
+    """Defaults for Mapping fields, at top level or under `httpmapping` (see README)."""
+    # HTTP filters
+    gzip: GzipSpec | None = None
+    buffer: BufferSpec | None = None
+    grpc_stats: GrpcStatsSpec | None = None
+    enable_grpc_web: bool | None = None
+    enable_grpc_http11_bridge: bool | None = None
+    lua_scripts: str | None = None
+    """Lua source with `envoy_on_request` / `envoy_on_response`, run on every request."""
+    ip_allow: list[IpPrincipal] | None = None
+    ip_deny: list[IpPrincipal] | None = None
+    error_response_overrides: list[ErrorResponseSpec] | None = None
+    suppress_envoy_headers: bool | None = None
+    # the HTTP connection manager and listener
+    server_name: str | None = None
+    use_proxy_proto: bool | None = None
+    enable_http10: bool | None = None
+    proper_case: bool | None = None
+    allow_chunked_length: bool | None = None
+    listener_idle_timeout_ms: int | None = Field(default=None, ge=0)
+    max_request_headers_kb: int | None = Field(default=None, ge=1, le=8192)
+    preserve_external_request_id: bool | None = None
+    reject_requests_with_escaped_slashes: bool | None = None
+    headers_with_underscores_action: Literal["ALLOW", "REJECT_REQUEST", "DROP_HEADER"] | None = None
+    forward_client_cert_details: (
+        Literal["SANITIZE", "FORWARD_ONLY", "APPEND_FORWARD", "SANITIZE_SET", "ALWAYS_FORWARD_ONLY"]
+        | None
+    ) = None
+    set_current_client_cert_details: ClientCertDetails | None = None
+    buffer_limit_bytes: int | None = Field(default=None, ge=1)
+    # read, refused (MODULE_REFUSED says why) or left to other work (MODULE_LATER)
     x_forwarded_proto_redirect: Any = None
-    add_linkerd_headers: Any = None
-    cluster_idle_timeout_ms: Any = None
-    cluster_max_connection_lifetime_ms: Any = None
-    cluster_request_timeout_ms: Any = None
-    envoy_validation_timeout: Any = None
-    error_response_overrides: Any = None
     header_case_overrides: Any = None
-    ip_allow: Any = None
-    ip_deny: Any = None
-    keepalive: Any = None
-    listener_idle_timeout_ms: Any = None
-    lua_scripts: Any = None
-    max_request_headers_kb: Any = None
-    proper_case: Any = None
+    service_port: Any = None
+    admin_port: Any = None
+    diag_port: Any = None
+    envoy_validation_timeout: Any = None
     readiness_probe: Any = None
     liveness_probe: Any = None
-    set_current_client_cert_details: Any = None
-    forward_client_cert_details: Any = None
-    suppress_envoy_headers: Any = None
     use_ambassador_namespace_for_service_resolution: Any = None
-    use_proxy_proto: Any = None
-    allow_chunked_length: Any = None
-    buffer_limit_bytes: Any = None
-    preserve_external_request_id: Any = None
-    reject_requests_with_escaped_slashes: Any = None
-    enable_ipv4: Any = None
-    enable_ipv6: Any = None
-    grpc_stats: Any = None
-    headers_with_underscores_action: Any = None
-    resolver: Any = None
+    regex_max_size: Any = None
+    prune_unreachable_routes: Any = None
+    debug_mode: Any = None
+    statsd: Any = None
+    runtime_flags: Any = None
     default_label_domain: Any = None
     default_labels: Any = None
+    auth_enabled: Any = None
 
+
+MODULE_REFUSED: dict[str, str] = {
+    "x_forwarded_proto_redirect": "Emissary 2 and later ignore it as well; redirecting "
+    "cleartext requests is a Host's requestPolicy (Hosts are not supported yet)",
+    "header_case_overrides": "Envoy has no per-header case rules (Emissary's own Envoy build "
+    "adds them); proper_case is supported",
+    "service_port": "the HTTP port is set with `legation run --http-port`",
+    "admin_port": "Envoy's admin port is set with `legation run --admin-port`",
+    "diag_port": "the diagnostics port is set with `legation run --diag-port`",
+    "envoy_validation_timeout": "legation does not run `envoy --mode validate`; Envoy's "
+    "answer over xDS (ACK or NACK) is the check",
+    "readiness_probe": "the probes are served on the diagnostics port "
+    "(/ambassador/v0/check_ready); no route is added on the HTTP port",
+    "liveness_probe": "the probes are served on the diagnostics port "
+    "(/ambassador/v0/check_alive); no route is added on the HTTP port",
+    "use_ambassador_namespace_for_service_resolution": "a service name without a namespace "
+    "is sent to Envoy as written and resolved by DNS in the gateway's own namespace",
+    "regex_max_size": "Envoy's own RE2 program-size limit applies; a pattern over it is "
+    "reported as Envoy's rejection",
+    "prune_unreachable_routes": "there are no Host resources yet, so no route is unreachable",
+    "debug_mode": "change log levels with `legation loglevel`",
+    "statsd": "statistics are served in Prometheus format at /metrics on the diagnostics port",
+    "runtime_flags": "Envoy runtime overrides are not passed through",
+}
+"""Module fields legation reads and deliberately does not act on, and why (in README)."""
+
+MODULE_LATER: frozenset[str] = frozenset({"default_label_domain", "default_labels", "auth_enabled"})
+"""Module fields that belong to rate limiting and authentication, not done yet."""
 
 MODULE_IMPLEMENTED: frozenset[str] = frozenset(
-    {
-        "use_remote_address",
-        "xff_num_trusted_hops",
-        "merge_slashes",
-        "strip_matching_host_port",
-        "diagnostics",
-        "envoy_log_type",
-        "envoy_log_format",
-        "envoy_log_path",
-        "regex_type",
-        "cors",
-        "retry_policy",
-        "load_balancer",
-        "circuit_breakers",
-    }
+    set(ModuleConfig.model_fields) - set(MODULE_REFUSED) - MODULE_LATER
 )
+"""Every Module field legation acts on."""
 
 
 class ModuleSpec(StrictModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from legation.model.fields import known_fields
 from legation.model.kubernetes import is_kubernetes_object, parse_kubernetes_object
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
+from legation.model.partial import validate_partially
 from legation.model.raw import RawObject
 from legation.model.resolver import (
     ConsulResolverSpec,
@@ -42,6 +44,9 @@ KNOWN_NOT_YET: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 """Ambassador kinds that legation reads but does not act on yet: skipped with a notice."""
+
+PARTIAL_KINDS: frozenset[str] = frozenset({"Module"})
+"""Kinds whose bad fields are reported and left out, keeping the rest of the resource."""
 
 
 @dataclass
@@ -120,11 +125,22 @@ def parse_ambassador_document(raw: RawObject, default_namespace: str) -> ParseRe
             ConfigProblem(raw.source, env.key, f"{what}; skipped", severity=Severity.NOTICE)
         )
         return result
-    try:
-        spec = model.model_validate(dict(env.spec))
-    except ValidationError as exc:
-        result.problems.extend(_validation_problems(exc, raw, env.key, env.spec_path, model))
-        return result
+    if env.kind in PARTIAL_KINDS:
+        partial, failures = validate_partially(model, env.spec, nested="config")
+        for exc in failures:
+            for p in _validation_problems(exc, raw, env.key, env.spec_path, model):
+                p = dataclasses.replace(p, message=p.message + "; left out, the rest applies")
+                if p not in result.problems:
+                    result.problems.append(p)
+        if partial is None:
+            return result
+        spec: BaseModel = partial
+    else:
+        try:
+            spec = model.model_validate(dict(env.spec))
+        except ValidationError as exc:
+            result.problems.extend(_validation_problems(exc, raw, env.key, env.spec_path, model))
+            return result
     result.resources.append(
         Resource(
             kind=env.kind,

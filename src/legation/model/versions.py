@@ -1,7 +1,7 @@
 """apiVersion handling: every accepted spelling normalised into one envelope.
 
 Ambassador's configuration has two shapes:
-- flat (`ambassador/v0`, `ambassador/v1`, `getambassador.io/v0|v1`, and every
+- flat (`ambassador/v0`, `ambassador/v1`, `ambassador/v2`, `getambassador.io/v0|v1`, and every
   annotation document): `apiVersion`, `kind`, `name`, then the spec fields at top level;
 - custom resources (`getambassador.io/v2`, `getambassador.io/v3alpha1`): `metadata`
   holds name and namespace, `spec` holds the fields.
@@ -18,6 +18,7 @@ AMBASSADOR_GROUP = "getambassador.io"
 ACCEPTED_VERSIONS: dict[str, str] = {
     "ambassador/v0": "v0",
     "ambassador/v1": "v1",
+    "ambassador/v2": "v2",
     "getambassador.io/v0": "v0",
     "getambassador.io/v1": "v1",
     "getambassador.io/v2": "v2",

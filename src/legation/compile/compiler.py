@@ -10,9 +10,10 @@ from typing import Any
 
 from legation.compile.canary import RouteMemo
 from legation.compile.endpoints import load_assignments
+from legation.compile.http_settings import http_filter_settings, http_settings
 from legation.compile.ingress import ingress_mappings
 from legation.compile.mapping import CompiledMapping, compile_mapping
-from legation.compile.module import access_log_settings, module_settings
+from legation.compile.module import access_log_settings, mapping_field_defaults, module_settings
 from legation.compile.precedence import virtual_hosts
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
 from legation.compile.shadow import split_shadows
@@ -228,7 +229,10 @@ def _ingresses_to_mappings(work: _Work) -> None:
 
 def _compile_mappings(work: _Work) -> None:
     mappings = [r for r in work.resources if r.kind == "Mapping"]
-    defaults = MappingDefaults.from_module(work.module)
+    modules = [r for r in work.resources if r.kind == "Module"]
+    fields, problems = mapping_field_defaults(modules, work.module)
+    work.problems.extend(problems)
+    defaults = MappingDefaults.from_module(work.module, fields)
     work.compiled, problems = work.cache.compile_mappings(mappings, defaults)
     work.problems.extend(problems)
 
@@ -293,6 +297,13 @@ def _build_listeners(work: _Work) -> None:
     modules = [r for r in work.resources if r.kind == "Module"]
     access_log, problems = access_log_settings(modules, work.module)
     work.problems.extend(problems)
+    module = next((m for m in sorted(modules, key=lambda r: r.key) if m.name == "ambassador"), None)
+    route_rules = any(
+        cm.options.error_responses is not None or cm.options.bypass_error_responses
+        for cm in work.compiled
+    )
+    filters, problems = http_filter_settings(work.module, module, route_rules)
+    work.problems.extend(problems)
     port = work.options.http_port
     work.listeners.append(
         HttpListener(
@@ -305,5 +316,7 @@ def _build_listeners(work: _Work) -> None:
             merge_slashes=work.module.merge_slashes,
             strip_matching_host_port=work.module.strip_matching_host_port,
             access_log=access_log,
+            settings=http_settings(work.module),
+            filters=filters,
         )
     )

@@ -1,4 +1,4 @@
-"""Ingress (networking.k8s.io/v1, and v1beta1 read as v1) → Mappings, which then compile like any other.
+"""Ingress (networking.k8s.io/v1; v1beta1 read as v1) → Mappings, compiled like any other.
 
 As in Emissary-ingress, each Ingress path becomes a Mapping (`rewrite: ""`: an
 Ingress never rewrites the path), so Ingress routes share the IR, ordering,
@@ -17,9 +17,10 @@ clusters and endpoints of Mappings. The rules:
   an `Exact` rule has the same host and path, it wins.
 - **backends**: `service.name` + port (number, or name looked up in the Service).
   A Service that is not in the configuration is reached by its DNS name,
-  `name.namespace:port`; only a named port (or no port) needs the Service. When EndpointSlices (or Endpoints) for it are known, the
-  Mapping goes straight to them (the `kubernetes-endpoint` resolver, EDS); otherwise
-  to the Service's DNS name. `defaultBackend` catches whatever no rule matched.
+  `name.namespace:port`; only a named port (or no port) needs the Service. When
+  EndpointSlices (or Endpoints) for it are known, the Mapping goes straight to them
+  (the `kubernetes-endpoint` resolver, EDS); otherwise to the Service's DNS name.
+  `defaultBackend` catches whatever no rule matched.
 """
 
 from __future__ import annotations

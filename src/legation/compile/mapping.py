@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from legation.compile.regex import regex_error
 from legation.compile.route_options import route_options
 from legation.compile.service import ServiceError, cluster_for, parse_service
-from legation.compile.upstream_options import MappingDefaults, upstream_options
+from legation.compile.upstream_options import MappingDefaults, header_settings, upstream_options
 from legation.ir.clusters import Cluster
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.policies import RouteOptions
@@ -181,14 +181,20 @@ def compile_mapping(
         upstream_options(spec, defaults),
         spec.dns_type,
     )
+    headers = header_settings(spec, defaults)
+    request_headers = dict(headers.add_request_headers)
+    linkerd = spec.add_linkerd_headers
+    if linkerd if linkerd is not None else defaults.add_linkerd_headers:
+        # As Emissary: Linkerd routes by this header to the service's host and port.
+        request_headers["l5d-dst-override"] = f"{address.host}:{address.port}"
     target = WeightedTarget(
         cluster=cluster.name,
         weight=0,  # decided by the canary group
         mapping=res.key,
-        add_request_headers=_headers_to_add(spec.add_request_headers),
-        remove_request_headers=tuple(spec.remove_request_headers),
-        add_response_headers=_headers_to_add(spec.add_response_headers),
-        remove_response_headers=tuple(spec.remove_response_headers),
+        add_request_headers=_headers_to_add(request_headers),
+        remove_request_headers=tuple(headers.remove_request_headers),
+        add_response_headers=_headers_to_add(headers.add_response_headers),
+        remove_response_headers=tuple(headers.remove_response_headers),
     )
     rewrite = None if spec.regex_rewrite is not None or spec.rewrite in (None, "") else spec.rewrite
     regex_rewrite = (
@@ -208,7 +214,11 @@ def compile_mapping(
         target=target,
         prefix_rewrite=rewrite,
         regex_rewrite=regex_rewrite,
-        timeout_ms=spec.timeout_ms if spec.timeout_ms is not None else DEFAULT_TIMEOUT_MS,
+        timeout_ms=spec.timeout_ms
+        if spec.timeout_ms is not None
+        else defaults.timeout_ms
+        if defaults.timeout_ms is not None
+        else DEFAULT_TIMEOUT_MS,
         options=options,
         shadow=spec.shadow,
     )

@@ -7,7 +7,9 @@ from typing import Any
 
 from legation.ir.accesslog import AccessLog, LogType
 from legation.ir.errors import ConfigProblem, Severity
+from legation.model.mapping_defaults import MAPPING_CLASS, MappingFieldDefaults
 from legation.model.module import MODULE_IMPLEMENTED, MODULE_REFUSED, ModuleConfig, ModuleSpec
+from legation.model.partial import validate_partially
 from legation.model.resource import Resource
 
 
@@ -128,3 +130,46 @@ def access_log_settings(
         return AccessLog(path=path, log_type=log_type, text_format=text), problems
     pairs = tuple(fmt.items()) if isinstance(fmt, dict) and fmt else DEFAULT_JSON_FORMAT
     return AccessLog(path=path, log_type=log_type, json_format=pairs), problems
+
+
+def mapping_field_defaults(
+    modules: Sequence[Resource[Any]], config: ModuleConfig
+) -> tuple[MappingFieldDefaults, list[ConfigProblem]]:
+    """The Module's `defaults` for Mapping fields; other entries get a notice."""
+    if not config.defaults:
+        return MappingFieldDefaults(), []
+    module = next(m for m in sorted(modules, key=lambda r: r.key) if m.name == "ambassador")
+    known = set(MappingFieldDefaults.model_fields)
+    merged: dict[str, Any] = {k: v for k, v in config.defaults.items() if k in known}
+    scoped = config.defaults.get(MAPPING_CLASS)
+    if isinstance(scoped, dict):
+        merged.update({k: v for k, v in scoped.items() if k in known})
+    problems: list[ConfigProblem] = []
+    for key, value in sorted(config.defaults.items()):
+        entries = value if key == MAPPING_CLASS and isinstance(value, dict) else {key: value}
+        for name in sorted(set(entries) - known):
+            where = f"config.defaults.{key}" + (f".{name}" if key == MAPPING_CLASS else "")
+            problems.append(
+                ConfigProblem(
+                    module.field_source(where),
+                    module.key,
+                    "not supported: only these Mapping fields take defaults: "
+                    f"{', '.join(sorted(known))}; it has no effect",
+                    field=f"{module.spec_path}{where}",
+                    severity=Severity.NOTICE,
+                )
+            )
+    defaults, failures = validate_partially(MappingFieldDefaults, merged)
+    for exc in failures:
+        for err in exc.errors():
+            where = "config.defaults." + ".".join(str(p) for p in err.get("loc", ()))
+            problems.append(
+                ConfigProblem(
+                    module.field_source(where),
+                    module.key,
+                    f"{err.get('msg', 'invalid value')}; left out, the rest applies",
+                    field=f"{module.spec_path}{where}",
+                )
+            )
+    assert defaults is None or isinstance(defaults, MappingFieldDefaults)
+    return defaults or MappingFieldDefaults(), problems

@@ -2,9 +2,10 @@
 
 Resolvers are named globally (as in Ambassador). Some are always there:
 `kubernetes-service` (a KubernetesServiceResolver, the default) and
-`kubernetes-endpoint` with its alias `endpoint` (a KubernetesEndpointResolver). A Mapping whose resolver is a
-KubernetesEndpointResolver routes to an EDS cluster named after the Service and port,
-so a change of endpoints changes only the EDS resource, never routes or clusters.
+`kubernetes-endpoint` with its alias `endpoint` (a KubernetesEndpointResolver). A
+Mapping whose resolver is a KubernetesEndpointResolver routes to an EDS cluster named
+after the Service and port, so a change of endpoints changes only the EDS resource,
+never routes or clusters.
 """
 
 from __future__ import annotations

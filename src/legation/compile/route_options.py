@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from legation.compile.error_response import error_responses
 from legation.compile.service import ServiceAddress
 from legation.compile.upstream_options import MappingDefaults
 from legation.ir.errors import ConfigProblem, Severity
@@ -127,5 +128,10 @@ def route_options(
         auto_host_rewrite=spec.auto_host_rewrite,
         idle_timeout_ms=spec.idle_timeout_ms,
         redirect=redirect,
+        high_priority=spec.priority == "high",
+        error_responses=error_responses(spec.error_response_overrides)
+        if spec.error_response_overrides is not None
+        else None,
+        bypass_error_responses=spec.bypass_error_response_overrides,
     )
     return options, problems

@@ -68,6 +68,18 @@ def is_ip(host: str) -> bool:
     return True
 
 
+def _unnamed_settings(options: UpstreamOptions) -> list[str]:
+    """Settings left out of `repr(options)`, spelled out only when set."""
+    out = []
+    if options.respect_dns_ttl:
+        out.append("dns_ttl")
+    if options.ip_family is not None:
+        out.append(f"family={options.ip_family.value}")
+    if options.tag is not None:
+        out.append(f"tag={options.tag}")
+    return out
+
+
 def cluster_for(
     address: ServiceAddress,
     service: str,
@@ -96,6 +108,7 @@ def cluster_for(
         settings.append("dns=logical")
     if options != UpstreamOptions():
         settings.append(repr(options))
+        settings.extend(_unnamed_settings(options))
     if settings:
         digest = hashlib.sha1(";".join(settings).encode(), usedforsecurity=False)
         name += "_" + digest.hexdigest()[:8]

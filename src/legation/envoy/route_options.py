@@ -74,6 +74,8 @@ def apply_route_options(options: RouteOptions, mirrors: tuple[Mirror, ...], acti
         action.auto_host_rewrite.CopyFrom(wrappers_pb2.BoolValue(value=True))
     if options.idle_timeout_ms is not None:
         action.idle_timeout.CopyFrom(duration_ms(options.idle_timeout_ms))
+    if options.high_priority:
+        action.priority = base_pb2.HIGH
     action.request_mirror_policies.extend(_mirror(m) for m in mirrors)
 
 

@@ -20,6 +20,7 @@ from legation.ir.upstream import (
     CircuitBreaker,
     HealthCheck,
     HealthCheckKind,
+    IpFamily,
     LbPolicy,
     OutlierDetection,
     UpstreamOptions,
@@ -34,6 +35,11 @@ _LB = {
     LbPolicy.MAGLEV: cluster_pb2.Cluster.MAGLEV,
 }
 _PRIORITY = {"default": base_pb2.DEFAULT, "high": base_pb2.HIGH}
+_FAMILY = {
+    IpFamily.V4_ONLY: cluster_pb2.Cluster.V4_ONLY,
+    IpFamily.V6_ONLY: cluster_pb2.Cluster.V6_ONLY,
+    IpFamily.AUTO: cluster_pb2.Cluster.AUTO,
+}
 
 
 def _u32(value: int) -> Any:
@@ -167,3 +173,7 @@ def apply_upstream_options(options: UpstreamOptions, message: Any) -> None:
         message.typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS].CopyFrom(packed)
     if options.stats_name is not None:
         message.alt_stat_name = options.stats_name
+    if options.respect_dns_ttl:
+        message.respect_dns_ttl = True
+    if options.ip_family is not None and message.type != cluster_pb2.Cluster.EDS:
+        message.dns_lookup_family = _FAMILY[options.ip_family]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from legation.ir.accesslog import AccessLog
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
+from legation.ir.http import HttpFilterSettings, HttpSettings
 from legation.ir.routes import Route
 from legation.ir.tcp import TcpListener
 
@@ -35,6 +36,10 @@ class HttpListener:
     strip_matching_host_port: bool = False
     access_log: AccessLog | None = None
     """Access logging for the connection manager; None logs nothing."""
+    settings: HttpSettings = field(default_factory=HttpSettings)
+    """Connection manager options from the Module (server name, timeouts, limits...)."""
+    filters: HttpFilterSettings = field(default_factory=HttpFilterSettings)
+    """Optional HTTP filters from the Module (gzip, buffer, gRPC, Lua, IP rules...)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from legation.ir.http import ErrorResponse
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -81,6 +83,12 @@ class RouteOptions:
     """Send the upstream endpoint's host name as Host."""
     idle_timeout_ms: int | None = None
     redirect: Redirect | None = None
+    high_priority: bool = False
+    """Envoy's HIGH routing priority (its own circuit-breaker thresholds)."""
+    error_responses: tuple[ErrorResponse, ...] | None = None
+    """The route's own error body rules, in place of the gateway's; None: the gateway's."""
+    bypass_error_responses: bool = False
+    """No error body rules apply to this route."""
 
 
 @dataclass(frozen=True, slots=True)

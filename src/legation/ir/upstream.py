@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+
+class IpFamily(StrEnum):
+    """Which address families a DNS cluster uses."""
+
+    V4_ONLY = "v4_only"
+    V6_ONLY = "v6_only"
+    AUTO = "auto"
+    """IPv6 preferred, IPv4 when there is no IPv6 address."""
 
 
 class LbPolicy(StrEnum):
@@ -99,3 +108,11 @@ class UpstreamOptions:
     max_connection_lifetime_ms: int | None = None
     stats_name: str | None = None
     """Envoy's `alt_stat_name`: the name used in the cluster's statistics."""
+    # The fields below stay out of repr(), which names clusters (compile/service.py): they
+    # are added to the name only when set, so older cluster names do not change.
+    respect_dns_ttl: bool = field(default=False, repr=False)
+    """Re-resolve when DNS records expire instead of at Envoy's fixed refresh rate."""
+    ip_family: IpFamily | None = field(default=None, repr=False)
+    """Address families asked of DNS; None keeps legation's default (IPv4 preferred)."""
+    tag: str | None = field(default=None, repr=False)
+    """The Mapping's `cluster_tag`: only there to keep tagged clusters apart."""

@@ -127,8 +127,8 @@ def parse_ambassador_document(raw: RawObject, default_namespace: str) -> ParseRe
         return result
     if env.kind in PARTIAL_KINDS:
         partial, failures = validate_partially(model, env.spec, nested="config")
-        for exc in failures:
-            for p in _validation_problems(exc, raw, env.key, env.spec_path, model):
+        for failure in failures:
+            for p in _validation_problems(failure, raw, env.key, env.spec_path, model):
                 p = dataclasses.replace(p, message=p.message + "; left out, the rest applies")
                 if p not in result.problems:
                     result.problems.append(p)

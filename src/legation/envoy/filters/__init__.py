@@ -14,13 +14,33 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 )
 
 from legation.envoy.filters.base import HttpFilter, pack
+from legation.envoy.filters.buffer import BufferFilter
+from legation.envoy.filters.compressor import CompressorFilter
 from legation.envoy.filters.cors import CorsFilter
+from legation.envoy.filters.custom_response import CustomResponseFilter
+from legation.envoy.filters.grpc_http1_bridge import GrpcHttp1BridgeFilter
+from legation.envoy.filters.grpc_stats import GrpcStatsFilter
+from legation.envoy.filters.grpc_web import GrpcWebFilter
+from legation.envoy.filters.lua import LuaFilter
+from legation.envoy.filters.rbac import RbacFilter
 from legation.envoy.filters.router import RouterFilter
 from legation.ir.gateway import HttpListener
 from legation.ir.routes import Route
 
-HTTP_FILTERS: tuple[HttpFilter, ...] = (CorsFilter(), RouterFilter())
-"""Every HTTP filter, in chain order; the router must be last."""
+HTTP_FILTERS: tuple[HttpFilter, ...] = (
+    RbacFilter(),  # refused sources get 403 before anything else runs
+    BufferFilter(),
+    CompressorFilter(),  # early, so it compresses every response body, rewritten ones too
+    CorsFilter(),
+    GrpcWebFilter(),
+    GrpcHttp1BridgeFilter(),
+    GrpcStatsFilter(),
+    LuaFilter(),
+    CustomResponseFilter(),  # late: sees the router's own replies (404, 503) as well
+    RouterFilter(),
+)
+"""Every HTTP filter, in chain order; the router must be last. Responses pass through
+the chain in reverse, so a filter listed earlier sees the response later."""
 
 
 def http_filters(listener: HttpListener) -> list[Any]:

@@ -16,5 +16,5 @@ class RouterFilter(HttpFilter):
     name = "envoy.filters.http.router"
 
     def listener_filter(self, listener: HttpListener) -> Any | None:
-        """The router with its defaults."""
-        return router_pb2.Router()
+        """The router; with `suppress_envoy_headers` it adds no `x-envoy-*` headers."""
+        return router_pb2.Router(suppress_envoy_headers=listener.filters.suppress_envoy_headers)

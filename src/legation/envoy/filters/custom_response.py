@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from envoy.config.core.v3 import base_pb2, extension_pb2, substitution_format_string_pb2
+from envoy.config.core.v3 import base_pb2, substitution_format_string_pb2
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.extensions.filters.http.custom_response.v3 import custom_response_pb2
 from envoy.extensions.http.custom_response.local_response_policy.v3 import (
@@ -19,6 +19,7 @@ from envoy.extensions.http.custom_response.local_response_policy.v3 import (
 )
 from envoy.type.matcher.v3 import status_code_input_pb2
 from google.protobuf import struct_pb2
+from xds.core.v3 import extension_pb2 as xds_extension_pb2
 from xds.type.matcher.v3 import matcher_pb2, string_pb2
 
 from legation.envoy.filters.base import HttpFilter, pack
@@ -43,7 +44,7 @@ def _format(rule: ErrorResponse) -> Any:
 
 
 def _matcher(rule: ErrorResponse) -> Any:
-    status_input = extension_pb2.TypedExtensionConfig(
+    status_input = xds_extension_pb2.TypedExtensionConfig(
         name="status", typed_config=pack(status_code_input_pb2.HttpResponseStatusCodeMatchInput())
     )
     policy = local_response_policy_pb2.LocalResponsePolicy(body_format=_format(rule))
@@ -55,7 +56,7 @@ def _matcher(rule: ErrorResponse) -> Any:
             )
         ),
         on_match=matcher_pb2.Matcher.OnMatch(
-            action=extension_pb2.TypedExtensionConfig(
+            action=xds_extension_pb2.TypedExtensionConfig(
                 name=f"error-{rule.status}", typed_config=pack(policy)
             )
         ),

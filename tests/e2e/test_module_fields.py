@@ -34,13 +34,14 @@ MODULE = {
     "gzip": {"min_content_length": 600, "content_type": ["application/json"]},
     "error_response_overrides": [
         {"on_status_code": 404, "body": {"text_format": "custom 404 for %REQ(:PATH)%"}},
-        {"on_status_code": 503, "body": {"json_format": {"error": "down", "code": "%RESPONSE_CODE%"}}},
+        {
+            "on_status_code": 503,
+            "body": {"json_format": {"error": "down", "code": "%RESPONSE_CODE%"}},
+        },
     ],
     "ip_deny": [{"peer": "127.0.0.2"}],
     "lua_scripts": (
-        "function envoy_on_response(handle)\n"
-        "  handle:headers():add('x-lua', 'seen')\n"
-        "end\n"
+        "function envoy_on_response(handle)\n  handle:headers():add('x-lua', 'seen')\nend\n"
     ),
 }
 
@@ -115,13 +116,13 @@ def echo() -> Iterator[EchoUpstream]:
 @pytest.fixture(scope="module")
 def gw(echo: EchoUpstream) -> Iterator[RunningGateway]:
     dead = f"127.0.0.1:{free_port()}"  # nothing listens: Envoy answers 503
+    own_rule = [{"on_status_code": 404, "body": {"text_format": "own rule"}}]
     files = {
         "module.yaml": _module(MODULE),
         "mappings.yaml": mapping("app", echo.service, "/app/")
         + mapping("dead", dead, "/dead/")
         + mapping("raw", echo.service, "/raw/", bypass_error_response_overrides=True)
-        + mapping("own", echo.service, "/own/", error_response_overrides=[
-            {"on_status_code": 404, "body": {"text_format": "own rule"}}]),  # fmt: skip
+        + mapping("own", echo.service, "/own/", error_response_overrides=own_rule),
         "ingress.yaml": _ingresses(echo.port),
     }
     with RunningGateway(files) as gateway:

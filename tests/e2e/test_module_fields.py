@@ -1,6 +1,6 @@
 """Module and Mapping fields through a real Envoy: gzip, error_response_overrides,
-ip_deny / ip_allow, lua_scripts, server_name, and Ingress paths (v1beta1, and a
-Service that is not in the folder).
+ip_deny / ip_allow, lua_scripts, server_name, Mapping defaults, a Module with an
+unknown field, and Ingress paths (v1beta1, and a Service that is not in the folder).
 
 127.0.0.2 is a second loopback source address: requests made from it are the
 "other client" for the IP rules.
@@ -31,6 +31,9 @@ def _module(config: dict[str, object]) -> str:
 
 MODULE = {
     "server_name": "legation-e2e",
+    "server_nmae": "a typo: reported on this field, the rest of the Module applies",
+    "add_linkerd_headers": True,
+    "defaults": {"httpmapping": {"add_request_headers": {"x-default": "from-module"}}},
     "gzip": {"min_content_length": 600, "content_type": ["application/json"]},
     "error_response_overrides": [
         {"on_status_code": 404, "body": {"text_format": "custom 404 for %REQ(:PATH)%"}},
@@ -209,3 +212,18 @@ def test_ingress_path_to_an_absent_service_routes_by_dns(gw: RunningGateway) -> 
     """No Service and no endpoints: the path goes to `echo.localhost:port` by DNS."""
     resp = gw.get("/dns/z")
     assert resp.status_code == 200 and resp.json()["path"] == "/dns/z"
+
+
+def test_unknown_module_field_keeps_the_rest(gw: RunningGateway) -> None:
+    """The typo is an error on its field; the Module's other settings are in force."""
+    errors = [e for e in gw.overview()["errors"] if e["resource"] == "Module/ambassador.default"]
+    assert [e["field"] for e in errors] == ["spec.config.server_nmae"]
+    assert gw.get("/app/").headers["server"] == "legation-e2e"
+
+
+def test_module_defaults_reach_the_upstream(gw: RunningGateway, echo: EchoUpstream) -> None:
+    """`defaults.httpmapping.add_request_headers` and `add_linkerd_headers` apply to a
+    Mapping that sets neither."""
+    seen = gw.get("/app/").json()["headers"]
+    assert seen["x-default"] == "from-module"
+    assert seen["l5d-dst-override"] == echo.service

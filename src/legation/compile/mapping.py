@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from legation.compile.regex import regex_error
 from legation.compile.route_options import route_options
-from legation.compile.service import ServiceError, cluster_for, parse_service
+from legation.compile.service import ServiceAddress, ServiceError, cluster_for, parse_service
 from legation.compile.upstream_options import MappingDefaults, header_settings, upstream_options
 from legation.ir.clusters import Cluster
 from legation.ir.errors import ConfigProblem, Severity
@@ -113,6 +113,15 @@ def _hostname(spec: MappingSpec) -> str:
     return "*"
 
 
+def _linkerd_destination(address: ServiceAddress, namespace: str) -> str:
+    """`host:port` for Linkerd's `l5d-dst-override`; as in Emissary, a bare Kubernetes
+    name is qualified with the Mapping's namespace (Linkerd resolves it cluster-wide)."""
+    host = address.host
+    if "." not in host and ":" not in host and host != "localhost":
+        host = f"{host}.{namespace}"
+    return f"{host}:{address.port}"
+
+
 def group_id(hostname: str, match: RouteMatch, precedence: int) -> str:
     """A stable id for the match criteria; Mappings sharing it form a canary group."""
     h = hashlib.sha1(repr((hostname, match, precedence)).encode(), usedforsecurity=False)
@@ -185,8 +194,7 @@ def compile_mapping(
     request_headers = dict(headers.add_request_headers)
     linkerd = spec.add_linkerd_headers
     if linkerd if linkerd is not None else defaults.add_linkerd_headers:
-        # As Emissary: Linkerd routes by this header to the service's host and port.
-        request_headers["l5d-dst-override"] = f"{address.host}:{address.port}"
+        request_headers["l5d-dst-override"] = _linkerd_destination(address, res.namespace)
     target = WeightedTarget(
         cluster=cluster.name,
         weight=0,  # decided by the canary group

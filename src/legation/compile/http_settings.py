@@ -84,15 +84,14 @@ def http_filter_settings(
     """Which optional filters run, from the Module (`module` is where problems point)."""
     problems: list[ConfigProblem] = []
     ip_policy = None
-    if config.ip_allow is not None:
+    # As in Emissary, an allow list with no valid entry counts as not given.
+    if config.ip_allow:
         ip_policy = _ip_policy(True, config.ip_allow)
         if config.ip_deny is not None:
             problems += _notice(module, "ip_deny", "ip_allow and ip_deny may not both be set; "
                                 "ip_deny is ignored")  # fmt: skip
-    elif config.ip_deny is not None:
+    elif config.ip_deny:
         ip_policy = _ip_policy(False, config.ip_deny)
-    if ip_policy is not None and not ip_policy.rules:
-        ip_policy = None  # as in Emissary: an empty list turns the filter off
     if config.buffer is not None and config.buffer.max_request_time is not None:
         problems += _notice(module, "buffer.max_request_time", "no longer supported by "
                             "Envoy; ignored")  # fmt: skip

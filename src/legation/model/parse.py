@@ -126,7 +126,7 @@ def parse_ambassador_document(raw: RawObject, default_namespace: str) -> ParseRe
         )
         return result
     if env.kind in PARTIAL_KINDS:
-        partial, failures = validate_partially(model, env.spec, nested="config")
+        partial, failures = validate_partially(model, env.spec)
         for failure in failures:
             for p in _validation_problems(failure, raw, env.key, env.spec_path, model):
                 p = dataclasses.replace(p, message=p.message + "; left out, the rest applies")

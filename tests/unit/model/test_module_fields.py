@@ -15,9 +15,7 @@ from legation.model.partial import validate_partially
 
 def test_bad_fields_are_dropped_and_the_rest_kept() -> None:
     spec, errors = validate_partially(
-        ModuleSpec,
-        {"config": {"server_name": "x", "typo": 1, "xff_num_trusted_hops": "many"}},
-        nested="config",
+        ModuleSpec, {"config": {"server_name": "x", "typo": 1, "xff_num_trusted_hops": "many"}}
     )
     assert isinstance(spec, ModuleSpec)
     assert spec.config.server_name == "x"
@@ -26,8 +24,25 @@ def test_bad_fields_are_dropped_and_the_rest_kept() -> None:
     assert bad == {("config", "typo"), ("config", "xff_num_trusted_hops")}
 
 
+def test_inner_keys_and_list_entries_are_dropped_alone() -> None:
+    spec, _ = validate_partially(
+        ModuleSpec,
+        {
+            "config": {
+                "grpc_stats": {"all_methods": True, "i_will_not_break_envoy": True},
+                "ip_deny": [{"peer": "bad"}, {"peer": "10.0.0.1"}, {"remote": "also bad"}],
+                "buffer": {"max_request_time": 5},
+            }
+        },
+    )
+    assert isinstance(spec, ModuleSpec)
+    assert spec.config.grpc_stats is not None and spec.config.grpc_stats.all_methods
+    assert [p.network for p in spec.config.ip_deny or []] == ["10.0.0.1/32"]
+    assert spec.config.buffer is None  # its required max_request_bytes is missing
+
+
 def test_a_block_that_is_not_a_map_is_dropped_whole() -> None:
-    spec, errors = validate_partially(ModuleSpec, {"config": "not a map"}, nested="config")
+    spec, errors = validate_partially(ModuleSpec, {"config": "not a map"})
     assert isinstance(spec, ModuleSpec) and spec.config.model_fields_set == set()
     assert errors  # the bad block is reported
 

@@ -82,6 +82,27 @@ def _check_regex(res: Resource[MappingSpec], field: str, pattern: str) -> Config
     return _problem(res, field, f"invalid regular expression: {message}") if message else None
 
 
+def _unused_field_notices(res: Resource[MappingSpec]) -> list[ConfigProblem]:
+    """A notice for each field that is read but has no effect: refused (with the reason)
+    or belonging to work not done yet."""
+    problems = []
+    for name in (*NOT_YET_IMPLEMENTED, *MAPPING_REFUSED):
+        if getattr(res.spec, name) is not None:
+            refused = MAPPING_REFUSED.get(name)
+            problems.append(
+                ConfigProblem(
+                    res.field_source(name),
+                    res.key,
+                    f"not supported: {refused}; it has no effect"
+                    if refused
+                    else "accepted but not implemented yet; it has no effect",
+                    field=res.spec_path + name,
+                    severity=Severity.NOTICE,
+                )
+            )
+    return problems
+
+
 def _match(spec: MappingSpec) -> RouteMatch:
     kind = (
         PathKind.REGEX
@@ -122,6 +143,27 @@ def _linkerd_destination(address: ServiceAddress, namespace: str) -> str:
     return f"{host}:{address.port}"
 
 
+def _target(
+    res: Resource[MappingSpec], address: ServiceAddress, defaults: MappingDefaults, cluster: str
+) -> WeightedTarget:
+    """The Mapping's cluster and header changes (with the Module's defaults)."""
+    spec = res.spec
+    headers = header_settings(spec, defaults)
+    request_headers = dict(headers.add_request_headers)
+    linkerd = spec.add_linkerd_headers
+    if linkerd if linkerd is not None else defaults.add_linkerd_headers:
+        request_headers["l5d-dst-override"] = _linkerd_destination(address, res.namespace)
+    return WeightedTarget(
+        cluster=cluster,
+        weight=0,  # decided by the canary group
+        mapping=res.key,
+        add_request_headers=_headers_to_add(request_headers),
+        remove_request_headers=tuple(headers.remove_request_headers),
+        add_response_headers=_headers_to_add(headers.add_response_headers),
+        remove_response_headers=tuple(headers.remove_response_headers),
+    )
+
+
 def group_id(hostname: str, match: RouteMatch, precedence: int) -> str:
     """A stable id for the match criteria; Mappings sharing it form a canary group."""
     h = hashlib.sha1(repr((hostname, match, precedence)).encode(), usedforsecurity=False)
@@ -137,21 +179,7 @@ def compile_mapping(
     """
     defaults = defaults if defaults is not None else MappingDefaults()
     spec = res.spec
-    problems: list[ConfigProblem] = []
-    for name in (*NOT_YET_IMPLEMENTED, *MAPPING_REFUSED):
-        if getattr(spec, name) is not None:
-            refused = MAPPING_REFUSED.get(name)
-            problems.append(
-                ConfigProblem(
-                    res.field_source(name),
-                    res.key,
-                    f"not supported: {refused}; it has no effect"
-                    if refused
-                    else "accepted but not implemented yet; it has no effect",
-                    field=res.spec_path + name,
-                    severity=Severity.NOTICE,
-                )
-            )
+    problems = _unused_field_notices(res)
     errors: list[ConfigProblem | None] = []
     if spec.prefix_regex:
         errors.append(_check_regex(res, "prefix", spec.prefix))
@@ -190,20 +218,7 @@ def compile_mapping(
         upstream_options(spec, defaults),
         spec.dns_type,
     )
-    headers = header_settings(spec, defaults)
-    request_headers = dict(headers.add_request_headers)
-    linkerd = spec.add_linkerd_headers
-    if linkerd if linkerd is not None else defaults.add_linkerd_headers:
-        request_headers["l5d-dst-override"] = _linkerd_destination(address, res.namespace)
-    target = WeightedTarget(
-        cluster=cluster.name,
-        weight=0,  # decided by the canary group
-        mapping=res.key,
-        add_request_headers=_headers_to_add(request_headers),
-        remove_request_headers=tuple(headers.remove_request_headers),
-        add_response_headers=_headers_to_add(headers.add_response_headers),
-        remove_response_headers=tuple(headers.remove_response_headers),
-    )
+    target = _target(res, address, defaults, cluster.name)
     rewrite = None if spec.regex_rewrite is not None or spec.rewrite in (None, "") else spec.rewrite
     regex_rewrite = (
         RegexRewrite(spec.regex_rewrite.pattern, spec.regex_rewrite.substitution)
@@ -222,11 +237,9 @@ def compile_mapping(
         target=target,
         prefix_rewrite=rewrite,
         regex_rewrite=regex_rewrite,
-        timeout_ms=spec.timeout_ms
-        if spec.timeout_ms is not None
-        else defaults.timeout_ms
-        if defaults.timeout_ms is not None
-        else DEFAULT_TIMEOUT_MS,
+        timeout_ms=next(
+            t for t in (spec.timeout_ms, defaults.timeout_ms, DEFAULT_TIMEOUT_MS) if t is not None
+        ),
         options=options,
         shadow=spec.shadow,
     )

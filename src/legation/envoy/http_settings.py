@@ -56,8 +56,8 @@ def _client_cert(settings: HttpSettings, hcm: Any) -> None:
                 setattr(current, name, True)
 
 
-def apply_http_settings(settings: HttpSettings, hcm: Any, listener: Any) -> None:
-    """Set the Module's connection-manager options on `hcm` and its `listener`."""
+def apply_http_settings(settings: HttpSettings, hcm: Any) -> None:
+    """Set the Module's options on the HTTP connection manager `hcm`."""
     if settings.server_name is not None:
         hcm.server_name = settings.server_name
     _protocol_options(settings, hcm)
@@ -70,6 +70,10 @@ def apply_http_settings(settings: HttpSettings, hcm: Any, listener: Any) -> None
     if settings.reject_escaped_slashes:
         hcm.path_with_escaped_slashes_action = _HCM.REJECT_REQUEST
     _client_cert(settings, hcm)
+
+
+def apply_listener_settings(settings: HttpSettings, listener: Any) -> None:
+    """Set the Module's options on the Envoy `listener` itself."""
     if settings.buffer_limit_bytes is not None:
         listener.per_connection_buffer_limit_bytes.CopyFrom(
             wrappers_pb2.UInt32Value(value=settings.buffer_limit_bytes)

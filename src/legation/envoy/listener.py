@@ -13,9 +13,8 @@ from google.protobuf import any_pb2, wrappers_pb2
 
 from legation.envoy.accesslog import translate_access_log
 from legation.envoy.filters import http_filters
-from legation.envoy.http_settings import apply_http_settings
+from legation.envoy.http_settings import apply_http_settings, apply_listener_settings
 from legation.ir.gateway import HttpListener
-from legation.ir.http import HttpSettings
 
 
 def _pack(message: Any) -> Any:
@@ -46,6 +45,7 @@ def translate_listener(listener: HttpListener) -> Any:
         hcm.strip_matching_host_port = True
     if listener.access_log is not None:
         hcm.access_log.append(translate_access_log(listener.access_log))
+    apply_http_settings(listener.settings, hcm)
     out = listener_pb2.Listener(
         name=listener.name,
         address=address_pb2.Address(
@@ -64,7 +64,5 @@ def translate_listener(listener: HttpListener) -> Any:
             )
         ],
     )
-    if listener.settings != HttpSettings():
-        apply_http_settings(listener.settings, hcm, out)
-        out.filter_chains[0].filters[0].typed_config.CopyFrom(_pack(hcm))
+    apply_listener_settings(listener.settings, out)
     return out

@@ -32,7 +32,8 @@ def http_settings(config: ModuleConfig) -> HttpSettings:
         accept_http_10=config.enable_http10,
         proper_case_headers=bool(config.proper_case),
         allow_chunked_length=config.allow_chunked_length,
-        idle_timeout_ms=config.listener_idle_timeout_ms,
+        # as in Emissary, 0 leaves Envoy's default (in Envoy, 0 would mean no timeout)
+        idle_timeout_ms=config.listener_idle_timeout_ms or None,
         headers_with_underscores=config.headers_with_underscores_action,
         max_request_headers_kb=config.max_request_headers_kb,
         preserve_external_request_id=config.preserve_external_request_id,

@@ -14,6 +14,7 @@ from legation.compile.ingress import ingress_mappings
 from legation.compile.mapping import CompiledMapping, compile_mapping
 from legation.compile.module import access_log_settings, module_settings
 from legation.compile.precedence import virtual_hosts
+from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
 from legation.compile.shadow import split_shadows
 from legation.compile.tcpmapping import compile_tcp_mappings
@@ -107,6 +108,7 @@ class _Work:
     problems: list[ConfigProblem] = field(default_factory=list)
     module: ModuleConfig = field(default_factory=ModuleConfig)
     compiled: list[CompiledMapping] = field(default_factory=list)
+    groups: list[list[CompiledMapping]] = field(default_factory=list)
     clusters: dict[str, Cluster] = field(default_factory=dict)
     route_config: RouteConfig | None = None
     listeners: list[HttpListener] = field(default_factory=list)
@@ -140,6 +142,7 @@ def compile_config(
     _ingresses_to_mappings(work)
     _compile_mappings(work)
     _apply_resolvers(work)
+    _group_mappings(work)
     _collect_clusters(work)
     _compile_tcp_mappings(work)
     _assign_endpoints(work)
@@ -259,6 +262,18 @@ def _assign_endpoints(work: _Work) -> None:
     work.problems.extend(problems)
 
 
+def _group_mappings(work: _Work) -> None:
+    """Canary groups (identical match criteria), without members that cannot join."""
+    groups: dict[str, list[CompiledMapping]] = defaultdict(list)
+    for cm in work.compiled:
+        groups[cm.group_id].append(cm)
+    work.groups, problems = check_redirect_groups(list(groups.values()))
+    work.problems.extend(problems)
+    if problems:
+        kept = {id(cm) for members in work.groups for cm in members}
+        work.compiled = [cm for cm in work.compiled if id(cm) in kept]
+
+
 def _collect_clusters(work: _Work) -> None:
     """One cluster per distinct upstream, listing every Mapping that uses it."""
     users: dict[str, list[str]] = defaultdict(list)
@@ -276,10 +291,7 @@ def _collect_clusters(work: _Work) -> None:
 
 def _build_routes(work: _Work) -> None:
     """Canary groups → routes → virtual hosts in Ambassador order."""
-    groups: dict[str, list[CompiledMapping]] = defaultdict(list)
-    for cm in work.compiled:
-        groups[cm.group_id].append(cm)
-    ordered_groups, problems = split_shadows(groups.values())
+    ordered_groups, problems = split_shadows(work.groups)
     work.problems.extend(problems)
     routes = work.cache.routes.routes(ordered_groups)
     name = f"http-{work.options.http_port}"

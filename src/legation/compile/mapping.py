@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from legation.compile.host_match import HostError, HostMatch, authority_header, host_match
 from legation.compile.regex import regex_error
 from legation.compile.route_options import route_options
+from legation.compile.route_weight import route_weight
 from legation.compile.service import ServiceError, cluster_for, parse_service
 from legation.compile.upstream_options import MappingDefaults, upstream_options
 from legation.ir.clusters import Cluster
@@ -20,6 +22,7 @@ from legation.ir.routes import (
     QueryMatch,
     RegexRewrite,
     RouteMatch,
+    RouteWeight,
     WeightedTarget,
 )
 from legation.model.common import HeaderSpec, HeaderValue
@@ -40,6 +43,8 @@ class CompiledMapping:
     hostname: str
     match: RouteMatch
     precedence: int
+    route_weight: RouteWeight
+    """Emissary's route weight of this Mapping (the route order)."""
     weight: int | None
     cluster: Cluster
     target: WeightedTarget
@@ -82,7 +87,7 @@ def _check_regex(res: Resource[MappingSpec], field: str, pattern: str) -> Config
     return _problem(res, field, f"invalid regular expression: {message}") if message else None
 
 
-def _match(spec: MappingSpec) -> RouteMatch:
+def _match(spec: MappingSpec, host: HostMatch) -> RouteMatch:
     kind = (
         PathKind.REGEX
         if spec.prefix_regex
@@ -90,10 +95,11 @@ def _match(spec: MappingSpec) -> RouteMatch:
         if spec.prefix_exact
         else PathKind.PREFIX
     )
-    headers = [_exact_or_present(n, v) for n, v in spec.headers.items()]
+    skip = authority_header(spec)  # the host, unless overridden: never a header match
+    headers = [_exact_or_present(n, v) for n, v in spec.headers.items() if n != skip]
     headers += [HeaderMatch(n, v, regex=True) for n, v in spec.regex_headers.items()]
-    if spec.host is not None and spec.host_regex:
-        headers.append(HeaderMatch(":authority", spec.host, regex=True))
+    if host.regex is not None:
+        headers.append(HeaderMatch(":authority", host.regex, regex=True))
     query = [QueryMatch(n, None if v is True else str(v)) for n, v in spec.query_parameters.items()]
     query += [QueryMatch(n, v, regex=True) for n, v in spec.regex_query_parameters.items()]
     return RouteMatch(
@@ -103,14 +109,6 @@ def _match(spec: MappingSpec) -> RouteMatch:
         headers=tuple(sorted(headers, key=lambda h: (h.name, h.regex, h.value or ""))),
         query=tuple(sorted(query, key=lambda q: (q.name, q.regex, q.value or ""))),
     )
-
-
-def _hostname(spec: MappingSpec) -> str:
-    if spec.hostname:
-        return spec.hostname.lower()
-    if spec.host and not spec.host_regex:
-        return spec.host.lower()
-    return "*"
 
 
 def group_id(hostname: str, match: RouteMatch, precedence: int) -> str:
@@ -152,8 +150,11 @@ def compile_mapping(
         errors.extend(_check_regex(res, f"{field}.{n}", v) for n, v in values.items())
     if spec.regex_rewrite is not None:
         errors.append(_check_regex(res, "regex_rewrite.pattern", spec.regex_rewrite.pattern))
-    if spec.host_regex and spec.host is not None:
-        errors.append(_check_regex(res, "host", spec.host))
+    host = host_match(spec)
+    if isinstance(host, HostError):
+        errors.append(_problem(res, host.field, host.message))
+    elif host.regex is not None:
+        errors.append(_check_regex(res, "host", host.regex))
     if spec.method_regex and spec.method is not None:
         errors.append(_check_regex(res, "method", spec.method))
     try:
@@ -162,15 +163,15 @@ def compile_mapping(
         errors.append(_problem(res, "service", str(exc)))
         address = None
     real_errors = [e for e in errors if e is not None]
-    if real_errors or address is None:
+    if real_errors or address is None or isinstance(host, HostError):
         return None, problems + real_errors
     options, option_problems = route_options(res, address, defaults)
     problems.extend(option_problems)
     if any(p.severity is Severity.ERROR for p in option_problems):
         return None, problems
 
-    match = _match(spec)
-    hostname = _hostname(spec)
+    match = _match(spec, host)
+    hostname = host.hostname
     cluster = cluster_for(
         address,
         spec.service,
@@ -200,6 +201,7 @@ def compile_mapping(
         hostname=hostname,
         match=match,
         precedence=spec.precedence,
+        route_weight=route_weight(spec, host),
         weight=spec.weight,
         cluster=cluster,
         target=target,

@@ -119,7 +119,10 @@ class Inventory:
         clusters = [c for c in result.compiled.gateway.clusters if key in c.mappings]
         envoy_routes: list[dict[str, Any]] = []
         if routes:
-            _find_routes(self._route_data(), {r["name"] for r in routes}, envoy_routes)
+            # a canary member's own Envoy route; a redirect's route has no cluster
+            names = {c["route"] for r in routes for c in r["clusters"] if c["mapping"] == key}
+            names |= {r["name"] for r in routes if not r["clusters"]}
+            _find_routes(self._route_data(), names, envoy_routes)
         return {
             "key": key,
             "kind": kind,

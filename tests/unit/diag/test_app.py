@@ -128,8 +128,11 @@ def test_resource_detail_lists_routes_and_envoy_output(state: FakeState) -> None
     [route] = data["routes"]
     assert set(route["mappings"]) == {"Mapping/good.default", "Mapping/canary.default"}
     assert [c["name"] for c in data["clusters"]] == ["cluster_127_0_0_1_9002"]
-    [envoy_route] = data["envoy"]["routes"]
-    assert envoy_route["name"] == route["name"] and "weighted_clusters" in envoy_route["json"]
+    [envoy_route] = data["envoy"]["routes"]  # the canary member's own route
+    [own] = [c for c in route["clusters"] if c["mapping"] == "Mapping/canary.default"]
+    assert envoy_route["name"] == own["route"] != route["name"]
+    assert "runtime_fraction" in envoy_route["json"]
+    assert '"cluster": "cluster_127_0_0_1_9002"' in envoy_route["json"]
     assert "cluster_127_0_0_1_9002" in data["envoy"]["clusters"][0]["json"]
     assert client(state).get("/ambassador/v0/diag/resource/Mapping/nope.default").status_code == 404
 

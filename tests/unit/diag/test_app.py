@@ -202,3 +202,25 @@ def test_loglevel_is_loopback_only_and_same_origin(state: FakeState) -> None:
     bad = client(state).post(url, params={"level": "loud", "json": "true"})
     assert bad.status_code == 400 and "loud" in bad.json()["error"]
     assert client(state).get(url).status_code == 405
+
+
+def test_route_table_shows_each_canary_members_own_rewrite(tmp_path: Path) -> None:
+    members = """\
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: one, namespace: default}
+spec: {prefix: /m/, service: 127.0.0.1:9001, rewrite: /one/}
+---
+apiVersion: getambassador.io/v3alpha1
+kind: Mapping
+metadata: {name: two, namespace: default}
+spec: {prefix: /m/, service: 127.0.0.1:9002, rewrite: /two/, host_rewrite: two.internal, weight: 40}
+"""
+    c = client(FakeState(write_config(tmp_path / "config", {"m.yaml": members})))
+    [row] = c.get("/ambassador/v0/diag/routes?json=true").json()["routes"]
+    assert [(m["mapping"], m["weight"], m["prefix_rewrite"]) for m in row["clusters"]] == [
+        ("Mapping/one.default", 60, "/one/"),
+        ("Mapping/two.default", 40, "/two/"),
+    ]
+    html = c.get("/ambassador/v0/diag/routes", headers={"accept": "text/html"}).text
+    assert "rewrite → <code>/two/</code>" in html and "host → <code>two.internal</code>" in html

@@ -87,7 +87,7 @@ def build_routes(members: Sequence[CompiledMapping]) -> list[Route]:
                 precedence=m.precedence,
                 targets=() if m.options.redirect is not None else (target,),
                 source=m.resource.source,
-                weight=weight,
+                route_weight=weight,
                 group=m.group_id,
                 prefix_rewrite=m.prefix_rewrite,
                 regex_rewrite=m.regex_rewrite,

@@ -117,27 +117,24 @@ def group_id(hostname: str, match: RouteMatch, precedence: int) -> str:
     return h.hexdigest()[:16]
 
 
-def compile_mapping(
-    res: Resource[MappingSpec], defaults: MappingDefaults | None = None
-) -> tuple[CompiledMapping | None, list[ConfigProblem]]:
-    """Check one Mapping and compute its contribution, or the problems that reject it.
+def _not_implemented(res: Resource[MappingSpec]) -> list[ConfigProblem]:
+    """A notice for each field that loads but has no effect yet."""
+    return [
+        ConfigProblem(
+            res.field_source(name),
+            res.key,
+            "accepted but not implemented yet; it has no effect",
+            field=res.spec_path + name,
+            severity=Severity.NOTICE,
+        )
+        for name in NOT_YET_IMPLEMENTED
+        if getattr(res.spec, name) is not None
+    ]
 
-    `defaults` are the `ambassador` Module's settings for Mappings that set none.
-    """
-    defaults = defaults if defaults is not None else MappingDefaults()
+
+def _match_errors(res: Resource[MappingSpec], host: HostMatch | HostError) -> list[ConfigProblem]:
+    """What rejects the Mapping's match: bad prefixes, regexes and exact hosts with `*`."""
     spec = res.spec
-    problems: list[ConfigProblem] = []
-    for name in NOT_YET_IMPLEMENTED:
-        if getattr(spec, name) is not None:
-            problems.append(
-                ConfigProblem(
-                    res.field_source(name),
-                    res.key,
-                    "accepted but not implemented yet; it has no effect",
-                    field=res.spec_path + name,
-                    severity=Severity.NOTICE,
-                )
-            )
     errors: list[ConfigProblem | None] = []
     if spec.prefix_regex:
         errors.append(_check_regex(res, "prefix", spec.prefix))
@@ -150,21 +147,34 @@ def compile_mapping(
         errors.extend(_check_regex(res, f"{field}.{n}", v) for n, v in values.items())
     if spec.regex_rewrite is not None:
         errors.append(_check_regex(res, "regex_rewrite.pattern", spec.regex_rewrite.pattern))
-    host = host_match(spec)
     if isinstance(host, HostError):
         errors.append(_problem(res, host.field, host.message))
     elif host.regex is not None:
         errors.append(_check_regex(res, "host", host.regex))
     if spec.method_regex and spec.method is not None:
         errors.append(_check_regex(res, "method", spec.method))
+    return [e for e in errors if e is not None]
+
+
+def compile_mapping(
+    res: Resource[MappingSpec], defaults: MappingDefaults | None = None
+) -> tuple[CompiledMapping | None, list[ConfigProblem]]:
+    """Check one Mapping and compute its contribution, or the problems that reject it.
+
+    `defaults` are the `ambassador` Module's settings for Mappings that set none.
+    """
+    defaults = defaults if defaults is not None else MappingDefaults()
+    spec = res.spec
+    problems = _not_implemented(res)
+    host = host_match(spec)
+    errors = _match_errors(res, host)
     try:
         address = parse_service(spec.service)
     except ServiceError as exc:
         errors.append(_problem(res, "service", str(exc)))
         address = None
-    real_errors = [e for e in errors if e is not None]
-    if real_errors or address is None or isinstance(host, HostError):
-        return None, problems + real_errors
+    if errors or address is None or isinstance(host, HostError):
+        return None, problems + errors
     options, option_problems = route_options(res, address, defaults)
     problems.extend(option_problems)
     if any(p.severity is Severity.ERROR for p in option_problems):

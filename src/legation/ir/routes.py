@@ -133,7 +133,7 @@ class Route:
     targets: tuple[WeightedTarget, ...]
     source: Source
     """Where this route's Mapping was written."""
-    weight: RouteWeight
+    route_weight: RouteWeight
     """The canary group's route weight (the highest of its members'): the sort order."""
     group: str
     """The canary group id; the member routes of one group are consecutive."""
@@ -166,7 +166,7 @@ class Route:
             self, "literal_path", path.kind is not PathKind.REGEX and path.case_sensitive
         )
         exact = 1 if path.kind is PathKind.EXACT else 0
-        object.__setattr__(self, "order", (self.weight, exact, self.group, -self.member))
+        object.__setattr__(self, "order", (self.route_weight, exact, self.group, -self.member))
 
     def sort_key(self) -> OrderKey:
         """Emissary's order, highest first: the route weight; at a tie, an exact path

@@ -2,7 +2,7 @@
 
 As in Emissary, the three are not combined: `hostname` (a DNS glob) wins over `host`
 (exact, or a regex with `host_regex`), which wins over an exact `:authority` entry in
-`headers`; the losers are dropped. An exact host cannot contain `*` (no DNS name does),
+`headers`; the given are dropped. An exact host cannot contain `*` (no DNS name does),
 so `host: "*"` or `headers: {":authority": "*.x"}` is an error rather than a route
 that never matches. A `:authority` entry of `regex_headers` is an ordinary header
 match and is kept.
@@ -28,6 +28,8 @@ class HostMatch:
     written: str | None = None
     """The winning host as written: it counts as an `:authority` header in the route
     weight (a `hostname: "*"` counts too, as in Emissary)."""
+    ignored: tuple[tuple[str, str], ...] = ()
+    """(field, winner) for each host setting that was overridden and dropped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ def host_match(spec: MappingSpec) -> HostMatch | HostError:
     """The effective host of a Mapping, or the error that rejects it."""
     written: str | None = None
     regex = False
+    given: list[str] = []
     name = authority_header(spec)
     if name is not None:
         written = str(spec.headers[name])
@@ -59,8 +62,10 @@ def host_match(spec: MappingSpec) -> HostMatch | HostError:
                 f"exact {AUTHORITY} match {written!r} contains '*', which no host name can "
                 "match; use `hostname` for a glob",
             )
+        given.append(f"headers.{name}")
     if spec.host is not None:
         written, regex = spec.host, spec.host_regex
+        given.append("host")
         if not regex and "*" in written:
             return HostError(
                 "host",
@@ -69,8 +74,11 @@ def host_match(spec: MappingSpec) -> HostMatch | HostError:
             )
     if spec.hostname is not None:
         written, regex = spec.hostname, False
+        given.append("hostname")
+    winner = given[-1] if given else ""
+    ignored = tuple((field, winner) for field in given[:-1])
     if not written:
-        return HostMatch("*")
+        return HostMatch("*", ignored=ignored)
     if regex:
-        return HostMatch("*", regex=written, written=written)
-    return HostMatch(written.lower(), written=written)
+        return HostMatch("*", regex=written, written=written, ignored=ignored)
+    return HostMatch(written.lower(), written=written, ignored=ignored)

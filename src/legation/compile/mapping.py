@@ -175,6 +175,16 @@ def compile_mapping(
         address = None
     if errors or address is None or isinstance(host, HostError):
         return None, problems + errors
+    problems += [
+        ConfigProblem(
+            res.field_source(field),
+            res.key,
+            f"ignored: `{winner}` overrides it (as in Emissary)",
+            field=res.spec_path + field,
+            severity=Severity.NOTICE,
+        )
+        for field, winner in host.ignored
+    ]
     options, option_problems = route_options(res, address, defaults)
     problems.extend(option_problems)
     if any(p.severity is Severity.ERROR for p in option_problems):

@@ -49,7 +49,7 @@ def test_prefix_counts_as_written_and_method_defaults_to_get() -> None:
 
 def test_host_rules() -> None:
     assert host_match(_spec(hostname="A.example.com", host="b.example.com")) == HostMatch(
-        "a.example.com", written="A.example.com"
+        "a.example.com", written="A.example.com", ignored=(("host", "hostname"),)
     )
     assert host_match(_spec(host="^b$", host_regex=True)) == HostMatch("*", "^b$", "^b$")
     assert host_match(_spec(hostname="a.example.com", host="^b$", host_regex=True)).regex is None

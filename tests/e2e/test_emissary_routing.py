@@ -167,3 +167,21 @@ def test_host_redirect_group_routes_to_its_first_member(gw: RunningGateway) -> N
         "cannot accept mapping-2 with host_redirect after mappings without host_redirect"
         in (error["message"])
     ), json.dumps(errors)
+
+
+def test_canary_split_is_exact_in_a_matcher_tree_too(upstreams: dict[str, EchoUpstream]) -> None:
+    """The member routes sit in one trie key's route list; the split holds there too."""
+    s = {name: up.service for name, up in upstreams.items()}
+    text = "".join(
+        [
+            mapping("tree-1", s["c1"], "/tree/"),
+            mapping("tree-2", s["c2"], "/tree/", weight=25),
+            mapping("tree-3", s["c3"], "/tree/", weight=25),
+            mapping("tree-4", s["c4"], "/tree/", weight=25, rewrite="/v4/"),
+        ]
+    )
+    with RunningGateway({"routes.yaml": text}, ["--route-matcher", "tree"]) as tree:
+        counts: Counter[str | int] = Counter(who(tree, "/tree/x") for _ in range(CANARY_REQUESTS))
+    assert set(counts) == {"c1", "c2", "c3", "c4"}, counts
+    assert all(55 <= counts[name] <= 145 for name in ("c1", "c2", "c3", "c4")), counts
+    assert upstreams["c4"].requests[-1][1] == "/v4/x"

@@ -151,13 +151,28 @@ class XdsCache:
         ``Any``). Types left out become empty. Identical content is a no-op: the same
         version is returned and no stream is woken.
         """
+        return self.publish(self.prepare(resources))
+
+    def prepare(self, resources: Mapping[str, Mapping[str, Any]]) -> Snapshot:
+        """Serialize and hash ``resources`` against the current snapshot, without
+        publishing them.
+
+        Reads only the (immutable) current snapshot, so it may run in a worker thread
+        while the event loop serves streams; :meth:`publish` then swaps it in.
+        """
         old = self._snapshot
         types: dict[str, TypeSnapshot] = {}
         for url in sorted(set(PUSH_ORDER) | set(resources)):
             types[url] = _build_type(url, resources.get(url, {}), old.get(url))
-        new = _build_snapshot(types)
-        if new.version == old.version:
-            return old.version
+        return _build_snapshot(types)
+
+    def publish(self, new: Snapshot) -> str:
+        """Make a prepared snapshot the desired state, wake the streams, return its version.
+
+        Call from the event loop that serves the streams. An unchanged version is a no-op.
+        """
+        if new.version == self._snapshot.version:
+            return new.version
         self._snapshot = new
         for listener in list(self._listeners):
             listener()

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.canary import RouteMemo
+from legation.compile.control_ports import DEFAULT_DIAG_PORT, control_port_error
 from legation.compile.endpoints import load_assignments
 from legation.compile.ingress import ingress_mappings
 from legation.compile.mapping import CompiledMapping, compile_mapping
 from legation.compile.module import access_log_settings, module_settings
 from legation.compile.precedence import virtual_hosts
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
+from legation.compile.service import ServiceAddress
 from legation.compile.shadow import split_shadows
 from legation.compile.tcpmapping import compile_tcp_mappings
 from legation.compile.upstream_options import MappingDefaults
@@ -39,6 +41,12 @@ class CompileOptions:
     ambassador_id: str = DEFAULT_AMBASSADOR_ID
     http_port: int = 8080
     listen_address: str = "0.0.0.0"
+    control_ports: frozenset[int] = frozenset({DEFAULT_DIAG_PORT})
+    """The gateway's own TCP control ports (diagnostics; Envoy admin and xDS when they
+    are TCP): a Mapping or TCPMapping to one of them on a local address is an error."""
+    local_names: frozenset[str] = frozenset()
+    """Names and addresses of this machine besides loopback and `localhost` (hostname,
+    pod IP), for the control-port check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +147,7 @@ def compile_config(
     _apply_module(work)
     _ingresses_to_mappings(work)
     _compile_mappings(work)
+    _refuse_control_ports(work)
     _apply_resolvers(work)
     _collect_clusters(work)
     _compile_tcp_mappings(work)
@@ -233,6 +242,28 @@ def _compile_mappings(work: _Work) -> None:
     work.problems.extend(problems)
 
 
+def _refuse_control_ports(work: _Work) -> None:
+    """Mappings aimed at the gateway's own control ports are errors (TCPMappings: in
+    their own step)."""
+    ports, names = work.options.control_ports, work.options.local_names
+    kept = []
+    for cm in work.compiled:
+        address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
+        # a redirect only tells the client where to go; Envoy never connects there
+        redirect = cm.options.redirect is not None
+        message = None if redirect else control_port_error(address, ports, names)
+        if message is None:
+            kept.append(cm)
+            continue
+        res = cm.resource
+        work.problems.append(
+            ConfigProblem(
+                res.field_source("service"), res.key, message, field=res.spec_path + "service"
+            )
+        )
+    work.compiled = kept
+
+
 def _apply_resolvers(work: _Work) -> None:
     """Mappings whose resolver is a KubernetesEndpointResolver go to an EDS cluster."""
     kinds, problems = resolver_kinds([r for r in work.resources if r.kind in RESOLVER_KINDS])
@@ -243,7 +274,10 @@ def _apply_resolvers(work: _Work) -> None:
 def _compile_tcp_mappings(work: _Work) -> None:
     """TCPMappings: a TCP listener per port; their clusters join the HTTP ones."""
     tcp = [r for r in work.resources if r.kind == "TCPMapping"]
-    result = compile_tcp_mappings(tcp, work.options.http_port, work.options.listen_address)
+    opts = work.options
+    result = compile_tcp_mappings(
+        tcp, opts.http_port, opts.listen_address, opts.control_ports, opts.local_names
+    )
     work.tcp_listeners, work.problems = result.listeners, work.problems + result.problems
     for cluster in result.clusters:
         shared = work.clusters.get(cluster.name)

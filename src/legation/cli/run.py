@@ -36,6 +36,14 @@ from legation.runtime.source import KubernetesOptions
 @click.option(
     "--diag-host", default="0.0.0.0", show_default=True, help="Address the diagnostics port binds."
 )
+@click.option(
+    "--diag-allowed-host",
+    "diag_allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A name the diagnostics views answer in the Host header, besides localhost, this "
+    "host's names and IP addresses (repeatable; DNS-rebinding protection).",
+)
 @click.option("--xds-delta", is_flag=True, help="Have Envoy use incremental (delta) xDS.")
 @click.option("--envoy-log-level", default="warning", show_default=True, help="Envoy's log level.")
 @click.option(
@@ -61,6 +69,7 @@ def run(
     xds_port: int,
     ambassador_id: str,
     diag_host: str,
+    diag_allowed_hosts: tuple[str, ...],
     xds_delta: bool,
     envoy_log_level: str,
     envoy_concurrency: int | None,
@@ -84,6 +93,7 @@ def run(
         xds_port=xds_port,
         ambassador_id=ambassador_id,
         diag_host=diag_host,
+        diag_allowed_hosts=diag_allowed_hosts,
         xds_delta=xds_delta,
         envoy_log_level=envoy_log_level,
         envoy_concurrency=envoy_concurrency,

@@ -18,11 +18,13 @@ import uvicorn
 from legation import __version__
 from legation.compile.compiler import CompileOptions, Withheld
 from legation.diag.app import build_app
+from legation.diag.server import server_config
 from legation.envoy.bootstrap import build_bootstrap
 from legation.envoy.process import EnvoyProcess
 from legation.ir.errors import ConfigProblem
 from legation.ir.serialize import to_data
 from legation.runtime.diagview import GatewayDiag
+from legation.runtime.local_names import local_names
 from legation.runtime.metrics import ControlPlaneMetrics
 from legation.runtime.pipeline import BuildResult, Pipeline
 from legation.runtime.quarantine import Quarantine
@@ -61,6 +63,9 @@ class RunOptions:
     xds_port: int = 18000
     ambassador_id: str = "default"
     diag_host: str = "0.0.0.0"
+    diag_allowed_hosts: tuple[str, ...] = ()
+    """Names a `Host` header may give for the diagnostics views (besides localhost and
+    IP addresses; `--diag-allowed-host`)."""
     xds_delta: bool = False
     envoy_log_level: str = "warning"
     envoy_concurrency: int | None = None
@@ -88,7 +93,12 @@ class GatewayRuntime:
         self.cache = XdsCache()
         self.source = open_source(options.config_dir, options.kubernetes, options.debounce_ms)
         self.pipeline = Pipeline(
-            CompileOptions(ambassador_id=options.ambassador_id, http_port=options.http_port),
+            CompileOptions(
+                ambassador_id=options.ambassador_id,
+                http_port=options.http_port,
+                control_ports=control_ports(options),
+                local_names=local_names(),
+            ),
             route_matcher=options.route_matcher,
         )
         self.last: BuildResult | None = None
@@ -247,16 +257,11 @@ class GatewayRuntime:
     def _start_diag(self) -> tuple[uvicorn.Server, asyncio.Task[None]]:
         """Serve probes, metrics and the diagnostics UI."""
         opts = self.options
-        diag = _QuietServer(
-            uvicorn.Config(
-                build_app(GatewayDiag(self, self.metrics)),
-                host=opts.diag_host,
-                port=opts.diag_port,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
+        app = build_app(
+            GatewayDiag(self, self.metrics),
+            allowed_hosts={*opts.diag_allowed_hosts, *local_names()},
         )
+        diag = _QuietServer(server_config(app, opts.diag_host, opts.diag_port))
         return diag, asyncio.create_task(diag.serve(), name="diag")
 
     async def _serve(self) -> None:
@@ -364,6 +369,13 @@ class GatewayRuntime:
             rebuild = self.quarantine.observe(state, self.version, nack_reason(nodes))
             if rebuild and self._snapshot is not None:
                 await self.apply(self._snapshot)
+
+
+def control_ports(options: RunOptions) -> frozenset[int]:
+    """The TCP ports of the gateway's own control interfaces (diagnostics, Envoy admin,
+    xDS), which no Mapping may target."""
+    ports = {options.diag_port, options.admin_port, options.xds_port}
+    return frozenset(p for p in ports if p)  # 0 is "any free port": nothing to refuse
 
 
 def nack_reason(nodes: Sequence[NodeStatus]) -> str:

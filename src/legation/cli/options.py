@@ -10,7 +10,7 @@ import click
 
 from legation.compile.compiler import CompileOptions
 from legation.runtime.pipeline import BuildResult, Pipeline
-from legation.sources.files import FolderReader
+from legation.sources.files import DEFAULT_MAX_FILE_SIZE, FolderReader
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,8 +37,24 @@ def http_port_option(func: F) -> F:
     )(func)
 
 
-def build_folder(config_dir: Path, ambassador_id: str, http_port: int) -> BuildResult:
-    """Read a folder once and run the whole pipeline on it."""
-    snapshot = FolderReader(config_dir).read()
+def max_file_size_option(func: F) -> F:
+    """`--max-file-size`: files larger than this are reported and not read."""
+    return click.option(
+        "--max-file-size",
+        default=DEFAULT_MAX_FILE_SIZE,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Largest configuration file read, in bytes; a larger one is reported, not read.",
+    )(func)
+
+
+def build_folder(
+    config_dir: Path,
+    ambassador_id: str,
+    http_port: int,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+) -> BuildResult:
+    """Read a folder once (files being written get a moment) and run the whole pipeline."""
+    snapshot = FolderReader(config_dir, max_file_size=max_file_size).read_settled()
     options = CompileOptions(ambassador_id=ambassador_id, http_port=http_port)
     return Pipeline(options).build(snapshot)

@@ -207,7 +207,7 @@ def test_loglevel_cli_changes_envoy_and_legation(gw: RunningGateway) -> None:
     assert out.returncode == 0, out.stderr
     assert "envoy: debug" in out.stdout
     assert page(gw, "")["log_levels"]["envoy"] == "debug"
-    admin = gw.client.post(f"http://127.0.0.1:{gw.admin_port}/logging").text
+    admin = gw.admin("/logging", "POST").text
     assert "router: debug" in admin
     out = subprocess.run(
         [*cli, "warning", "--diag-port", str(gw.diag_port)],

@@ -27,10 +27,22 @@ from legation.runtime.source import KubernetesOptions
     "--diag-port", default=8877, show_default=True, type=int, help="Diagnostics and probes port."
 )
 @click.option(
-    "--admin-port", default=8001, show_default=True, type=int, help="Envoy admin port (loopback)."
+    "--admin-port",
+    default=None,
+    type=int,
+    help="Put Envoy's admin on this loopback TCP port (default: a Unix socket in the run dir).",
 )
 @click.option(
-    "--xds-port", default=18000, show_default=True, type=int, help="xDS gRPC port (loopback)."
+    "--xds-port",
+    default=None,
+    type=int,
+    help="Serve xDS on this loopback TCP port (default: a Unix socket in the run dir).",
+)
+@click.option(
+    "--run-dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Private (0700) directory for the xDS and admin sockets (default: a new temporary one).",
 )
 @ambassador_id_option
 @click.option(
@@ -65,8 +77,9 @@ def run(
     kubernetes: KubernetesOptions | None,
     http_port: int,
     diag_port: int,
-    admin_port: int,
-    xds_port: int,
+    admin_port: int | None,
+    xds_port: int | None,
+    run_dir: Path | None,
     ambassador_id: str,
     diag_host: str,
     diag_allowed_hosts: tuple[str, ...],
@@ -91,6 +104,7 @@ def run(
         diag_port=diag_port,
         admin_port=admin_port,
         xds_port=xds_port,
+        run_dir=run_dir,
         ambassador_id=ambassador_id,
         diag_host=diag_host,
         diag_allowed_hosts=diag_allowed_hosts,

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Collection
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -90,27 +91,41 @@ def build_app(
         body = text.encode() + state.metrics()
         return Response(body, media_type=PROMETHEUS_CONTENT_TYPE)
 
+    # Pages are built and rendered in a worker thread: a large configuration takes a
+    # while to render, and the probes and xDS on the event loop must not wait for it.
     async def overview(request: Request) -> Response:
         health = await fetch_health(state.envoy_admin)
-        return page(request, "overview.html", pages.overview_data(state, health))
+        return await run_in_threadpool(
+            lambda: page(request, "overview.html", pages.overview_data(state, health))
+        )
 
     async def routes(request: Request) -> Response:
         health = await fetch_health(state.envoy_admin)
-        return page(request, "routes.html", pages.routes_data(state, health))
+        return await run_in_threadpool(
+            lambda: page(request, "routes.html", pages.routes_data(state, health))
+        )
 
     async def clusters(request: Request) -> Response:
         health = await fetch_health(state.envoy_admin)
-        return page(request, "clusters.html", pages.clusters_data(state, health))
+        return await run_in_threadpool(
+            lambda: page(request, "clusters.html", pages.clusters_data(state, health))
+        )
 
     async def resource(request: Request) -> Response:
         key = request.path_params["key"]
-        data = pages.resource_data(state, key)
-        if data is None:
-            return page(request, "missing.html", {"key": key}, status_code=404)
-        return page(request, "resource.html", data)
+
+        def build() -> Response:
+            data = pages.resource_data(state, key)
+            if data is None:
+                return page(request, "missing.html", {"key": key}, status_code=404)
+            return page(request, "resource.html", data)
+
+        return await run_in_threadpool(build)
 
     async def tester(request: Request) -> Response:
-        return page(request, "tester.html", pages.tester_data(state, request.query_params))
+        return await run_in_threadpool(
+            lambda: page(request, "tester.html", pages.tester_data(state, request.query_params))
+        )
 
     @same_host
     async def loglevel(request: Request) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,8 +54,15 @@ def build_folder(
     ambassador_id: str,
     http_port: int,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    control_ports: frozenset[int] | None = None,
 ) -> BuildResult:
-    """Read a folder once (files being written get a moment) and run the whole pipeline."""
+    """Read a folder once (files being written get a moment) and run the whole pipeline.
+
+    `control_ports`: the gateway's own TCP control ports, which no Mapping may target
+    (None: the default diagnostics port, 8877).
+    """
     snapshot = FolderReader(config_dir, max_file_size=max_file_size).read_settled()
     options = CompileOptions(ambassador_id=ambassador_id, http_port=http_port)
+    if control_ports is not None:
+        options = dataclasses.replace(options, control_ports=control_ports)
     return Pipeline(options).build(snapshot)

@@ -129,8 +129,3 @@ def shown_json(data: Any) -> str:
     elif walk.notes:
         text += f"\n{CUT} shortened: {'; '.join(sorted(walk.notes))}\n"
     return text
-
-
-def capped(items: list[Any], limit: int = MAX_ITEMS) -> tuple[list[Any], int]:
-    """The first `limit` items of a list and how many more there are."""
-    return items[:limit], max(0, len(items) - limit)

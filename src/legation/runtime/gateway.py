@@ -311,7 +311,11 @@ class GatewayRuntime:
         """Start the xDS server and Envoy, follow the source until told to stop, drain."""
         opts = self.options
         server = self.channels.xds_server(self.cache)
-        await server.start()
+        try:
+            await server.start()
+        except OSError as exc:  # taken since _claim_ports checked it
+            log.error("cannot start: %s", exc)
+            raise SystemExit(2) from None
         self.envoy = self._envoy(self.channels.path, server.port)
         try:
             await self.envoy.start()

@@ -23,6 +23,10 @@ from legation.xds.stream import Stream, StreamRefused
 
 log = logging.getLogger("legation.xds")
 
+_REFUSALS_LOGGED = 10
+"""Refused streams logged one by one; after that only every 100th (a local process
+connecting in a loop must not flood the log)."""
+
 
 class _AdsServicer:
     """Implements ``envoy.service.discovery.v3.AggregatedDiscoveryService``."""
@@ -31,6 +35,8 @@ class _AdsServicer:
         self._cache = cache
         self._ack_timeout = ack_timeout
         self.streams: set[Stream] = set()
+        self.refused = 0
+        """Streams refused for not presenting the run's token."""
 
     async def StreamAggregatedResources(
         self, request_iterator: AsyncIterator[Any], context: Any
@@ -50,7 +56,9 @@ class _AdsServicer:
         try:
             await stream.run(requests, context.write)
         except StreamRefused as exc:
-            log.warning("refused %s", exc)
+            self.refused += 1
+            if self.refused <= _REFUSALS_LOGGED or self.refused % 100 == 0:
+                log.warning("refused %s (%d refused so far)", exc, self.refused)
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
         except asyncio.CancelledError:
             raise

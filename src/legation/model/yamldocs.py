@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
 
 from legation.ir.errors import ConfigProblem
 from legation.ir.provenance import Source
-from legation.model.limits import ShapeError, check_node_shape
+from legation.model.limits import ALIAS_TOKEN, ShapeError, check_node_shape
 from legation.model.raw import RawObject
 
 try:
@@ -62,8 +63,34 @@ def _expand(
     return [RawObject(doc=doc, source=source, field_lines=lines)]
 
 
+class _AliasScan:
+    """Tells whether a document's text could hold a YAML alias, cheaply (a regex over the
+    document's lines, and none at all when the whole text has no alias token)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.any = ALIAS_TOKEN.search(text) is not None
+        self._line_starts: list[int] | None = None
+
+    def may_alias(self, node: yaml.Node) -> bool:
+        if not self.any:
+            return False
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        starts = self._line_starts
+        first, last = node.start_mark.line, node.end_mark.line + 1
+        begin = starts[min(first, len(starts) - 1)]
+        end = starts[last] if last < len(starts) else len(self.text)
+        return ALIAS_TOKEN.search(self.text, begin, end) is not None
+
+
 def _construct(
-    loader: Any, node: yaml.Node, source: Source, offset: int, problems: list[ConfigProblem]
+    loader: Any,
+    node: yaml.Node,
+    source: Source,
+    offset: int,
+    problems: list[ConfigProblem],
+    may_alias: bool = True,
 ) -> list[RawObject]:
     """One composed document → RawObjects, after checking its shape.
 
@@ -71,7 +98,7 @@ def _construct(
     so the documents after it are still read.
     """
     try:
-        check_node_shape(node)
+        check_node_shape(node, may_alias=may_alias)
         doc = loader.construct_document(node)
     except ShapeError as exc:
         line = exc.line + 1 + offset if exc.line is not None else source.line
@@ -111,6 +138,7 @@ def parse_documents(
     objects: list[RawObject] = []
     problems: list[ConfigProblem] = []
     loader = _Loader(text)
+    aliases = _AliasScan(text)
     index = 0
     try:
         while loader.check_node():
@@ -118,7 +146,8 @@ def parse_documents(
             line = node.start_mark.line + 1 + line_offset
             source = Source(location, line, annotation, index if annotation else None)
             index += 1
-            objects.extend(_construct(loader, node, source, line_offset, problems))
+            may_alias = aliases.may_alias(node)
+            objects.extend(_construct(loader, node, source, line_offset, problems, may_alias))
     except yaml.MarkedYAMLError as exc:
         problems.append(_yaml_problem(exc, location, annotation, line_offset))
     except yaml.YAMLError as exc:

@@ -94,3 +94,22 @@ def test_list_items_that_are_not_mappings_are_problems() -> None:
     objects, problems = parse_documents("kind: List\nitems: [1, {kind: X}]\n", "l.yaml")
     assert len(objects) == 1
     assert "expected a mapping (object), got int" in problems[0].message
+
+
+def test_long_string_repeated_by_aliases_is_refused() -> None:
+    refs = ", ".join(["*s"] * 2000)
+    text = f"---\nkind: X\nbig: &s {'x' * 10_000}\nall: [{refs}]\n"
+    _, problems = parse_documents(text, "s.yaml")
+    (problem,) = problems
+    assert "YAML aliases expand this document" in problem.message
+
+
+def test_star_in_a_regex_does_not_hide_deep_nesting() -> None:
+    text = "---\nkind: X\nprefix_regex: /a/.*\nhost: '*'\nv: " + "[" * 150 + "]" * 150 + "\n"
+    _, problems = parse_documents(text, "r.yaml")
+    (problem,) = problems
+    assert "nested deeper than" in problem.message
+    # and an alias after a regex-looking value is still seen as one
+    text = "---\nkind: X\nprefix_regex: /a/.*\nx: &a [1]\ny: *a\n"
+    objects, problems = parse_documents(text, "r.yaml")
+    assert problems == [] and objects[0].doc["y"] == [1]

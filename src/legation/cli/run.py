@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from legation.cli.kubernetes import kubernetes_options
-from legation.cli.options import ambassador_id_option, http_port_option
+from legation.cli.options import ambassador_id_option, http_port_option, max_file_size_option
 from legation.runtime.gateway import GatewayRuntime, RunOptions
 from legation.runtime.source import KubernetesOptions
 
@@ -71,6 +71,7 @@ from legation.runtime.source import KubernetesOptions
     show_default=True,
     help="Route table form: a matcher tree for large virtual hosts (auto), or always one form.",
 )
+@max_file_size_option
 @click.option("--log-level", default="info", show_default=True, help="legation's own log level.")
 def run(
     config_dir: Path | None,
@@ -88,6 +89,7 @@ def run(
     envoy_concurrency: int | None,
     drain_seconds: float,
     route_matcher: str,
+    max_file_size: int,
     log_level: str,
 ) -> None:
     """Run the gateway on a folder (--config-dir) or a Kubernetes API server (--kubernetes)
@@ -113,5 +115,6 @@ def run(
         envoy_concurrency=envoy_concurrency,
         drain_seconds=drain_seconds,
         route_matcher=route_matcher,
+        max_file_size=max_file_size,
     )
     asyncio.run(GatewayRuntime(options).run())

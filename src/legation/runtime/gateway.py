@@ -77,6 +77,8 @@ class RunOptions:
     drain_seconds: float = 5.0
     debounce_ms: int = 50
     route_matcher: str = "auto"
+    max_file_size: int = 8 * 1024 * 1024
+    """Folder source: files larger than this (bytes) are reported and not read."""
 
 
 class _QuietServer(uvicorn.Server):
@@ -98,7 +100,9 @@ class GatewayRuntime:
         self.channels = ControlChannels(options.admin_port, options.xds_port, options.run_dir)
         self.cache: XdsCache = self.channels.cache()
         self._exit_code = 0
-        self.source = open_source(options.config_dir, options.kubernetes, options.debounce_ms)
+        self.source = open_source(
+            options.config_dir, options.kubernetes, options.debounce_ms, options.max_file_size
+        )
         self.pipeline = Pipeline(
             CompileOptions(
                 ambassador_id=options.ambassador_id,

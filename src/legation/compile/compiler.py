@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.canary import RouteMemo
+from legation.compile.control_ports import DEFAULT_DIAG_PORT, control_port_error
 from legation.compile.endpoints import load_assignments
 from legation.compile.ingress import ingress_mappings
 from legation.compile.mapping import CompiledMapping, compile_mapping
@@ -16,6 +17,7 @@ from legation.compile.module import access_log_settings, module_settings
 from legation.compile.precedence import virtual_hosts
 from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
+from legation.compile.service import ServiceAddress
 from legation.compile.shadow import split_shadows
 from legation.compile.tcpmapping import compile_tcp_mappings
 from legation.compile.upstream_options import MappingDefaults
@@ -40,6 +42,12 @@ class CompileOptions:
     ambassador_id: str = DEFAULT_AMBASSADOR_ID
     http_port: int = 8080
     listen_address: str = "0.0.0.0"
+    control_ports: frozenset[int] = frozenset({DEFAULT_DIAG_PORT})
+    """The gateway's own TCP control ports (diagnostics; Envoy admin and xDS when they
+    are TCP): a Mapping or TCPMapping to one of them on a local address is an error."""
+    local_names: frozenset[str] = frozenset()
+    """Names and addresses of this machine besides loopback and `localhost` (hostname,
+    pod IP), for the control-port check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +69,8 @@ class CompileCache:
     """Per-object memo across compiles, so one changed Mapping does not recompile all.
 
     Holding a cache keeps compile pure: the output is what a fresh compile would give
-    (tests check this), only faster.
+    (tests check this), only faster — except for one deliberate memory: which of two
+    resources with the same key was live (`winners`), so a newcomer cannot displace it.
     """
 
     def __init__(self) -> None:
@@ -72,6 +81,9 @@ class CompileCache:
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
         ] = {}
         self._defaults = MappingDefaults()
+        self.winners: dict[str, tuple[str, str | None]] = {}
+        """Per resource key, where the resource that won last time came from (file or
+        object, annotation): it keeps winning over a newcomer with the same key."""
 
     def compile_mappings(
         self, mappings: Sequence[Resource[MappingSpec]], defaults: MappingDefaults | None = None
@@ -141,6 +153,7 @@ def compile_config(
     _apply_module(work)
     _ingresses_to_mappings(work)
     _compile_mappings(work)
+    _refuse_control_ports(work)
     _apply_resolvers(work)
     _group_mappings(work)
     _collect_clusters(work)
@@ -176,22 +189,54 @@ def _select_ambassador_id(work: _Work) -> None:
 
 
 def _reject_duplicates(work: _Work) -> None:
-    """Two resources with one key: the first (by source) wins, the others are errors."""
+    """Two resources with one key: the first seen wins, the others are errors.
+
+    "First seen" is remembered across compiles: the one that was live keeps winning when a
+    newcomer takes its name. On a fresh start the older one wins (file modification time,
+    or Kubernetes creationTimestamp), then the one first in source order.
+    """
+    remembered = work.cache.winners
     by_key: dict[str, list[Resource[Any]]] = defaultdict(list)
     for res in work.resources:
         by_key[res.key].append(res)
-    if len(by_key) == len(work.resources):
-        return
+    winners: dict[str, tuple[str, str | None]] = {}
     kept = []
     for key, group in by_key.items():
-        group.sort(key=lambda r: (r.source.location, r.source.line or 0, r.source.document or 0))
-        kept.append(group[0])
-        for dup in group[1:]:
+        if len(group) > 1:
+            group.sort(key=lambda r: _first_seen_order(r, remembered.get(key)))
             where = group[0].source.describe()
-            work.problems.append(
-                ConfigProblem(dup.source, key, f"duplicate of {key} at {where}; skipped")
-            )
+            for dup in group[1:]:
+                work.problems.append(
+                    ConfigProblem(
+                        dup.source, key, f"duplicate of {key} at {where} (first seen wins); skipped"
+                    )
+                )
+        kept.append(group[0])
+        winners[key] = _origin(group[0])
+    work.cache.winners = winners
     work.resources = kept
+
+
+def _origin(res: Resource[Any]) -> tuple[str, str | None]:
+    return (res.source.location, res.source.annotation)
+
+
+def _first_seen_order(res: Resource[Any], live: tuple[str, str | None] | None) -> tuple[Any, ...]:
+    """Sort key: the live one first, then the oldest, then source order."""
+    created = res.raw.created
+    if not created:
+        meta = res.raw.doc.get("metadata")
+        stamp = meta.get("creationTimestamp") if isinstance(meta, dict) else None
+        created = stamp if isinstance(stamp, str) else ""
+    src = res.source
+    return (
+        _origin(res) != live,
+        not created,
+        created,
+        src.location,
+        src.line or 0,
+        src.document or 0,
+    )
 
 
 def _withhold(work: _Work, withheld: Withheld) -> None:
@@ -236,6 +281,28 @@ def _compile_mappings(work: _Work) -> None:
     work.problems.extend(problems)
 
 
+def _refuse_control_ports(work: _Work) -> None:
+    """Mappings aimed at the gateway's own control ports are errors (TCPMappings: in
+    their own step)."""
+    ports, names = work.options.control_ports, work.options.local_names
+    kept = []
+    for cm in work.compiled:
+        address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
+        # a redirect only tells the client where to go; Envoy never connects there
+        redirect = cm.options.redirect is not None
+        message = None if redirect else control_port_error(address, ports, names)
+        if message is None:
+            kept.append(cm)
+            continue
+        res = cm.resource
+        work.problems.append(
+            ConfigProblem(
+                res.field_source("service"), res.key, message, field=res.spec_path + "service"
+            )
+        )
+    work.compiled = kept
+
+
 def _apply_resolvers(work: _Work) -> None:
     """Mappings whose resolver is a KubernetesEndpointResolver go to an EDS cluster."""
     kinds, problems = resolver_kinds([r for r in work.resources if r.kind in RESOLVER_KINDS])
@@ -246,7 +313,10 @@ def _apply_resolvers(work: _Work) -> None:
 def _compile_tcp_mappings(work: _Work) -> None:
     """TCPMappings: a TCP listener per port; their clusters join the HTTP ones."""
     tcp = [r for r in work.resources if r.kind == "TCPMapping"]
-    result = compile_tcp_mappings(tcp, work.options.http_port, work.options.listen_address)
+    opts = work.options
+    result = compile_tcp_mappings(
+        tcp, opts.http_port, opts.listen_address, opts.control_ports, opts.local_names
+    )
     work.tcp_listeners, work.problems = result.listeners, work.problems + result.problems
     for cluster in result.clusters:
         shared = work.clusters.get(cluster.name)

@@ -158,3 +158,14 @@ def config_state(nodes: Sequence[NodeStatus], version: str) -> str:
                 return "pending"
             rejected = True
     return "rejected" if rejected else "in sync"
+
+
+def holds_configuration(node: NodeStatus) -> bool:
+    """True when a connected node has accepted some version of every type it was sent.
+
+    This is what readiness needs: Envoy then serves a whole configuration, even if a
+    newer one is still on its way or was rejected.
+    """
+    if not node.connected or not node.types:
+        return False
+    return all(t.acked_version is not None or t.sent_version is None for t in node.types.values())

@@ -25,6 +25,7 @@ BENCHMARKS: tuple[str, ...] = (
     "memory_bench.py",
     "propagation_bench.py",
     "dataplane_bench.py",
+    "probe_bench.py",
 )
 TIMEOUT_S = 600.0
 

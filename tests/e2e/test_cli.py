@@ -64,10 +64,7 @@ def test_translate_yaml_and_json_agree(tmp_path: Path) -> None:
     as_yaml = yaml.safe_load(legation("translate", folder).stdout)
     as_json = json.loads(legation("translate", "--json", folder).stdout)
     assert as_yaml == as_json
-    weights = [
-        c["weight"]
-        for c in as_json["routes"][0]["virtual_hosts"][0]["routes"][1]["route"][
-            "weighted_clusters"
-        ]["clusters"]
-    ]
-    assert sorted(weights) == [10, 20, 70]
+    # one route per canary member; runtime_fraction holds the running total of the shares
+    members = as_json["routes"][0]["virtual_hosts"][0]["routes"][1:]
+    fractions = [r["match"]["runtime_fraction"]["default_value"]["numerator"] for r in members]
+    assert fractions == [70, 80, 100]

@@ -6,43 +6,16 @@ fail, and the time from file write to the new route answering is reported.
 from __future__ import annotations
 
 import statistics
-import threading
 import time
-from collections import Counter
 
-import httpx
 import pytest
 
 from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping
+from tests.e2e.load import Load
 
 STABLE = 10
 ROUNDS = 12
-
-
-class Load(threading.Thread):
-    """Sends GETs round-robin over `paths` until stopped; counts non-200 answers."""
-
-    def __init__(self, url: str, paths: list[str]) -> None:
-        super().__init__(daemon=True)
-        self.url, self.paths = url, paths
-        self.sent = 0
-        self.failures: Counter[str] = Counter()
-        self.stop_event = threading.Event()
-
-    def run(self) -> None:
-        with httpx.Client(timeout=5.0) as client:
-            deadline = time.monotonic() + 120  # bounded even if the test hangs
-            while not self.stop_event.is_set() and time.monotonic() < deadline:
-                for path in self.paths:
-                    try:
-                        status = client.get(self.url + path).status_code
-                    except httpx.HTTPError as exc:
-                        status = 0
-                        self.failures[f"{path}: {type(exc).__name__}"] += 1
-                    self.sent += 1
-                    if status != 200:
-                        self.failures[f"{path}: {status}"] += 1
 
 
 def test_hot_reload_under_load(capsys: pytest.CaptureFixture[str]) -> None:

@@ -61,11 +61,11 @@ def explain_command(
         for verdict in answer.considered if answer else ():
             mark = "✔" if verdict.matched else "✘"
             click.echo(f"{mark} {', '.join(verdict.route.mappings)}: {verdict.reason}")
-        if winner:
-            targets = ", ".join(f"{t.cluster} ({t.weight}%)" for t in winner.targets)
-            click.echo(
-                f"→ served by {', '.join(winner.mappings)} [{winner.source.describe()}] → {targets}"
-            )
+        if winner and answer:
+            group = answer.group
+            targets = ", ".join(f"{t.cluster} ({t.weight}%)" for r in group for t in r.targets)
+            keys = ", ".join(k for r in group for k in r.mappings)
+            click.echo(f"→ served by {keys} [{winner.source.describe()}] → {targets}")
         else:
             click.echo("→ no route matches: Envoy answers 404")
     sys.exit(0 if winner else 1)

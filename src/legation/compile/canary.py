@@ -1,8 +1,10 @@
-"""Canary groups: Mappings with identical match criteria become one weighted route."""
+"""Canary groups: Mappings with identical match criteria share a match and split its
+traffic, one route per member."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 
 from legation.compile.mapping import CompiledMapping
@@ -40,34 +42,64 @@ def _primary_first(members: Sequence[CompiledMapping]) -> list[CompiledMapping]:
     return sorted(members, key=lambda m: (m.weight is not None, m.key))
 
 
-def build_route(members: Sequence[CompiledMapping]) -> Route:
-    """One Envoy route for a canary group; route-level settings come from the primary.
+def cumulative(shares: Sequence[int]) -> list[int]:
+    """Each member's `runtime_fraction`: the running total of the shares, the last 100.
 
-    Shadow members are not weighted: they become mirrors of the route. A primary with
-    a redirect makes the route answer with that redirect, without targets.
+    Envoy draws one random value per request and tries the member routes in order, so
+    member i takes the values from the total before it up to its own total: exactly its
+    share (how Emissary splits a canary group, too).
+    """
+    out, total = [], 0
+    for share in shares:  # split_weights' shares sum to 100
+        total += share
+        out.append(total)
+    return out
+
+
+def _member_name(group: str, key: str) -> str:
+    """A member route's name: stable however the other members change."""
+    digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:8]
+    return f"route-{group}-{digest}"
+
+
+def build_routes(members: Sequence[CompiledMapping]) -> list[Route]:
+    """The Envoy routes of one canary group: one per member, each with its own settings.
+
+    A group of one is a plain route. In a group of several, every member keeps its own
+    rewrite, host rewrite, timeout, headers and options, and its route's
+    `runtime_fraction` gives it exactly its weight. Shadow members are not weighted:
+    they become mirrors of every member's route. A redirect Mapping is always alone in
+    its group (see redirect_groups.py) and answers without a target.
     """
     ordered = _primary_first([m for m in members if not m.shadow])
-    primary = ordered[0]
-    weights = split_weights([m.weight for m in ordered])
-    targets = tuple(
-        dataclasses.replace(m.target, weight=w) for m, w in zip(ordered, weights, strict=True)
-    )
-    if primary.options.redirect is not None:
-        targets = ()
-    return Route(
-        name=f"route-{primary.group_id}",
-        hostname=primary.hostname,
-        match=primary.match,
-        precedence=primary.precedence,
-        targets=targets,
-        source=primary.resource.source,
-        prefix_rewrite=primary.prefix_rewrite,
-        regex_rewrite=primary.regex_rewrite,
-        timeout_ms=primary.timeout_ms,
-        mappings=tuple(m.key for m in ordered),
-        options=primary.options,
-        mirrors=mirrors([m for m in members if m.shadow]),
-    )
+    shares = split_weights([m.weight for m in ordered])
+    fractions: list[int | None] = [*cumulative(shares)] if len(ordered) > 1 else [None]
+    weight = max(m.route_weight for m in ordered)
+    shadows = mirrors([m for m in members if m.shadow])
+    routes = []
+    for i, (m, share, fraction) in enumerate(zip(ordered, shares, fractions, strict=True)):
+        target = dataclasses.replace(m.target, weight=share)
+        routes.append(
+            Route(
+                name=f"route-{m.group_id}" if fraction is None else _member_name(m.group_id, m.key),
+                hostname=m.hostname,
+                match=m.match,
+                precedence=m.precedence,
+                targets=() if m.options.redirect is not None else (target,),
+                source=m.resource.source,
+                route_weight=weight,
+                group=m.group_id,
+                prefix_rewrite=m.prefix_rewrite,
+                regex_rewrite=m.regex_rewrite,
+                timeout_ms=m.timeout_ms,
+                mappings=(m.key,),
+                options=m.options,
+                mirrors=shadows,
+                runtime_fraction=fraction,
+                member=i,
+            )
+        )
+    return routes
 
 
 class RouteMemo:
@@ -77,18 +109,18 @@ class RouteMemo:
     """
 
     def __init__(self) -> None:
-        self._routes: dict[tuple[int, ...], tuple[tuple[CompiledMapping, ...], Route]] = {}
+        self._routes: dict[tuple[int, ...], tuple[tuple[CompiledMapping, ...], list[Route]]] = {}
 
     def routes(self, groups: Sequence[Sequence[CompiledMapping]]) -> list[Route]:
-        """A Route per group, reusing unchanged ones."""
-        fresh: dict[tuple[int, ...], tuple[tuple[CompiledMapping, ...], Route]] = {}
+        """The routes of every group, reusing those of unchanged groups."""
+        fresh: dict[tuple[int, ...], tuple[tuple[CompiledMapping, ...], list[Route]]] = {}
         out = []
         for members in groups:
             ident = (id(members[0]),) if len(members) == 1 else tuple(id(m) for m in members)
             hit = self._routes.get(ident)
             if hit is None or any(a is not b for a, b in zip(hit[0], members, strict=True)):
-                hit = (tuple(members), build_route(members))
+                hit = (tuple(members), build_routes(members))
             fresh[ident] = hit
-            out.append(hit[1])
+            out.extend(hit[1])
         self._routes = fresh
         return out

@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.canary import RouteMemo
+from legation.compile.control_ports import DEFAULT_DIAG_PORT, control_port_error
 from legation.compile.endpoints import load_assignments
 from legation.compile.http_settings import http_filter_settings, http_settings
 from legation.compile.ingress import ingress_mappings
 from legation.compile.mapping import CompiledMapping, compile_mapping
 from legation.compile.module import access_log_settings, mapping_field_defaults, module_settings
 from legation.compile.precedence import virtual_hosts
+from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
+from legation.compile.service import ServiceAddress
 from legation.compile.shadow import split_shadows
 from legation.compile.tcpmapping import compile_tcp_mappings
 from legation.compile.upstream_options import MappingDefaults
@@ -40,6 +43,12 @@ class CompileOptions:
     ambassador_id: str = DEFAULT_AMBASSADOR_ID
     http_port: int = 8080
     listen_address: str = "0.0.0.0"
+    control_ports: frozenset[int] = frozenset({DEFAULT_DIAG_PORT})
+    """The gateway's own TCP control ports (diagnostics; Envoy admin and xDS when they
+    are TCP): a Mapping or TCPMapping to one of them on a local address is an error."""
+    local_names: frozenset[str] = frozenset()
+    """Names and addresses of this machine besides loopback and `localhost` (hostname,
+    pod IP), for the control-port check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +70,8 @@ class CompileCache:
     """Per-object memo across compiles, so one changed Mapping does not recompile all.
 
     Holding a cache keeps compile pure: the output is what a fresh compile would give
-    (tests check this), only faster.
+    (tests check this), only faster — except for one deliberate memory: which of two
+    resources with the same key was live (`winners`), so a newcomer cannot displace it.
     """
 
     def __init__(self) -> None:
@@ -72,6 +82,9 @@ class CompileCache:
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
         ] = {}
         self._defaults = MappingDefaults()
+        self.winners: dict[str, tuple[str, str | None]] = {}
+        """Per resource key, where the resource that won last time came from (file or
+        object, annotation): it keeps winning over a newcomer with the same key."""
 
     def compile_mappings(
         self, mappings: Sequence[Resource[MappingSpec]], defaults: MappingDefaults | None = None
@@ -108,6 +121,7 @@ class _Work:
     problems: list[ConfigProblem] = field(default_factory=list)
     module: ModuleConfig = field(default_factory=ModuleConfig)
     compiled: list[CompiledMapping] = field(default_factory=list)
+    groups: list[list[CompiledMapping]] = field(default_factory=list)
     clusters: dict[str, Cluster] = field(default_factory=dict)
     route_config: RouteConfig | None = None
     listeners: list[HttpListener] = field(default_factory=list)
@@ -140,7 +154,9 @@ def compile_config(
     _apply_module(work)
     _ingresses_to_mappings(work)
     _compile_mappings(work)
+    _refuse_control_ports(work)
     _apply_resolvers(work)
+    _group_mappings(work)
     _collect_clusters(work)
     _compile_tcp_mappings(work)
     _assign_endpoints(work)
@@ -174,22 +190,54 @@ def _select_ambassador_id(work: _Work) -> None:
 
 
 def _reject_duplicates(work: _Work) -> None:
-    """Two resources with one key: the first (by source) wins, the others are errors."""
+    """Two resources with one key: the first seen wins, the others are errors.
+
+    "First seen" is remembered across compiles: the one that was live keeps winning when a
+    newcomer takes its name. On a fresh start the older one wins (file modification time,
+    or Kubernetes creationTimestamp), then the one first in source order.
+    """
+    remembered = work.cache.winners
     by_key: dict[str, list[Resource[Any]]] = defaultdict(list)
     for res in work.resources:
         by_key[res.key].append(res)
-    if len(by_key) == len(work.resources):
-        return
+    winners: dict[str, tuple[str, str | None]] = {}
     kept = []
     for key, group in by_key.items():
-        group.sort(key=lambda r: (r.source.location, r.source.line or 0, r.source.document or 0))
-        kept.append(group[0])
-        for dup in group[1:]:
+        if len(group) > 1:
+            group.sort(key=lambda r: _first_seen_order(r, remembered.get(key)))
             where = group[0].source.describe()
-            work.problems.append(
-                ConfigProblem(dup.source, key, f"duplicate of {key} at {where}; skipped")
-            )
+            for dup in group[1:]:
+                work.problems.append(
+                    ConfigProblem(
+                        dup.source, key, f"duplicate of {key} at {where} (first seen wins); skipped"
+                    )
+                )
+        kept.append(group[0])
+        winners[key] = _origin(group[0])
+    work.cache.winners = winners
     work.resources = kept
+
+
+def _origin(res: Resource[Any]) -> tuple[str, str | None]:
+    return (res.source.location, res.source.annotation)
+
+
+def _first_seen_order(res: Resource[Any], live: tuple[str, str | None] | None) -> tuple[Any, ...]:
+    """Sort key: the live one first, then the oldest, then source order."""
+    created = res.raw.created
+    if not created:
+        meta = res.raw.doc.get("metadata")
+        stamp = meta.get("creationTimestamp") if isinstance(meta, dict) else None
+        created = stamp if isinstance(stamp, str) else ""
+    src = res.source
+    return (
+        _origin(res) != live,
+        not created,
+        created,
+        src.location,
+        src.line or 0,
+        src.document or 0,
+    )
 
 
 def _withhold(work: _Work, withheld: Withheld) -> None:
@@ -237,6 +285,28 @@ def _compile_mappings(work: _Work) -> None:
     work.problems.extend(problems)
 
 
+def _refuse_control_ports(work: _Work) -> None:
+    """Mappings aimed at the gateway's own control ports are errors (TCPMappings: in
+    their own step)."""
+    ports, names = work.options.control_ports, work.options.local_names
+    kept = []
+    for cm in work.compiled:
+        address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
+        # a redirect only tells the client where to go; Envoy never connects there
+        redirect = cm.options.redirect is not None
+        message = None if redirect else control_port_error(address, ports, names)
+        if message is None:
+            kept.append(cm)
+            continue
+        res = cm.resource
+        work.problems.append(
+            ConfigProblem(
+                res.field_source("service"), res.key, message, field=res.spec_path + "service"
+            )
+        )
+    work.compiled = kept
+
+
 def _apply_resolvers(work: _Work) -> None:
     """Mappings whose resolver is a KubernetesEndpointResolver go to an EDS cluster."""
     kinds, problems = resolver_kinds([r for r in work.resources if r.kind in RESOLVER_KINDS])
@@ -249,7 +319,10 @@ def _apply_resolvers(work: _Work) -> None:
 def _compile_tcp_mappings(work: _Work) -> None:
     """TCPMappings: a TCP listener per port; their clusters join the HTTP ones."""
     tcp = [r for r in work.resources if r.kind == "TCPMapping"]
-    result = compile_tcp_mappings(tcp, work.options.http_port, work.options.listen_address)
+    opts = work.options
+    result = compile_tcp_mappings(
+        tcp, opts.http_port, opts.listen_address, opts.control_ports, opts.local_names
+    )
     work.tcp_listeners, work.problems = result.listeners, work.problems + result.problems
     for cluster in result.clusters:
         shared = work.clusters.get(cluster.name)
@@ -263,6 +336,18 @@ def _assign_endpoints(work: _Work) -> None:
     """The ready endpoints of each EDS cluster, from EndpointSlices or Endpoints."""
     work.load_assignments, problems = load_assignments(work.endpoint_requests, work.resources)
     work.problems.extend(problems)
+
+
+def _group_mappings(work: _Work) -> None:
+    """Canary groups (identical match criteria), without members that cannot join."""
+    groups: dict[str, list[CompiledMapping]] = defaultdict(list)
+    for cm in work.compiled:
+        groups[cm.group_id].append(cm)
+    work.groups, problems = check_redirect_groups(list(groups.values()))
+    work.problems.extend(problems)
+    if problems:
+        kept = {id(cm) for members in work.groups for cm in members}
+        work.compiled = [cm for cm in work.compiled if id(cm) in kept]
 
 
 def _collect_clusters(work: _Work) -> None:
@@ -282,10 +367,7 @@ def _collect_clusters(work: _Work) -> None:
 
 def _build_routes(work: _Work) -> None:
     """Canary groups → routes → virtual hosts in Ambassador order."""
-    groups: dict[str, list[CompiledMapping]] = defaultdict(list)
-    for cm in work.compiled:
-        groups[cm.group_id].append(cm)
-    ordered_groups, problems = split_shadows(groups.values())
+    ordered_groups, problems = split_shadows(work.groups)
     work.problems.extend(problems)
     routes = work.cache.routes.routes(ordered_groups)
     name = f"http-{work.options.http_port}"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from legation.compile.host_match import HostError, HostMatch, authority_header, host_match
 from legation.compile.regex import regex_error
 from legation.compile.route_options import route_options
+from legation.compile.route_weight import route_weight
 from legation.compile.service import ServiceAddress, ServiceError, cluster_for, parse_service
 from legation.compile.upstream_options import MappingDefaults, header_settings, upstream_options
 from legation.ir.clusters import Cluster
@@ -20,6 +22,7 @@ from legation.ir.routes import (
     QueryMatch,
     RegexRewrite,
     RouteMatch,
+    RouteWeight,
     WeightedTarget,
 )
 from legation.model.common import HeaderSpec, HeaderValue
@@ -40,6 +43,8 @@ class CompiledMapping:
     hostname: str
     match: RouteMatch
     precedence: int
+    route_weight: RouteWeight
+    """Emissary's route weight of this Mapping (the route order)."""
     weight: int | None
     cluster: Cluster
     target: WeightedTarget
@@ -71,39 +76,20 @@ def _problem(res: Resource[MappingSpec], field: str, message: str) -> ConfigProb
     return ConfigProblem(res.field_source(field), res.key, message, field=res.spec_path + field)
 
 
-def _check_regex(res: Resource[MappingSpec], field: str, pattern: str) -> ConfigProblem | None:
+def _check_regex(
+    res: Resource[MappingSpec], field: str, pattern: str, case_sensitive: bool = True
+) -> ConfigProblem | None:
     """Reject patterns that Envoy's regex engine (RE2) would refuse, against the Mapping.
 
     Checked with RE2 itself, so a pattern RE2 cannot parse (a lookahead, a back
-    reference) is this Mapping's error instead of a rejected route table. Envoy's
-    program-size limit is runtime configuration and is left to Envoy (a NACK).
+    reference) or whose program is over Envoy's size limit is this Mapping's error
+    instead of a rejected route table.
     """
-    message = regex_error(pattern)
+    message = regex_error(pattern, case_sensitive)
     return _problem(res, field, f"invalid regular expression: {message}") if message else None
 
 
-def _unused_field_notices(res: Resource[MappingSpec]) -> list[ConfigProblem]:
-    """A notice for each field that is read but has no effect: refused (with the reason)
-    or belonging to work not done yet."""
-    problems = []
-    for name in (*NOT_YET_IMPLEMENTED, *MAPPING_REFUSED):
-        if getattr(res.spec, name) is not None:
-            refused = MAPPING_REFUSED.get(name)
-            problems.append(
-                ConfigProblem(
-                    res.field_source(name),
-                    res.key,
-                    f"not supported: {refused}; it has no effect"
-                    if refused
-                    else "accepted but not implemented yet; it has no effect",
-                    field=res.spec_path + name,
-                    severity=Severity.NOTICE,
-                )
-            )
-    return problems
-
-
-def _match(spec: MappingSpec) -> RouteMatch:
+def _match(spec: MappingSpec, host: HostMatch) -> RouteMatch:
     kind = (
         PathKind.REGEX
         if spec.prefix_regex
@@ -111,10 +97,11 @@ def _match(spec: MappingSpec) -> RouteMatch:
         if spec.prefix_exact
         else PathKind.PREFIX
     )
-    headers = [_exact_or_present(n, v) for n, v in spec.headers.items()]
+    skip = authority_header(spec)  # the host, unless overridden: never a header match
+    headers = [_exact_or_present(n, v) for n, v in spec.headers.items() if n != skip]
     headers += [HeaderMatch(n, v, regex=True) for n, v in spec.regex_headers.items()]
-    if spec.host is not None and spec.host_regex:
-        headers.append(HeaderMatch(":authority", spec.host, regex=True))
+    if host.regex is not None:
+        headers.append(HeaderMatch(":authority", host.regex, regex=True))
     query = [QueryMatch(n, None if v is True else str(v)) for n, v in spec.query_parameters.items()]
     query += [QueryMatch(n, v, regex=True) for n, v in spec.regex_query_parameters.items()]
     return RouteMatch(
@@ -124,14 +111,6 @@ def _match(spec: MappingSpec) -> RouteMatch:
         headers=tuple(sorted(headers, key=lambda h: (h.name, h.regex, h.value or ""))),
         query=tuple(sorted(query, key=lambda q: (q.name, q.regex, q.value or ""))),
     )
-
-
-def _hostname(spec: MappingSpec) -> str:
-    if spec.hostname:
-        return spec.hostname.lower()
-    if spec.host and not spec.host_regex:
-        return spec.host.lower()
-    return "*"
 
 
 def _linkerd_destination(address: ServiceAddress, namespace: str) -> str:
@@ -170,6 +149,51 @@ def group_id(hostname: str, match: RouteMatch, precedence: int) -> str:
     return h.hexdigest()[:16]
 
 
+def _unused_field_notices(res: Resource[MappingSpec]) -> list[ConfigProblem]:
+    """A notice for each field that is read but has no effect: refused (with the reason)
+    or belonging to work not done yet."""
+    problems = []
+    for name in (*NOT_YET_IMPLEMENTED, *MAPPING_REFUSED):
+        if getattr(res.spec, name) is not None:
+            refused = MAPPING_REFUSED.get(name)
+            problems.append(
+                ConfigProblem(
+                    res.field_source(name),
+                    res.key,
+                    f"not supported: {refused}; it has no effect"
+                    if refused
+                    else "accepted but not implemented yet; it has no effect",
+                    field=res.spec_path + name,
+                    severity=Severity.NOTICE,
+                )
+            )
+    return problems
+
+
+def _match_errors(res: Resource[MappingSpec], host: HostMatch | HostError) -> list[ConfigProblem]:
+    """What rejects the Mapping's match: bad prefixes, regexes and exact hosts with `*`."""
+    spec = res.spec
+    errors: list[ConfigProblem | None] = []
+    if spec.prefix_regex:
+        errors.append(_check_regex(res, "prefix", spec.prefix, spec.case_sensitive))
+    elif not spec.prefix.startswith("/"):
+        errors.append(_problem(res, "prefix", "prefix must start with '/'"))
+    for field, values in (
+        ("regex_headers", spec.regex_headers),
+        ("regex_query_parameters", spec.regex_query_parameters),
+    ):
+        errors.extend(_check_regex(res, f"{field}.{n}", v) for n, v in values.items())
+    if spec.regex_rewrite is not None:
+        errors.append(_check_regex(res, "regex_rewrite.pattern", spec.regex_rewrite.pattern))
+    if isinstance(host, HostError):
+        errors.append(_problem(res, host.field, host.message))
+    elif host.regex is not None:
+        errors.append(_check_regex(res, "host", host.regex))
+    if spec.method_regex and spec.method is not None:
+        errors.append(_check_regex(res, "method", spec.method))
+    return [e for e in errors if e is not None]
+
+
 def compile_mapping(
     res: Resource[MappingSpec], defaults: MappingDefaults | None = None
 ) -> tuple[CompiledMapping | None, list[ConfigProblem]]:
@@ -180,37 +204,32 @@ def compile_mapping(
     defaults = defaults if defaults is not None else MappingDefaults()
     spec = res.spec
     problems = _unused_field_notices(res)
-    errors: list[ConfigProblem | None] = []
-    if spec.prefix_regex:
-        errors.append(_check_regex(res, "prefix", spec.prefix))
-    elif not spec.prefix.startswith("/"):
-        errors.append(_problem(res, "prefix", "prefix must start with '/'"))
-    for field, values in (
-        ("regex_headers", spec.regex_headers),
-        ("regex_query_parameters", spec.regex_query_parameters),
-    ):
-        errors.extend(_check_regex(res, f"{field}.{n}", v) for n, v in values.items())
-    if spec.regex_rewrite is not None:
-        errors.append(_check_regex(res, "regex_rewrite.pattern", spec.regex_rewrite.pattern))
-    if spec.host_regex and spec.host is not None:
-        errors.append(_check_regex(res, "host", spec.host))
-    if spec.method_regex and spec.method is not None:
-        errors.append(_check_regex(res, "method", spec.method))
+    host = host_match(spec)
+    errors = _match_errors(res, host)
     try:
         address = parse_service(spec.service)
     except ServiceError as exc:
         errors.append(_problem(res, "service", str(exc)))
         address = None
-    real_errors = [e for e in errors if e is not None]
-    if real_errors or address is None:
-        return None, problems + real_errors
+    if errors or address is None or isinstance(host, HostError):
+        return None, problems + errors
+    problems += [
+        ConfigProblem(
+            res.field_source(field),
+            res.key,
+            f"ignored: `{winner}` overrides it (as in Emissary)",
+            field=res.spec_path + field,
+            severity=Severity.NOTICE,
+        )
+        for field, winner in host.ignored
+    ]
     options, option_problems = route_options(res, address, defaults)
     problems.extend(option_problems)
     if any(p.severity is Severity.ERROR for p in option_problems):
         return None, problems
 
-    match = _match(spec)
-    hostname = _hostname(spec)
+    match = _match(spec, host)
+    hostname = host.hostname
     cluster = cluster_for(
         address,
         spec.service,
@@ -232,6 +251,7 @@ def compile_mapping(
         hostname=hostname,
         match=match,
         precedence=spec.precedence,
+        route_weight=route_weight(spec, host),
         weight=spec.weight,
         cluster=cluster,
         target=target,

@@ -17,11 +17,11 @@ _ORDER = operator.attrgetter("order")
 
 
 def order_routes(routes: Sequence[Route]) -> list[Route]:
-    """Sort routes: higher precedence, then longer path, then more constraints first.
+    """Sort routes as Emissary does: highest route weight first (see `Route.sort_key`).
 
     Uses each route's precomputed `order` (what `Route.sort_key` returns).
     """
-    return sorted(routes, key=_ORDER)
+    return sorted(routes, key=_ORDER, reverse=True)
 
 
 def domains_for(hostname: str) -> tuple[str, ...]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from legation.compile.canary import split_weights
+from legation.compile.control_ports import control_port_error
 from legation.compile.service import ServiceError, cluster_for, parse_service
 from legation.ir.clusters import Cluster
 from legation.ir.errors import ConfigProblem, Severity
@@ -85,9 +86,17 @@ def _route(host: str | None, members: Sequence[_Member]) -> TcpRoute:
 
 
 def compile_tcp_mappings(
-    resources: Sequence[Resource[TCPMappingSpec]], http_port: int, listen_address: str
+    resources: Sequence[Resource[TCPMappingSpec]],
+    http_port: int,
+    listen_address: str,
+    control_ports: Collection[int] = (),
+    local_names: Collection[str] = (),
 ) -> TcpResult:
-    """Check every TCPMapping, group them by port and host, and build the listeners."""
+    """Check every TCPMapping, group them by port and host, and build the listeners.
+
+    A `service` on one of the gateway's `control_ports` at a local address (see
+    `control_ports.control_port_error`) is an error.
+    """
     result = TcpResult()
     groups: dict[int, dict[str | None, list[_Member]]] = defaultdict(lambda: defaultdict(list))
     bind: dict[int, tuple[str, str]] = {}
@@ -98,6 +107,10 @@ def compile_tcp_mappings(
             address = parse_service(spec.service)
         except ServiceError as exc:
             result.problems.append(_problem(res, "service", str(exc)))
+            continue
+        refused = control_port_error(address, control_ports, local_names)
+        if refused is not None:
+            result.problems.append(_problem(res, "service", refused))
             continue
         if spec.port == http_port:
             result.problems.append(

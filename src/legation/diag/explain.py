@@ -62,6 +62,9 @@ class Explanation:
     virtual_host: VirtualHost | None
     winner: Route | None
     considered: tuple[Verdict, ...]
+    group: tuple[Route, ...] = ()
+    """The winner's canary group: the winner and its fellow members (they share its
+    match and split its traffic, each member taking its share); empty without a winner."""
 
 
 def _domain_matches(pattern: str, host: str) -> bool:
@@ -173,10 +176,15 @@ def explain(config: RouteConfig, request: Request) -> Explanation:
     if vh is None:
         return Explanation(None, None, ())
     considered = []
-    for route in vh.routes:
+    for i, route in enumerate(vh.routes):
         reason = why_not(route, request)
         if reason is None:
-            considered.append(Verdict(route, True, "matches"))
-            return Explanation(vh, route, tuple(considered))
+            group = tuple(r for r in vh.routes[i:] if r.group == route.group)
+            if len(group) > 1:
+                shares = ", ".join(f"{t.mapping} {t.weight}%" for r in group for t in r.targets)
+                considered.append(Verdict(route, True, f"matches; canary group split {shares}"))
+            else:
+                considered.append(Verdict(route, True, "matches"))
+            return Explanation(vh, route, tuple(considered), group)
         considered.append(Verdict(route, False, reason))
     return Explanation(vh, None, tuple(considered))

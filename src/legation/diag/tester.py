@@ -34,6 +34,7 @@ def explain_gateway(gateway: Gateway | None, request: Request) -> Explanation | 
 def explanation_data(request: Request, answer: Explanation | None) -> dict[str, Any]:
     """The answer as JSON: the request, the winner (or null) and every route considered."""
     winner = answer.winner if answer else None
+    group = answer.group if answer else ()
     return {
         "request": {
             "method": request.method,
@@ -44,11 +45,12 @@ def explanation_data(request: Request, answer: Explanation | None) -> dict[str, 
         },
         "virtual_host": answer.virtual_host.name if answer and answer.virtual_host else None,
         "route": winner.name if winner else None,
-        "mappings": list(winner.mappings) if winner else [],
+        "mappings": [k for r in group for k in r.mappings],
         "source": winner.source.describe() if winner else None,
         "clusters": [
-            {"name": t.cluster, "weight": t.weight, "mapping": t.mapping}
-            for t in (winner.targets if winner else ())
+            {"name": t.cluster, "weight": t.weight, "mapping": t.mapping, "route": r.name}
+            for r in group
+            for t in r.targets
         ],
         "considered": [
             {

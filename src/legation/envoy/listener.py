@@ -53,6 +53,9 @@ def translate_listener(listener: HttpListener) -> Any:
                 address=listener.address, port_value=listener.port
             )
         ),
+        # without SO_REUSEPORT (Envoy's default on Linux) a second Envoy cannot bind
+        # the same port and silently share its traffic
+        enable_reuse_port=wrappers_pb2.BoolValue(value=False),
         filter_chains=[
             listener_components_pb2.FilterChain(
                 filters=[

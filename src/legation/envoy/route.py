@@ -10,6 +10,7 @@ from envoy.config.core.v3 import base_pb2
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.config.route.v3 import route_pb2
 from envoy.type.matcher.v3 import regex_pb2, string_pb2
+from envoy.type.v3 import percent_pb2
 from google.protobuf import any_pb2, duration_pb2, struct_pb2, wrappers_pb2
 
 from legation.envoy.filters import patch_route
@@ -68,6 +69,14 @@ def _route_match(route: Route) -> Any:
         headers.append(_header(HeaderMatch(":method", m.method, regex=m.method_regex)))
     match.headers.extend(headers)
     match.query_parameters.extend(_query(q) for q in m.query)
+    if route.runtime_fraction is not None:
+        # No runtime key: the share is the configuration's, not a runtime override's.
+        match.runtime_fraction.default_value.CopyFrom(
+            percent_pb2.FractionalPercent(
+                numerator=route.runtime_fraction,
+                denominator=percent_pb2.FractionalPercent.HUNDRED,
+            )
+        )
     return match
 
 
@@ -103,7 +112,7 @@ def _metadata(route: Route) -> Any:
 
 
 def translate_route(route: Route) -> Any:
-    """One Envoy route; a canary group becomes weighted clusters."""
+    """One Envoy route (a canary group member's carries its `runtime_fraction`)."""
     action = rc.RouteAction(
         timeout=duration_pb2.Duration(
             seconds=route.timeout_ms // 1000, nanos=(route.timeout_ms % 1000) * 1_000_000

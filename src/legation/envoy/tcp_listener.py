@@ -8,7 +8,7 @@ from envoy.config.core.v3 import address_pb2
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from envoy.extensions.filters.listener.tls_inspector.v3 import tls_inspector_pb2
 from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
-from google.protobuf import any_pb2, duration_pb2, struct_pb2
+from google.protobuf import any_pb2, duration_pb2, struct_pb2, wrappers_pb2
 
 from legation.ir.tcp import TcpListener, TcpRoute
 
@@ -68,6 +68,9 @@ def translate_tcp_listener(listener: TcpListener) -> Any:
                 address=listener.address, port_value=listener.port
             )
         ),
+        # without SO_REUSEPORT (Envoy's default on Linux) a second Envoy cannot bind
+        # the same port and silently share its traffic
+        enable_reuse_port=wrappers_pb2.BoolValue(value=False),
         filter_chains=[_filter_chain(listener, r) for r in listener.routes],
     )
     if any(r.host is not None for r in listener.routes):

@@ -104,7 +104,7 @@ class TreeCache:
                 bisect.insort(self._keys, key)
             members = self._by_key[key]
             members.append(route)
-            members.sort(key=_ORDER)
+            members.sort(key=_ORDER, reverse=True)
         dirty: set[str] = set(changed_keys)
         for key in changed_keys:
             start = bisect.bisect_left(self._keys, key)
@@ -121,7 +121,7 @@ class TreeCache:
         """Routes whose key prefixes `key`, plus the unkeyed ones, in match order."""
         found = [r for n in range(1, len(key) + 1) for r in self._by_key.get(key[:n], ())]
         found.extend(self._unkeyed)
-        found.sort(key=_ORDER)
+        found.sort(key=_ORDER, reverse=True)
         return tuple(found)
 
 

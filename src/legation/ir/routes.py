@@ -54,9 +54,28 @@ class RouteMatch:
     headers: tuple[HeaderMatch, ...] = ()
     query: tuple[QueryMatch, ...] = ()
 
-    def constraint_count(self) -> int:
-        """Number of constraints beyond the path; more constraints sort first."""
-        return len(self.headers) + len(self.query) + (1 if self.method else 0)
+
+@dataclass(frozen=True, slots=True, order=True)
+class RouteWeight:
+    """Emissary's `route_weight` of a Mapping: routes are tried highest weight first.
+
+    Compared field by field, in this order; strings compare as strings (so at a full
+    tie, `/b/` comes before `/a/` and `PUT` before `POST`, as in Emissary).
+    """
+
+    precedence: int
+    path_length: int
+    """Length of the Mapping's `prefix` as written (a regex counts its characters)."""
+    header_length: int
+    """Sum over header matches (with `host` as `:authority` and `method` as `:method`) of
+    len(name) + len(value), a value-less (presence) match counting as `*`, +1 per regex."""
+    query_length: int
+    """The same sum over query-parameter matches."""
+    path: str
+    method: str
+    """The Mapping's `method` as written; `GET` when it has none."""
+    keys: tuple[str, ...] = ()
+    """`name-value` of each header match, then of each query match, as written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,31 +111,51 @@ class WeightedTarget:
     remove_response_headers: tuple[str, ...] = ()
 
 
+OrderKey = tuple[RouteWeight, int, str, int]
+"""What routes sort by, highest first (see `Route.sort_key`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One Envoy route: a match, an ordering key and a weighted set of targets."""
+    """One Envoy route: a match, an ordering key and its target.
+
+    A canary group of several Mappings becomes one route per member, with the same match
+    and consecutive places, each with its own settings and a `runtime_fraction`.
+    """
 
     name: str
-    """Stable name derived from the match (the canary group id), never from a position."""
+    """Stable name derived from the match (the canary group id) and, in a group of several,
+    the member's Mapping; never from a position."""
     hostname: str
     """DNS glob selecting the virtual host; `*` for every host."""
     match: RouteMatch
     precedence: int
     targets: tuple[WeightedTarget, ...]
     source: Source
-    """Where the group's primary Mapping was written."""
+    """Where this route's Mapping was written."""
+    route_weight: RouteWeight
+    """The canary group's route weight (the highest of its members'): the sort order."""
+    group: str
+    """The canary group id; the member routes of one group are consecutive."""
     prefix_rewrite: str | None = None
     """Replacement for the matched prefix; None leaves the path alone."""
     regex_rewrite: RegexRewrite | None = None
     timeout_ms: int = 3000
     mappings: tuple[str, ...] = field(default=())
-    """Keys of every Mapping in the group, primary first."""
+    """Key of the Mapping this route was made from."""
     options: RouteOptions = field(default_factory=RouteOptions)
-    """Retries, CORS, hashing, upgrades, host rewrite, redirect (from the primary)."""
+    """Retries, CORS, hashing, upgrades, host rewrite, redirect (this member's own)."""
     mirrors: tuple[Mirror, ...] = ()
     """Shadow Mappings with the same match: each gets a copy of the traffic."""
+    runtime_fraction: int | None = None
+    """For a member of a canary group of several: the route takes a request only when
+    Envoy's per-request random value (mod 100) is below this number. Envoy uses one
+    value for every route of a request, so the members' numbers are cumulative shares
+    and each member gets exactly its share; the last member's is 100."""
+    member: int = 0
+    """Position of this route within its canary group (the order it is tried in)."""
 
-    order: tuple[int, int, int, int, str, str] = field(default=(0, 0, 0, 0, "", ""), compare=False)
+    order: OrderKey = field(default=(RouteWeight(0, 0, 0, 0, "", ""), 0, "", 0), compare=False)
     """Sort key, computed once: see `sort_key`."""
     literal_path: bool = field(default=True, compare=False)
     """The path is a case-sensitive prefix or exact value (not a regex), computed once."""
@@ -126,24 +165,12 @@ class Route:
         object.__setattr__(
             self, "literal_path", path.kind is not PathKind.REGEX and path.case_sensitive
         )
-        object.__setattr__(
-            self,
-            "order",
-            (
-                -self.precedence,
-                -len(self.match.path.value),
-                -self.match.constraint_count(),
-                0 if self.match.path.kind is PathKind.EXACT else 1,
-                self.match.path.value,
-                self.name,
-            ),
-        )
+        exact = 1 if path.kind is PathKind.EXACT else 0
+        object.__setattr__(self, "order", (self.route_weight, exact, self.group, -self.member))
 
-    def sort_key(self) -> tuple[int, int, int, int, str, str]:
-        """Ambassador order: precedence, then longer paths, then more constraints first;
-        at a tie, an exact path before a prefix.
-
-        The trailing name keeps the order total, so output never depends on the order
-        in which resources arrived.
+    def sort_key(self) -> OrderKey:
+        """Emissary's order, highest first: the route weight; at a tie, an exact path
+        before a prefix; then the group id (so output never depends on the order in
+        which resources arrived) and the member's place in its group.
         """
         return self.order

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-import tempfile
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -16,23 +16,27 @@ from typing import Any
 import uvicorn
 
 from legation import __version__
-from legation.compile.compiler import CompileOptions
+from legation.compile.compiler import CompileOptions, Withheld
 from legation.diag.app import build_app
-from legation.envoy.bootstrap import build_bootstrap
-from legation.envoy.process import EnvoyProcess
+from legation.diag.server import server_config
+from legation.envoy.process import EnvoyProcess, EnvoyStartRefused
 from legation.ir.errors import ConfigProblem
 from legation.ir.serialize import to_data
+from legation.runtime.channels import ControlChannels, check_listeners_free
 from legation.runtime.diagview import GatewayDiag
+from legation.runtime.local_names import local_names
 from legation.runtime.metrics import ControlPlaneMetrics
 from legation.runtime.pipeline import BuildResult, Pipeline
+from legation.runtime.ports import PortConflict, bind_tcp
 from legation.runtime.quarantine import Quarantine
+from legation.runtime.rundir import RunDirError
 from legation.runtime.source import open_source
-from legation.runtime.state import build_overview, config_state
+from legation.runtime.state import build_overview, config_state, holds_configuration
 from legation.sources.base import SourceError
 from legation.sources.kubernetes.options import KubernetesOptions
 from legation.sources.snapshot import Snapshot
+from legation.xds.cache import Snapshot as CacheSnapshot
 from legation.xds.cache import XdsCache
-from legation.xds.server import XdsServer
 from legation.xds.status import NodeStatus
 
 log = logging.getLogger("legation")
@@ -42,6 +46,9 @@ ACK_POLL_S = 0.05
 
 ENVOY_DOWN_LIMIT_S = 30.0
 """How long Envoy may stay down before the liveness probe fails."""
+
+LOG_PROBLEMS_MAX = 50
+"""New configuration problems logged per build; the rest are counted in one line."""
 
 
 @dataclass(frozen=True)
@@ -53,16 +60,25 @@ class RunOptions:
     """Read a Kubernetes API server instead of `config_dir`."""
     http_port: int = 8080
     diag_port: int = 8877
-    admin_port: int = 8001
-    xds_port: int = 18000
+    admin_port: int | None = None
+    """Envoy admin on this loopback TCP port; None: a Unix socket in the run dir."""
+    xds_port: int | None = None
+    """xDS on this loopback TCP port; None: a Unix socket in the run dir."""
+    run_dir: Path | None = None
+    """The private (0700) directory for the sockets and bootstrap; None: a temporary one."""
     ambassador_id: str = "default"
     diag_host: str = "0.0.0.0"
+    diag_allowed_hosts: tuple[str, ...] = ()
+    """Names a `Host` header may give for the diagnostics views (besides localhost and
+    IP addresses; `--diag-allowed-host`)."""
     xds_delta: bool = False
     envoy_log_level: str = "warning"
     envoy_concurrency: int | None = None
     drain_seconds: float = 5.0
     debounce_ms: int = 50
     route_matcher: str = "auto"
+    max_file_size: int = 8 * 1024 * 1024
+    """Folder source: files larger than this (bytes) are reported and not read."""
 
 
 class _QuietServer(uvicorn.Server):
@@ -81,10 +97,19 @@ class GatewayRuntime:
 
     def __init__(self, options: RunOptions) -> None:
         self.options = options
-        self.cache = XdsCache()
-        self.source = open_source(options.config_dir, options.kubernetes, options.debounce_ms)
+        self.channels = ControlChannels(options.admin_port, options.xds_port, options.run_dir)
+        self.cache: XdsCache = self.channels.cache()
+        self._exit_code = 0
+        self.source = open_source(
+            options.config_dir, options.kubernetes, options.debounce_ms, options.max_file_size
+        )
         self.pipeline = Pipeline(
-            CompileOptions(ambassador_id=options.ambassador_id, http_port=options.http_port),
+            CompileOptions(
+                ambassador_id=options.ambassador_id,
+                http_port=options.http_port,
+                control_ports=control_ports(options),
+                local_names=local_names(),
+            ),
             route_matcher=options.route_matcher,
         )
         self.last: BuildResult | None = None
@@ -97,46 +122,71 @@ class GatewayRuntime:
         self.metrics = ControlPlaneMetrics(self)
         self.quarantine = Quarantine()
         self._snapshot: Snapshot | None = None
+        self._build_lock = asyncio.Lock()
         self._envoy_live_pid: int | None = None
         """The Envoy process whose admin `/ready` said LIVE (its listeners are up)."""
+        self._envoy_serving_pid: int | None = None
+        """The Envoy process that has accepted a complete configuration of this run."""
+        self.stopping = False
+        """Set once shutdown has begun: readiness fails while Envoy drains."""
 
     # --- the pipeline -------------------------------------------------------------
-    def apply(self, snapshot: Snapshot) -> None:
-        """Compile, translate and publish a snapshot; keep the last result on failure."""
-        started = time.perf_counter()
-        self._snapshot = snapshot
-        try:
-            result = self.pipeline.build(snapshot, self.quarantine.held())
-        except Exception:  # a bug must not take the gateway down
-            log.exception("configuration build failed; keeping the last good configuration")
-            self.metrics.observe_failure()
-            return
+    async def apply(self, snapshot: Snapshot) -> None:
+        """Compile, translate and publish a snapshot; keep the last result on failure.
+
+        The work runs in a worker thread, one build at a time, so probes, diagnostics
+        and xDS keep answering during a long build; only the swap into the xDS cache
+        happens on the event loop.
+        """
+        async with self._build_lock:
+            started = time.perf_counter()
+            self._snapshot = snapshot
+            held = dict(self.quarantine.held())  # a copy: the loop may add to it meanwhile
+            try:
+                result, prepared = await asyncio.to_thread(self._build, snapshot, held)
+            except Exception:  # a bug must not take the gateway down
+                log.exception("configuration build failed; keeping the last good configuration")
+                self.metrics.observe_failure()
+                return
+            self._publish(result, prepared, started)
+
+    def _build(self, snapshot: Snapshot, held: Withheld) -> tuple[BuildResult, CacheSnapshot]:
+        """The pure part of `apply`, run off the event loop."""
+        result = self.pipeline.build(snapshot, held)
+        return result, self.cache.prepare(result.resources.by_type_url())
+
+    def _publish(self, result: BuildResult, prepared: CacheSnapshot, started: float) -> None:
+        """Hand a finished build to the xDS streams, the reports and the metrics."""
         self._report(result.problems)
         self.source.report(result.problems)
-        self.version = self.cache.set_resources(result.resources.by_type_url())
+        self.version = self.cache.publish(prepared)
         self.quarantine.built(result.compiled.resources)
         self.last = result
         self.reconfigurations += 1
         self.metrics.observe_build(result)
+        gateway = result.compiled.gateway
         log.info(
             "configuration %s: %d route(s), %d cluster(s), %d error(s) in %.1f ms",
             self.version,
-            sum(
-                len(vh.routes)
-                for rc in result.compiled.gateway.route_configs
-                for vh in rc.virtual_hosts
-            ),
-            len(result.compiled.gateway.clusters),
+            sum(len(vh.routes) for rc in gateway.route_configs for vh in rc.virtual_hosts),
+            len(gateway.clusters),
             len(result.errors),
             (time.perf_counter() - started) * 1000,
         )
 
     def _report(self, problems: tuple[ConfigProblem, ...]) -> None:
-        """Log problems once, when they first appear."""
+        """Log problems once, when they first appear, at most `LOG_PROBLEMS_MAX` a build
+        (a file of 100,000 bad documents must not write 100,000 log lines)."""
         current = set(problems)
-        for problem in sorted(current - self._known_problems, key=lambda p: p.describe()):
+        new = sorted(current - self._known_problems, key=lambda p: p.describe())
+        for problem in new[:LOG_PROBLEMS_MAX]:
             level = logging.ERROR if problem.severity.value == "error" else logging.INFO
             log.log(level, "%s", problem.describe())
+        if len(new) > LOG_PROBLEMS_MAX:
+            log.warning(
+                "... and %d more new configuration problem(s): see the diagnostics",
+                len(new) - LOG_PROBLEMS_MAX,
+            )
         self._known_problems = current
 
     # --- diagnostics state --------------------------------------------------------
@@ -155,16 +205,22 @@ class GatewayRuntime:
         return now - self._envoy_down_since < ENVOY_DOWN_LIMIT_S
 
     def ready(self) -> bool:
-        """Ready once every connected Envoy holds the current configuration, or holds an
-        earlier one it accepted because it rejected (NACKed) the current one: Envoy then
-        keeps routing with its last good configuration, and taking every replica out of
-        service over one bad resource would turn a config error into an outage."""
+        """Serving: the current Envoy process has bound its listeners and has accepted
+        (ACKed) a complete configuration from this run.
+
+        It stays ready while a newer configuration is on its way or was rejected: Envoy
+        keeps routing with what it holds, and under steady churn there is always a newer
+        one pending. Not ready before the first build, while a (re)started Envoy has not
+        accepted a configuration yet, and once shutdown has begun.
+        """
+        envoy = self.envoy
         return (
             self.last is not None
-            and self.envoy is not None
-            and self.envoy.alive
-            and self.envoy.pid == self._envoy_live_pid
-            and config_state(self.cache.nodes(), self.version) in ("in sync", "rejected")
+            and not self.stopping
+            and envoy is not None
+            and envoy.alive
+            and envoy.pid == self._envoy_live_pid
+            and envoy.pid == self._envoy_serving_pid
         )
 
     def overview(self) -> dict[str, Any]:
@@ -189,70 +245,125 @@ class GatewayRuntime:
 
     # --- lifecycle ----------------------------------------------------------------
     async def run(self) -> None:
-        """Run until SIGTERM/SIGINT, then drain Envoy and stop everything cleanly."""
+        """Run until SIGTERM/SIGINT, then drain Envoy and stop everything cleanly.
+
+        The diagnostics port (with the probes) comes up first, so the kubelet hears
+        "alive, not ready" during a long first build instead of nothing.
+        """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
+        diag, diag_task = self._start_diag(self._claim_ports())
+        try:
+            initial = await self._initial_snapshot()
+            if initial is not None:
+                await self.apply(initial)
+                await self._serve()
+        finally:
+            diag.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await diag_task
+            await self.source.close()
+            self.channels.close()
+        if self._exit_code:
+            raise SystemExit(self._exit_code)
+
+    def _claim_ports(self) -> socket.socket:
+        """Bind the diagnostics port and check the control channels before anything
+        else; a conflict is one line naming the port and its holder, and exit 2."""
         opts = self.options
-        initial = await self._initial_snapshot()
-        if initial is None:
-            return
-        self.apply(initial)
-        server = XdsServer(self.cache, "127.0.0.1", opts.xds_port)
-        await server.start()
-        diag = _QuietServer(
-            uvicorn.Config(
-                build_app(GatewayDiag(self, self.metrics)),
-                host=opts.diag_host,
-                port=opts.diag_port,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
+        try:
+            diag_socket = bind_tcp(opts.diag_host, opts.diag_port, "diagnostics, --diag-port")
+            try:
+                self.channels.open()
+            except Exception:
+                diag_socket.close()
+                raise
+        except (PortConflict, RunDirError) as exc:
+            log.error("cannot start: %s", exc)
+            raise SystemExit(2) from None
+        return diag_socket
+
+    def _preflight(self) -> None:
+        """Before each start of Envoy: nobody else may hold its admin address, nor, before
+        it first came up, the ports of its listeners (later, a taken port is one
+        listener's rejection, withheld by the quarantine)."""
+        self.channels.check_admin_free()
+        if self._envoy_live_pid is None and self.last is not None:
+            gateway = self.last.compiled.gateway
+            addresses = [(lst.address, lst.port) for lst in gateway.listeners]
+            addresses += [(lst.address, lst.port) for lst in gateway.tcp_listeners]
+            check_listeners_free(addresses, self.options.http_port)
+
+    def _envoy_refused(self, reason: str) -> None:
+        """The supervisor cannot restart Envoy (a port is taken): stop with status 2."""
+        log.error("cannot restart Envoy: %s", reason)
+        self._exit_code = 2
+        self._stop.set()
+
+    def _start_diag(self, sock: socket.socket) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+        """Serve probes, metrics and the diagnostics UI on the already bound ``sock``."""
+        opts = self.options
+        app = build_app(
+            GatewayDiag(self, self.metrics),
+            allowed_hosts={*opts.diag_allowed_hosts, *local_names()},
         )
-        diag_task = asyncio.create_task(diag.serve(), name="diag")
-        with tempfile.TemporaryDirectory(prefix="legation-") as workdir:
-            bootstrap = build_bootstrap(
-                node_id=f"legation-{opts.ambassador_id}",
-                node_cluster="legation",
-                admin_port=opts.admin_port,
-                xds_host="127.0.0.1",
-                xds_port=server.port,
-                delta=opts.xds_delta,
-            )
-            self.envoy = EnvoyProcess(
-                bootstrap,
-                Path(workdir),
-                admin_port=opts.admin_port,
-                log_level=opts.envoy_log_level,
-                concurrency=opts.envoy_concurrency,
-                # access-log lines reach their file within a second, not Envoy's 10 s
-                extra_args=("--file-flush-interval-msec", "1000"),
-            )
+        diag = _QuietServer(server_config(app, opts.diag_host, opts.diag_port))
+        return diag, asyncio.create_task(diag.serve(sockets=[sock]), name="diag")
+
+    async def _serve(self) -> None:
+        """Start the xDS server and Envoy, follow the source until told to stop, drain."""
+        opts = self.options
+        server = self.channels.xds_server(self.cache)
+        try:
+            await server.start()
+        except OSError as exc:  # taken since _claim_ports checked it
+            log.error("cannot start: %s", exc)
+            raise SystemExit(2) from None
+        self.envoy = self._envoy(self.channels.path, server.port)
+        try:
             await self.envoy.start()
-            watch_task = asyncio.create_task(self._watch(), name="watch")
-            acks_task = asyncio.create_task(self._watch_acks(), name="acks")
-            log.info(
-                "legation %s: HTTP on :%d, diagnostics on :%d, Envoy admin on 127.0.0.1:%d, "
-                "xDS on 127.0.0.1:%d, watching %s",
-                __version__,
-                opts.http_port,
-                opts.diag_port,
-                opts.admin_port,
-                server.port,
-                self.source.description,
-            )
-            await self._stop.wait()
-            log.info("stopping: draining Envoy for up to %.0f s", opts.drain_seconds)
-            watch_task.cancel()
-            acks_task.cancel()
-            await self.envoy.stop(opts.drain_seconds)
-        diag.should_exit = True
+        except EnvoyStartRefused as exc:
+            log.error("cannot start: %s", exc)
+            await server.stop(0)
+            raise SystemExit(2) from None
+        watch_task = asyncio.create_task(self._watch(), name="watch")
+        acks_task = asyncio.create_task(self._watch_acks(), name="acks")
+        log.info(
+            "legation %s: HTTP on :%d, diagnostics on :%d, %s, watching %s",
+            __version__,
+            opts.http_port,
+            opts.diag_port,
+            self.channels.describe(),
+            self.source.description,
+        )
+        await self._stop.wait()
+        self.stopping = True  # readiness fails first, while Envoy drains
+        log.info("stopping: draining Envoy for up to %.0f s", opts.drain_seconds)
+        watch_task.cancel()
+        acks_task.cancel()
+        await self.envoy.stop(opts.drain_seconds)
         await server.stop(1.0)
         with contextlib.suppress(asyncio.CancelledError):
-            await diag_task
             await watch_task
-        await self.source.close()
+            await acks_task
+
+    def _envoy(self, workdir: Path, xds_port: int) -> EnvoyProcess:
+        """The supervised Envoy, bootstrapped to fetch everything from our xDS server."""
+        opts = self.options
+        node_id = f"legation-{opts.ambassador_id}"
+        bootstrap = self.channels.bootstrap(node_id, opts.xds_delta, xds_port)
+        return EnvoyProcess(
+            bootstrap,
+            workdir,
+            admin=self.channels.admin,
+            preflight=self._preflight,
+            on_refused=self._envoy_refused,
+            log_level=opts.envoy_log_level,
+            concurrency=opts.envoy_concurrency,
+            # access-log lines reach their file within a second, not Envoy's 10 s
+            extra_args=("--file-flush-interval-msec", "1000"),
+        )
 
     async def _initial_snapshot(self) -> Snapshot | None:
         """The source's first snapshot; None when stopped first. Exits 1 if it cannot work."""
@@ -264,18 +375,16 @@ class GatewayRuntime:
             first.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await first
-            await self.source.close()
             return None
         try:
             return first.result()
         except SourceError as exc:
             log.error("cannot start: %s", exc)
-            await self.source.close()
             raise SystemExit(1) from None
 
     async def _watch(self) -> None:
         async for snapshot in self.source.updates():
-            self.apply(snapshot)
+            await self.apply(snapshot)
 
     async def _check_envoy_live(self) -> None:
         """Note when a (re)started Envoy has finished initializing: an ACK alone does not
@@ -290,16 +399,32 @@ class GatewayRuntime:
         if status == 200:
             self._envoy_live_pid = envoy.pid
 
+    def _note_serving(self, nodes: Sequence[NodeStatus]) -> None:
+        """Remember the Envoy process once it holds a complete configuration."""
+        envoy = self.envoy
+        if envoy is None or not envoy.alive or envoy.pid == self._envoy_serving_pid:
+            return
+        if self.last is not None and any(holds_configuration(n) for n in nodes):
+            self._envoy_serving_pid = envoy.pid
+
     async def _watch_acks(self) -> None:
         """When Envoy rejects the current configuration, withhold what changed and retry."""
         while True:
             await asyncio.sleep(ACK_POLL_S)
             await self._check_envoy_live()
             nodes = self.cache.nodes()
+            self._note_serving(nodes)
             state = config_state(nodes, self.version)
             rebuild = self.quarantine.observe(state, self.version, nack_reason(nodes))
             if rebuild and self._snapshot is not None:
-                self.apply(self._snapshot)
+                await self.apply(self._snapshot)
+
+
+def control_ports(options: RunOptions) -> frozenset[int]:
+    """The TCP ports of the gateway's own control interfaces (diagnostics, Envoy admin,
+    xDS), which no Mapping may target."""
+    ports = {options.diag_port, options.admin_port, options.xds_port}
+    return frozenset(p for p in ports if p)  # 0 is "any free port": nothing to refuse
 
 
 def nack_reason(nodes: Sequence[NodeStatus]) -> str:

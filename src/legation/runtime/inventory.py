@@ -11,8 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import yaml
-
+from legation.diag.bounded import shown_document, shown_json
 from legation.envoy.resources import message_to_data
 from legation.ir.errors import Severity
 from legation.model.annotations import expand_service, is_annotated_service
@@ -53,13 +52,11 @@ def _documents(objects: tuple[RawObject, ...]) -> Iterator[tuple[str, RawObject]
                 yield key, raw
 
 
-def _plain(value: Any) -> Any:
-    """Mappings and sequences as dicts and lists, so YAML can dump them."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+def _shown(doc: Any) -> dict[str, Any]:
+    """The document as data and YAML, bounded in size (an alias bomb or a huge document
+    must not be expanded by a page), with notes on what was left out."""
+    shown = shown_document(doc)
+    return {"doc": shown.data, "yaml": shown.yaml, "truncated": list(shown.notes)}
 
 
 def _find_routes(data: Any, names: set[str], out: list[dict[str, Any]]) -> None:
@@ -76,9 +73,7 @@ def _find_routes(data: Any, names: set[str], out: list[dict[str, Any]]) -> None:
 
 
 def _dump_json(data: Any) -> str:
-    import json
-
-    return json.dumps(data, indent=2, sort_keys=True)
+    return shown_json(data)
 
 
 class Inventory:
@@ -119,7 +114,10 @@ class Inventory:
         clusters = [c for c in result.compiled.gateway.clusters if key in c.mappings]
         envoy_routes: list[dict[str, Any]] = []
         if routes:
-            _find_routes(self._route_data(), {r["name"] for r in routes}, envoy_routes)
+            # a canary member's own Envoy route; a redirect's route has no cluster
+            names = {c["route"] for r in routes for c in r["clusters"] if c["mapping"] == key}
+            names |= {r["name"] for r in routes if not r["clusters"]}
+            _find_routes(self._route_data(), names, envoy_routes)
         return {
             "key": key,
             "kind": kind,
@@ -132,8 +130,7 @@ class Inventory:
                 {
                     "source": raw.source.describe(),
                     "provenance": source_data(raw.source),
-                    "doc": _plain(raw.doc),
-                    "yaml": yaml.safe_dump(_plain(raw.doc), sort_keys=False, allow_unicode=True),
+                    **_shown(raw.doc),
                 }
                 for raw in docs
             ],

@@ -9,6 +9,7 @@ from typing import Any
 from legation.ir.errors import ConfigProblem
 from legation.ir.gateway import Gateway
 from legation.ir.provenance import Source
+from legation.ir.routes import Route
 from legation.runtime.pipeline import BuildResult
 from legation.xds.status import NodeStatus
 
@@ -38,12 +39,45 @@ def source_data(source: Source) -> dict[str, Any]:
     }
 
 
+def _member_data(route: Route) -> list[dict[str, Any]]:
+    """A member route's target with the settings that member applies on its own."""
+    return [
+        {
+            "name": t.cluster,
+            "weight": t.weight,
+            "mapping": t.mapping,
+            "route": route.name,
+            "runtime_fraction": route.runtime_fraction,
+            "prefix_rewrite": route.prefix_rewrite,
+            "host_rewrite": route.options.host_rewrite,
+            "timeout_ms": route.timeout_ms,
+        }
+        for t in route.targets
+    ]
+
+
+def group_routes(routes: Sequence[Route]) -> list[list[Route]]:
+    """Consecutive member routes of one canary group, together (a list per group)."""
+    out: list[list[Route]] = []
+    for route in routes:
+        if out and out[-1][0].group == route.group:
+            out[-1].append(route)
+        else:
+            out.append([route])
+    return out
+
+
 def route_info(gateway: Gateway) -> list[dict[str, Any]]:
-    """Every route of every virtual host, in match order, with its targets and source."""
+    """Every route of every virtual host, in match order, with its targets and source.
+
+    The member routes of a canary group make one entry, listing every member's cluster,
+    weight and own settings.
+    """
     out = []
     for rc in gateway.route_configs:
         for vh in rc.virtual_hosts:
-            for route in vh.routes:
+            for members in group_routes(vh.routes):
+                route = members[0]
                 m = route.match
                 out.append(
                     {
@@ -63,11 +97,8 @@ def route_info(gateway: Gateway) -> list[dict[str, Any]]:
                         "prefix_rewrite": route.prefix_rewrite,
                         "source": route.source.describe(),
                         "provenance": source_data(route.source),
-                        "mappings": list(route.mappings),
-                        "clusters": [
-                            {"name": t.cluster, "weight": t.weight, "mapping": t.mapping}
-                            for t in route.targets
-                        ],
+                        "mappings": [k for r in members for k in r.mappings],
+                        "clusters": [c for r in members for c in _member_data(r)],
                     }
                 )
     return out
@@ -127,3 +158,14 @@ def config_state(nodes: Sequence[NodeStatus], version: str) -> str:
                 return "pending"
             rejected = True
     return "rejected" if rejected else "in sync"
+
+
+def holds_configuration(node: NodeStatus) -> bool:
+    """True when a connected node has accepted some version of every type it was sent.
+
+    This is what readiness needs: Envoy then serves a whole configuration, even if a
+    newer one is still on its way or was rejected.
+    """
+    if not node.connected or not node.types:
+        return False
+    return all(t.acked_version is not None or t.sent_version is None for t in node.types.values())

@@ -34,6 +34,9 @@ WARMING_DEPENDENCIES: dict[str, frozenset[str]] = {
 """Types a resource waits for while warming: Envoy holds the CDS (LDS) ACK until the
 EDS (RDS) it needs arrives, so those may be sent while that ACK is outstanding."""
 
+NODE_TOKEN_KEY = "legation_token"
+"""Node metadata key under which an Envoy presents the run's token to the xDS server."""
+
 SHORT_NAMES: dict[str, str] = {
     SECRET: "secret",
     CLUSTER: "cluster",

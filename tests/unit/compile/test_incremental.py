@@ -45,9 +45,15 @@ traffic = st.sampled_from(
         {"load_balancer": {"policy": "ring_hash", "header": "x-u"}},
         {"host_redirect": True},
         {"grpc": True, "allow_upgrade": ["websocket"]},
+        {"rewrite": "/other/", "host_rewrite": "upstream.example.com"},
+        {"timeout_ms": 9000, "add_request_headers": {"x-member": "yes"}},
+        {"hostname": "a.example.com"},
+        {"host": "a.example.com"},
+        {"headers": {":authority": "a.example.com"}},
     ]
 )
-"""Traffic settings: cluster identity, route options, shadows and redirects."""
+"""Traffic settings: cluster identity, route options (a canary member's own), shadows,
+redirects and the host rules."""
 
 
 @st.composite

@@ -49,7 +49,11 @@ def mapping_spec(draw: st.DrawFn) -> dict[str, Any]:
         spec["prefix"] = prefix.upper()
         spec["case_sensitive"] = False
     if draw(st.integers(0, 4)) == 0:
-        spec["headers"] = {"x-h": draw(st.sampled_from(["1", "2"]))}
+        spec["headers"] = {"x-h": draw(st.sampled_from(["1", "2", True]))}
+    if draw(st.integers(0, 6)) == 0:  # a longer header outweighs a header and a parameter
+        spec["headers"] = {"x-long-header": "1"}
+    if draw(st.integers(0, 5)) == 0:
+        spec["query_parameters"] = {"q": draw(st.sampled_from(["1", True]))}
     if draw(st.integers(0, 4)) == 0:
         spec["method"] = draw(st.sampled_from(["GET", "POST"]))
     if draw(st.integers(0, 5)) == 0:
@@ -61,7 +65,10 @@ def mapping_spec(draw: st.DrawFn) -> dict[str, Any]:
 def requests(draw: st.DrawFn) -> Request:
     path = draw(paths) + draw(st.sampled_from(["", "/", "x", "/b/c"]))
     headers = {"x-h": draw(st.sampled_from(["1", "2"]))} if draw(st.booleans()) else {}
-    return Request.from_url(draw(st.sampled_from(["GET", "POST"])), path, headers)
+    if draw(st.booleans()):
+        headers["x-long-header"] = "1"
+    query = draw(st.sampled_from(["", "?q=1", "?q=2"]))
+    return Request.from_url(draw(st.sampled_from(["GET", "POST"])), path + query, headers)
 
 
 def route_config(specs: list[dict[str, Any]]) -> RouteConfig:

@@ -1,0 +1,60 @@
+"""A background client for end-to-end tests: keeps requesting routes that must stay up."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import httpx
+
+
+class Load(threading.Thread):
+    """Sends GETs round-robin over `paths` until stopped; counts answers that are not 200.
+
+    Bounded: it stops by itself after `limit_s` seconds, and waits `pause_s` between
+    requests. Use as a context manager (`with Load(url, paths) as load:`), then assert
+    on `load.sent` and `load.failures`.
+    """
+
+    def __init__(
+        self, url: str, paths: list[str], *, pause_s: float = 0.0, limit_s: float = 120.0
+    ) -> None:
+        """Request `url + path` for each of `paths` in turn."""
+        super().__init__(daemon=True)
+        self.url, self.paths = url, paths
+        self.pause_s, self.limit_s = pause_s, limit_s
+        self.sent = 0
+        """Requests sent so far."""
+        self.failures: Counter[str] = Counter()
+        """`path: status` (or exception name) of each failed request, counted."""
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        """The request loop (runs in the thread)."""
+        with httpx.Client(timeout=5.0) as client:
+            deadline = time.monotonic() + self.limit_s
+            while not self.stop_event.is_set() and time.monotonic() < deadline:
+                for path in self.paths:
+                    try:
+                        status = client.get(self.url + path).status_code
+                    except httpx.HTTPError as exc:
+                        status = 0
+                        self.failures[f"{path}: {type(exc).__name__}"] += 1
+                    self.sent += 1
+                    if status not in (200, 0):
+                        self.failures[f"{path}: {status}"] += 1
+                    if self.pause_s:
+                        self.stop_event.wait(self.pause_s)
+
+    def stop(self) -> None:
+        """Stop and wait for the thread."""
+        self.stop_event.set()
+        self.join()
+
+    def __enter__(self) -> Load:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -185,11 +185,13 @@ class FolderReader:
             self._pending.pop(display, None)
             return None  # removed between listing and reading
         except OSError as exc:
+            self._pending.pop(display, None)
             return self._failed(display, f"cannot read file: {exc.strerror or exc}")
         stamp = _stamp(st)
         if cached is not None and cached.stamp == stamp:
             return cached
         if st.st_size > self.max_file_size:
+            self._pending.pop(display, None)
             return self._failed(display, self._too_big(st.st_size), stamp)
         if not self._settled(display, stamp, st.st_mtime_ns):
             return cached  # still being written: the previous content stays for now
@@ -199,6 +201,7 @@ class FolderReader:
             self._wait(display, stamp, self.settle_ms / 1000)
             return cached
         except OSError as exc:
+            self._pending.pop(display, None)
             return self._failed(display, f"cannot read file: {exc.strerror or exc}")
         self._pending.pop(display, None)
         if len(data) > self.max_file_size:

@@ -17,16 +17,22 @@ from typing import Any
 
 import grpc
 import pytest
+import yaml
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 
+from legation.compile.compiler import CompileOptions, compile_config
 from legation.envoy.binary import find_envoy_binary
 from legation.envoy.bootstrap import bootstrap_to_json, build_bootstrap
+from legation.envoy.translator import Translator
+from legation.ir.provenance import Source
+from legation.model.raw import RawObject
 from legation.runtime.ports import socket_owners, tcp_listener_inodes
 from legation.xds import types
 from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
 from tests.e2e.helpers import free_port
 from tests.e2e.load import Load
+from tests.unit.envoy.static_bootstrap import static_bootstrap
 
 
 def _gone(pid: int) -> bool:
@@ -270,3 +276,50 @@ def test_default_control_channels_are_private_unix_sockets() -> None:
         # nothing but the diagnostics and the HTTP listener is reachable over TCP
         assert _tcp_listen_ports(gw.proc.pid) == {gw.diag_port}
         assert _tcp_listen_ports(envoy_pid) == {gw.http_port}
+
+
+def _static_bootstrap_on(port: int, reuse_port: bool | None) -> Path:
+    """A bootstrap file whose only listener is legation's translation of a Mapping on
+    `port` (optionally with `enable_reuse_port` overridden)."""
+    raw = RawObject(doc=yaml.safe_load(mapping("a", "127.0.0.1:1", "/a/")), source=Source("a", 1))
+    compiled = compile_config([raw], CompileOptions(http_port=port))
+    bootstrap = static_bootstrap(Translator("list").translate(compiled.gateway))
+    if reuse_port is not None:
+        for listener in bootstrap.static_resources.listeners:
+            listener.enable_reuse_port.value = reuse_port
+    path = Path(tempfile.mkdtemp(prefix="legation-second-envoy-")) / "bootstrap.json"
+    path.write_text(bootstrap_to_json(bootstrap))
+    return path
+
+
+def _envoy_argv(bootstrap: Path) -> list[str]:
+    return [str(find_envoy_binary()), "-c", str(bootstrap), "--disable-hot-restart", "-l", "error"]
+
+
+def _exit_of_envoy(bootstrap: Path) -> tuple[int | None, str]:
+    """Run Envoy on `bootstrap`: (exit status, or None if still running after 8 s; output)."""
+    try:
+        done = subprocess.run(_envoy_argv(bootstrap), capture_output=True, text=True, timeout=8)
+    except subprocess.TimeoutExpired:
+        return None, ""
+    finally:
+        shutil.rmtree(bootstrap.parent, ignore_errors=True)
+    return done.returncode, done.stderr
+
+
+def test_a_second_envoy_cannot_share_the_http_port() -> None:
+    with RunningGateway({"a.yaml": mapping("a", "127.0.0.1:1", "/a/")}) as gw:
+        code, output = _exit_of_envoy(_static_bootstrap_on(gw.http_port, None))
+        assert code is not None and code > 0 and "already in use" in output, output
+    # the check can fail: with Envoy's own default (SO_REUSEPORT) two Envoys share a port
+    port = free_port()
+    first = _static_bootstrap_on(port, True)
+    holder = subprocess.Popen(_envoy_argv(first), stderr=subprocess.DEVNULL)
+    try:
+        poll(lambda: tcp_listener_inodes(port), timeout=15)
+        code, output = _exit_of_envoy(_static_bootstrap_on(port, True))
+        assert code is None, output
+    finally:
+        holder.kill()
+        holder.wait()
+        shutil.rmtree(first.parent, ignore_errors=True)

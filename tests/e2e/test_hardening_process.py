@@ -323,3 +323,16 @@ def test_a_second_envoy_cannot_share_the_http_port() -> None:
         holder.kill()
         holder.wait()
         shutil.rmtree(first.parent, ignore_errors=True)
+
+
+def test_second_instance_on_the_same_run_dir_exits_2_and_leaves_the_first_intact(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config").mkdir()
+    with RunningGateway({"a.yaml": mapping("a", "127.0.0.1:1", "/a/")}) as first:
+        args = [*_second_args(first, tmp_path / "config"), "--run-dir", str(first.run_dir)]
+        result = _run_second(args)
+        _assert_one_line_refusal(result, f"socket {first.run_dir / 'admin.sock'} (Envoy admin)")
+        assert "another running legation" in _error_lines(result.stderr)[0]
+        assert first.admin("/ready").status_code == 200  # its sockets are still there
+        assert first.diag("/ambassador/v0/check_ready").status_code == 200

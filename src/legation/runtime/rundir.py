@@ -37,6 +37,9 @@ class RunDir:
         self._given = path
         self.path = Path()
         """The directory (valid inside the ``with`` block)."""
+        self.claimed = False
+        """Set once the sockets are ours (nobody else listened on them): only then are
+        they removed at exit, never those of another instance using the same dir."""
 
     def __enter__(self) -> RunDir:
         if self._given is None:
@@ -57,6 +60,8 @@ class RunDir:
     ) -> None:
         if self._given is None:
             shutil.rmtree(self.path, ignore_errors=True)
+            return
+        if not self.claimed:
             return
         for name in (XDS_SOCKET, ADMIN_SOCKET):
             with contextlib.suppress(OSError):

@@ -6,7 +6,11 @@ NACK quarantine."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
+import signal
+import socket
 import stat
 import subprocess
 import tempfile
@@ -26,7 +30,7 @@ from legation.envoy.bootstrap import bootstrap_to_json, build_bootstrap
 from legation.envoy.translator import Translator
 from legation.ir.provenance import Source
 from legation.model.raw import RawObject
-from legation.runtime.ports import socket_owners, tcp_listener_inodes
+from legation.runtime.ports import PortConflict, bind_tcp, socket_owners, tcp_listener_inodes
 from legation.xds import types
 from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
@@ -336,3 +340,36 @@ def test_second_instance_on_the_same_run_dir_exits_2_and_leaves_the_first_intact
         assert "another running legation" in _error_lines(result.stderr)[0]
         assert first.admin("/ready").status_code == 200  # its sockets are still there
         assert first.diag("/ambassador/v0/check_ready").status_code == 200
+
+
+def _grab_after_kill(pid: int, port: int) -> socket.socket | None:
+    """SIGKILL `pid` and bind `port` before the supervisor restarts it (0.1 s)."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        with contextlib.suppress(PortConflict):
+            return bind_tcp("127.0.0.1", port, "test")
+        time.sleep(0.001)
+    return None
+
+
+def test_admin_port_taken_while_envoy_restarts_stops_with_2_not_a_crash_loop() -> None:
+    gw = RunningGateway({"a.yaml": mapping("a", "127.0.0.1:1", "/a/")}, tcp_control=True)
+    with gw:
+        assert gw.admin_port is not None and gw.proc is not None
+        grabbed = None
+        for _ in range(3):  # the supervisor may win the race; then try again
+            grabbed = _grab_after_kill(gw.overview()["envoy"]["pid"], gw.admin_port)
+            if grabbed is not None:
+                break
+            gw.wait_ready()
+        assert grabbed is not None, "could not take the admin port between kill and restart"
+        try:
+            assert gw.proc.wait(timeout=20) == 2
+        finally:
+            grabbed.close()
+        errors = _error_lines(gw.log())
+        assert len(errors) == 1, errors
+        assert f"cannot restart Envoy: port {gw.admin_port} (Envoy admin" in errors[0]
+        assert f"pid {os.getpid()} " in errors[0]
+        assert gw.log().count("started Envoy pid") <= 4  # no crash loop

@@ -190,3 +190,17 @@ def test_missing_folder_keeps_the_last_configuration_until_it_is_back(root: Path
     assert reader.next_check() is not None
     snap = reader.read_settled()
     assert names(snap) == ["b"] and messages(snap) == []
+
+
+def test_a_folder_replaced_between_reads_is_read_once_settled(root: Path) -> None:
+    (root / "a.yaml").write_text(mapping("a"))
+    age(root / "a.yaml")
+    reader = FolderReader(root, settle_ms=200)
+    first = reader.read()
+    assert names(first) == ["a"]
+    shutil.rmtree(root)  # `rm -rf config && mkdir config && cp ...`, faster than a poll
+    root.mkdir()
+    assert reader.read() is first  # being filled: nothing changes yet, no error flashes
+    (root / "a.yaml").write_text(mapping("a"))
+    (root / "b.yaml").write_text(mapping("b"))
+    assert names(reader.read_settled()) == ["a", "b"]

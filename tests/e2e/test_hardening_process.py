@@ -13,6 +13,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 import yaml
 from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
@@ -58,12 +60,12 @@ def _run_second(args: list[str], timeout: float = 40.0) -> subprocess.CompletedP
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
 
 
-def _second_args(first: RunningGateway, config_dir: Path, **ports: int) -> list[str]:
+def _second_args(config_dir: Path, **ports: int) -> list[str]:
     """A second instance on `config_dir`: free ports, except those given."""
     http = ports.get("http", free_port())
     diag = ports.get("diag", free_port())
     args = [
-        *first.args()[:3], "run", "--config-dir", str(config_dir),
+        sys.executable, "-m", "legation.cli.main", "run", "--config-dir", str(config_dir),
         "--http-port", str(http), "--diag-port", str(diag), "--diag-host", "127.0.0.1",
         "--envoy-concurrency", "1",
     ]  # fmt: skip
@@ -188,7 +190,7 @@ def test_second_instance_on_a_taken_port_exits_2_and_the_first_keeps_serving(
             port = {"http": first.http_port, "diag": first.diag_port, "xds": first.xds_port}
             assert port[which] is not None
             with Load(first.url(""), ["/a/"], pause_s=0.005) as load:
-                args = _second_args(first, tmp_path / "config", **{which: port[which]})
+                args = _second_args(tmp_path / "config", **{which: port[which]})
                 result = _run_second(args)
                 time.sleep(0.5)
             _assert_one_line_refusal(result, f"port {port[which]} (")
@@ -334,10 +336,12 @@ def test_second_instance_on_the_same_run_dir_exits_2_and_leaves_the_first_intact
 ) -> None:
     (tmp_path / "config").mkdir()
     with RunningGateway({"a.yaml": mapping("a", "127.0.0.1:1", "/a/")}) as first:
-        args = [*_second_args(first, tmp_path / "config"), "--run-dir", str(first.run_dir)]
+        args = [*_second_args(tmp_path / "config"), "--run-dir", str(first.run_dir)]
         result = _run_second(args)
-        _assert_one_line_refusal(result, f"socket {first.run_dir / 'admin.sock'} (Envoy admin)")
-        assert "another running legation" in _error_lines(result.stderr)[0]
+        assert first.proc is not None
+        _assert_one_line_refusal(
+            result, f"run dir {first.run_dir} is in use by another legation (pid {first.proc.pid})"
+        )
         assert first.admin("/ready").status_code == 200  # its sockets are still there
         assert first.diag("/ambassador/v0/check_ready").status_code == 200
 
@@ -373,3 +377,44 @@ def test_admin_port_taken_while_envoy_restarts_stops_with_2_not_a_crash_loop() -
         assert f"cannot restart Envoy: port {gw.admin_port} (Envoy admin" in errors[0]
         assert f"pid {os.getpid()} " in errors[0]
         assert gw.log().count("started Envoy pid") <= 4  # no crash loop
+
+
+def _start_in(tmp: Path, config_dir: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start `legation run` with TMPDIR=`tmp` and no --run-dir; wait until ready.
+    Returns the process and the temporary run dir it made."""
+    before = set(tmp.glob("legation-*"))
+    diag = free_port()
+    args = _second_args(config_dir, diag=diag)
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{diag}/ambassador/v0/check_ready"
+    with httpx.Client(timeout=2) as client:
+        poll(lambda: client.get(url).status_code == 200, timeout=30)
+    (made,) = set(tmp.glob("legation-*")) - before
+    return proc, made
+
+
+def test_the_next_run_removes_the_temporary_run_dir_of_a_killed_one(tmp_path: Path) -> None:
+    """Without --run-dir the run dir is temporary; kill -9 leaves it behind, and the next
+    start removes it (its lock is free), never a live run's."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "a.yaml").write_text(mapping("a", "127.0.0.1:1", "/a/"))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    killed, stale = _start_in(tmp, config)
+    killed.kill()
+    killed.wait()
+    assert (stale / "envoy-bootstrap.json").exists()
+    live, kept = _start_in(tmp, config)
+    try:
+        assert not stale.exists()
+        third, third_dir = _start_in(tmp, config)
+        third.terminate()
+        assert third.wait(timeout=20) == 0
+        assert kept.exists() and (kept / "xds.sock").exists()  # a live run's dir stays
+        assert not third_dir.exists()  # removed at a clean exit
+    finally:
+        live.terminate()
+        live.wait(timeout=20)
+    assert not kept.exists()

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from legation.compile.compiler import compile_config
 from legation.model.mapping import MappingSpec
@@ -34,7 +35,11 @@ values = st.recursive(
     ),
     max_leaves=12,
 )
-KINDS = {"Mapping": MappingSpec, "Module": ModuleSpec, "TCPMapping": TCPMappingSpec}
+KINDS: dict[str, type[BaseModel]] = {
+    "Mapping": MappingSpec,
+    "Module": ModuleSpec,
+    "TCPMapping": TCPMappingSpec,
+}
 
 
 @st.composite
@@ -148,7 +153,7 @@ def kubernetes_objects(draw: st.DrawFn) -> dict[Any, Any]:
              ("Mapping", "getambassador.io/v3alpha1"), ("Module", "getambassador.io/v2")]
         )
     )  # fmt: skip
-    meta = draw(st.one_of(values, st.just({"name": "n", "namespace": "ns"})))
+    meta: Any = draw(st.one_of(values, st.just({"name": "n", "namespace": "ns"})))
     if isinstance(meta, dict) and draw(st.booleans()):
         meta["annotations"] = {"getambassador.io/config": draw(st.one_of(texts, values))}
     return {"apiVersion": api, "kind": kind, "metadata": meta, "spec": draw(values),

@@ -194,6 +194,14 @@ def test_second_instance_on_a_taken_port_exits_2_and_the_first_keeps_serving(
                 result = _run_second(args)
                 time.sleep(0.5)
             _assert_one_line_refusal(result, f"port {port[which]} (")
+            assert first.proc is not None
+            holder = (
+                f"the Envoy (pid {first.overview()['envoy']['pid']}) of another running "
+                f"legation, pid {first.proc.pid}"
+                if which == "http"
+                else f"another running legation (pid {first.proc.pid}:"
+            )
+            assert holder in _error_lines(result.stderr)[0]
             assert load.sent > 20 and not load.failures, dict(load.failures)
             assert first.diag("/ambassador/v0/check_ready").status_code == 200
             assert first.get("/a/").status_code == 200

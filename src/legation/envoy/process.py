@@ -46,7 +46,8 @@ class EnvoyStartRefused(Exception):
 
 _EXEC_WITH_PDEATHSIG = """\
 import ctypes, os, signal, sys
-ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0):
+    print("legation: Envoy runs without a parent-death signal", file=sys.stderr)
 if os.getppid() != int(sys.argv[1]):  # the parent died before prctl took effect
     sys.exit(1)
 os.execv(sys.argv[2], sys.argv[2:])

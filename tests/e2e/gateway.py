@@ -132,13 +132,18 @@ class RunningGateway:
         return self.log_path.read_text(errors="replace")
 
     # --- lifecycle ----------------------------------------------------------------
-    def args(self) -> list[str]:
-        """The `legation run` command line."""
+    def control_args(self) -> list[str]:
+        """Flags for the run dir, and the TCP ports of admin and xDS when asked for."""
         control = ["--run-dir", str(self.run_dir)]
         if self.admin_port is not None:
             control += ["--admin-port", str(self.admin_port)]
         if self.xds_port is not None:
             control += ["--xds-port", str(self.xds_port)]
+        return control
+
+    def args(self) -> list[str]:
+        """The `legation run` command line."""
+        control = self.control_args()
         return [
             sys.executable, "-m", "legation.cli.main", "run",
             "--config-dir", str(self.config_dir),

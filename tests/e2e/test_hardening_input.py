@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -209,3 +210,20 @@ def test_8_rewriting_a_file_in_place_never_serves_a_half_written_one() -> None:
                 time.sleep(max(0.0, (deadline - time.monotonic()) / (201 - n)))
             gw.wait_status("/churn-200/", 200, timeout=10)
         assert not problems_of(gw, "churn.yaml")
+
+
+def test_max_file_size_flag_on_check_and_run(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(mapping("a", "s:80", "/a/"))
+    (tmp_path / "big.yaml").write_text(mapping("b", "s:80", "/b/") + "# " + "x" * 400 + "\n")
+
+    def legation(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "legation.cli.main", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+    small = legation("check", "--max-file-size", "300", str(tmp_path))
+    assert small.returncode == 1
+    assert "big.yaml: error: (no resource): file is " in small.stderr
+    assert "over the limit of 300 bytes (--max-file-size); not read" in small.stderr
+    assert "1 resource(s) read" in small.stderr
+    assert legation("check", str(tmp_path)).returncode == 0  # 8 MiB by default
+    assert "--max-file-size" in legation("run", "--help").stdout

@@ -75,7 +75,8 @@ def build_routes(members: Sequence[CompiledMapping]) -> list[Route]:
     shares = split_weights([m.weight for m in ordered])
     fractions: list[int | None] = [*cumulative(shares)] if len(ordered) > 1 else [None]
     weight = max(m.route_weight for m in ordered)
-    shadows = mirrors([m for m in members if m.shadow])
+    # a shadow that redirects has no upstream (no cluster is made for it): never a mirror
+    shadows = mirrors([m for m in members if m.shadow and m.options.redirect is None])
     routes = []
     for i, (m, share, fraction) in enumerate(zip(ordered, shares, fractions, strict=True)):
         target = dataclasses.replace(m.target, weight=share)

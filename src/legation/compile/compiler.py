@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.canary import RouteMemo
-from legation.compile.control_ports import DEFAULT_DIAG_PORT, control_port_error
+from legation.compile.control_ports import (
+    DEFAULT_DIAG_PORT,
+    control_port_error,
+    without_control_endpoints,
+)
 from legation.compile.endpoints import load_assignments
 from legation.compile.http_settings import http_filter_settings, http_settings
 from legation.compile.ingress import ingress_mappings
@@ -336,6 +340,13 @@ def _assign_endpoints(work: _Work) -> None:
     """The ready endpoints of each EDS cluster, from EndpointSlices or Endpoints."""
     work.load_assignments, problems = load_assignments(work.endpoint_requests, work.resources)
     work.problems.extend(problems)
+    by_key = {r.key: r for r in work.resources}
+    ports, names = work.options.control_ports, work.options.local_names
+    for i, assignment in enumerate(work.load_assignments):
+        work.load_assignments[i], reasons = without_control_endpoints(assignment, ports, names)
+        holders = [by_key[k] for k in assignment.sources if k in by_key]
+        for reason, res in ((r, h) for r in reasons for h in holders):
+            work.problems.append(ConfigProblem(res.source, res.key, reason))
 
 
 def _group_mappings(work: _Work) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import os
 import pathlib
@@ -45,21 +44,30 @@ class EnvoyStartRefused(Exception):
     """The preflight check refused to (re)start Envoy; the message says why."""
 
 
-def _die_with_parent() -> Callable[[], None]:
-    """A ``preexec_fn`` giving the child SIGKILL when the spawning thread exits.
+_EXEC_WITH_PDEATHSIG = """\
+import ctypes, os, signal, sys
+if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0):
+    print("legation: Envoy runs without a parent-death signal", file=sys.stderr)
+if os.getppid() != int(sys.argv[1]):  # the parent died before prctl took effect
+    sys.exit(1)
+os.execv(sys.argv[2], sys.argv[2:])
+""".replace("PR_SET_PDEATHSIG", str(_PR_SET_PDEATHSIG))
+"""Run by a short-lived Python that then becomes Envoy (the signal survives exec)."""
 
-    The signal follows the parent *thread*, so Envoy is spawned from the event loop's
-    thread (the main thread under ``asyncio.run``), never from a worker thread.
+
+def _dying_with_us(argv: list[str]) -> list[str]:
+    """``argv`` prefixed so that the process gets SIGKILL when legation's spawning thread
+    exits (Linux ``PR_SET_PDEATHSIG``).
+
+    A small exec wrapper rather than a ``preexec_fn``: forking a process that runs gRPC
+    threads with a Python callback is fragile (and gRPC logs about it); the wrapper is
+    spawned with vfork and costs a few milliseconds. The signal follows the parent
+    *thread*, so Envoy is spawned from the event loop's thread (the main thread under
+    ``asyncio.run``), never from a worker thread.
     """
-    parent = os.getpid()
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
+    if sys.platform != "linux":
+        return argv
+    return [sys.executable, "-I", "-S", "-c", _EXEC_WITH_PDEATHSIG, str(os.getpid()), *argv]
 
 
 class EnvoyProcess:
@@ -137,9 +145,8 @@ class EnvoyProcess:
                 raise EnvoyStartRefused(str(exc)) from None
         binary = self._binary or find_envoy_binary()
         argv = [str(binary), "-c", str(self.bootstrap_path), *self._args]
-        preexec = _die_with_parent() if sys.platform == "linux" else None
         self._proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=2, stderr=2, preexec_fn=preexec
+            *_dying_with_us(argv), stdin=asyncio.subprocess.DEVNULL, stdout=2, stderr=2
         )
         log.info("started Envoy pid %d: %s", self._proc.pid, " ".join(argv))
 

@@ -60,6 +60,7 @@ class ControlChannels:
         except Exception:
             self.close()
             raise
+        self._run_dir.claimed = True
 
     def close(self) -> None:
         """Remove the sockets (and the directory, when it was temporary)."""

@@ -125,10 +125,12 @@ def describe_owner(inodes: set[int]) -> str:
         return "another process (not visible to this user)"
     pid = pids[0]
     cmdline = process_cmdline(pid)
+    if _is_legation_run(cmdline):
+        return f"another running legation (pid {pid}: {cmdline})"
     if not _is_legation_envoy(cmdline):
         return f"pid {pid} ({cmdline})"
     parent = parent_pid(pid)
-    if parent is not None and "legation" in process_cmdline(parent):
+    if parent is not None and _is_legation_run(process_cmdline(parent)):
         return f"the Envoy (pid {pid}) of another running legation, pid {parent}"
     return (
         f"a leftover Envoy of an earlier legation run (pid {pid}: {cmdline}); "
@@ -155,6 +157,15 @@ def process_cmdline(pid: int) -> str:
         return "?"
     text = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
     return text if len(text) <= _CMDLINE_MAX else text[: _CMDLINE_MAX - 3] + "..."
+
+
+def _is_legation_run(cmdline: str) -> bool:
+    """``legation run`` (installed script or ``python -m legation.cli.main run``)."""
+    args = cmdline.split()
+    named = any(
+        a == "legation.cli.main" or a.endswith("/legation") or a == "legation" for a in args
+    )
+    return named and "run" in args
 
 
 def _is_legation_envoy(cmdline: str) -> bool:

@@ -93,7 +93,8 @@ class FolderReader:
     _pending: dict[str, _Pending] = field(default_factory=dict)
     _next_check: float | None = None
     _last: Snapshot | None = None
-    _root_seen: _Pending | None = None
+    _folders: dict[str, _Pending] = field(default_factory=dict)
+    _root_ident: tuple[int, int] | None = None
     changed: bool = True
     """Whether the last `read()` gave a snapshot different from the one before."""
 
@@ -115,7 +116,13 @@ class FolderReader:
     def read(self) -> Snapshot:
         """Read the folder now; unchanged files come from the cache."""
         self._next_check = None
-        snapshot = self._read_folder() if self._root_ready() else self._missing_folder()
+        state = self._root_state()
+        if state == "settling" and self._last is not None:
+            snapshot = self._last  # back (or recreated), maybe being filled: keep what we had
+        elif state == "missing":
+            snapshot = self._missing_folder()
+        else:
+            snapshot = self._read_folder()
         previous = self._last
         self.changed = previous is None or not _same(previous, snapshot)
         if self.changed or previous is None:
@@ -123,22 +130,27 @@ class FolderReader:
             return snapshot
         return previous
 
-    def _root_ready(self) -> bool:
-        """The folder exists and, if it was missing before, has settled since it came back."""
+    def _root_state(self) -> str:
+        """`missing`; `settling` (back after a deletion, or recreated, and changed within
+        `settle_ms`); or `ready`."""
         try:
             st = self.root.stat()
         except OSError:
-            self._root_seen = None
-            return False
+            self._folders.pop("", None)
+            return "missing"
         if not stat.S_ISDIR(st.st_mode):
-            return False
+            return "missing"
+        ident = (st.st_dev, st.st_ino)
         was_missing = self._last is not None and any(
             p.message.startswith(_MISSING) for p in self._last.problems
         )
-        if not was_missing:
-            return True
-        # back after a deletion: while it is being filled, keep what we had
-        return self._settled("", _stamp(st), st.st_mtime_ns, root=True)
+        replaced = self._root_ident is not None and ident != self._root_ident
+        if (was_missing or replaced) and not self._settled(
+            "", _stamp(st), st.st_mtime_ns, self._folders
+        ):
+            return "settling"
+        self._root_ident = ident
+        return "ready"
 
     def _missing_folder(self) -> Snapshot:
         objects = [o for e in self._entries.values() for o in e.objects]
@@ -162,6 +174,12 @@ class FolderReader:
             for display, entry in self._entries.items():
                 if display.startswith(prefix) and display not in entries:
                     entries[display] = entry
+        vanished = set(self._entries) - {display for display, _ in walk.files}
+        if vanished and not self._folders_settled(vanished):
+            for display in vanished:  # their folder is still changing: remove them later
+                entries.setdefault(display, self._entries[display])
+        else:
+            self._folders.clear()
         self._forget({display for display, _ in walk.files} | set(entries))
         self._entries = entries
         objects: list[RawObject] = []
@@ -185,11 +203,13 @@ class FolderReader:
             self._pending.pop(display, None)
             return None  # removed between listing and reading
         except OSError as exc:
+            self._pending.pop(display, None)
             return self._failed(display, f"cannot read file: {exc.strerror or exc}")
         stamp = _stamp(st)
         if cached is not None and cached.stamp == stamp:
             return cached
         if st.st_size > self.max_file_size:
+            self._pending.pop(display, None)
             return self._failed(display, self._too_big(st.st_size), stamp)
         if not self._settled(display, stamp, st.st_mtime_ns):
             return cached  # still being written: the previous content stays for now
@@ -199,6 +219,7 @@ class FolderReader:
             self._wait(display, stamp, self.settle_ms / 1000)
             return cached
         except OSError as exc:
+            self._pending.pop(display, None)
             return self._failed(display, f"cannot read file: {exc.strerror or exc}")
         self._pending.pop(display, None)
         if len(data) > self.max_file_size:
@@ -262,30 +283,51 @@ class FolderReader:
             raise _Unstable
         return b"".join(chunks)
 
-    def _settled(self, display: str, stamp: Stamp, mtime_ns: int, root: bool = False) -> bool:
-        """True once `stamp` is at least `settle_ms` old, by its mtime or by observation."""
+    def _settled(
+        self, key: str, stamp: Stamp, mtime_ns: int, table: dict[str, _Pending] | None = None
+    ) -> bool:
+        """True once `stamp` is at least `settle_ms` old, by its mtime or by observation.
+
+        `table` records when each stamp was first seen: files by default, folders apart.
+        """
+        table = self._pending if table is None else table
         now = time.monotonic()
-        seen = self._root_seen if root else self._pending.get(display)
+        seen = table.get(key)
         if seen is None or seen.stamp != stamp:
-            seen = _Pending(stamp, now, seen.since if seen is not None else now)
-            if root:
-                self._root_seen = seen
-            else:
-                self._pending[display] = seen
+            seen = table[key] = _Pending(stamp, now, seen.since if seen is not None else now)
         age = max((time.time_ns() - mtime_ns) / 1e9, now - seen.first_seen)
         wait = self.settle_ms / 1000 - age
         if wait <= 0:
             return True
-        self._wait(display, stamp, wait)
+        self._wake_in(wait)
         return False
 
     def _wait(self, display: str, stamp: Stamp, seconds: float) -> None:
         """Look at a file again after `seconds`, even if no change event comes."""
-        if display not in self._pending and display:
+        if display not in self._pending:
             now = time.monotonic()
             self._pending[display] = _Pending(stamp, now, now)
+        self._wake_in(seconds)
+
+    def _wake_in(self, seconds: float) -> None:
         due = time.monotonic() + seconds
         self._next_check = due if self._next_check is None else min(self._next_check, due)
+
+    def _folders_settled(self, vanished: set[str]) -> bool:
+        """Whether the folders that lost files have settled: `rm -rf config && mkdir config
+        && cp ...` must not be read half-way, even when the new folder reuses the inode."""
+        settled = True
+        for display in vanished:
+            folder = (self.root / display).parent
+            while folder != self.root and not folder.is_dir():
+                folder = folder.parent
+            try:
+                st = folder.stat()
+            except OSError:
+                continue
+            key = str(folder.relative_to(self.root)) if folder != self.root else ""
+            settled &= self._settled(key, _stamp(st), st.st_mtime_ns, self._folders)
+        return settled
 
     def _long_pending(self) -> list[ConfigProblem]:
         now = time.monotonic()

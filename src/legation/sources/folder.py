@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import logging
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 
 from legation.ir.errors import ConfigProblem
+from legation.sources.base import SourceError
 from legation.sources.files import DEFAULT_MAX_FILE_SIZE, DEFAULT_SETTLE_MS, FolderReader
 from legation.sources.folder_watch import watch_folder
 from legation.sources.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+READ_RETRY_S = 1.0
+"""After an unexpected failure reading the folder, how long until it is tried again."""
 
 
 class FolderSource:
@@ -39,9 +46,13 @@ class FolderSource:
 
     async def initial(self) -> Snapshot:
         """The folder as it is now (files being written are given a moment to settle)."""
-        return await asyncio.to_thread(self.reader.read_settled)
+        try:
+            return await asyncio.to_thread(self.reader.read_settled)
+        except Exception as exc:  # a bug in reading: say so, do not serve half a folder
+            log.exception("reading %s failed", self.root)
+            raise SourceError(f"cannot read the configuration folder {self.root}: {exc}") from exc
 
-    async def updates(self) -> AsyncIterator[Snapshot]:
+    async def updates(self) -> AsyncGenerator[Snapshot, None]:
         """The folder again after each batch of changes (only when something changed)."""
         wake = asyncio.Event()
         self._watch = asyncio.create_task(
@@ -53,7 +64,13 @@ class FolderSource:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), delay)
                 wake.clear()
-                snapshot = await asyncio.to_thread(self.reader.read)
+                try:
+                    snapshot = await asyncio.to_thread(self.reader.read)
+                except Exception:  # a bug in reading must not end the watch
+                    log.exception("reading %s failed; keeping the last configuration", self.root)
+                    await asyncio.sleep(READ_RETRY_S)
+                    wake.set()
+                    continue
                 if self.reader.changed:
                     yield snapshot
         finally:

@@ -203,7 +203,8 @@ class XdsCache:
 
     def admits(self, token: str) -> bool:
         """May a stream presenting ``token`` be served (and counted)?"""
-        return self._token is None or hmac.compare_digest(token, self._token)
+        # bytes: compare_digest refuses non-ASCII str, and the token comes from anyone
+        return self._token is None or hmac.compare_digest(token.encode(), self._token.encode())
 
     def register_node(self, node_id: str, kind: StreamKind) -> NodeRecord:
         """Record a new stream for ``node_id``, with a record of its own.

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from legation.compile.compiler import compile_config
 from legation.model.mapping import MappingSpec
@@ -34,7 +35,11 @@ values = st.recursive(
     ),
     max_leaves=12,
 )
-KINDS = {"Mapping": MappingSpec, "Module": ModuleSpec, "TCPMapping": TCPMappingSpec}
+KINDS: dict[str, type[BaseModel]] = {
+    "Mapping": MappingSpec,
+    "Module": ModuleSpec,
+    "TCPMapping": TCPMappingSpec,
+}
 
 
 @st.composite
@@ -119,7 +124,7 @@ def check_text(text: str) -> None:
     compile_config(objects)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts)
 def test_any_text_parses_into_resources_or_problems(text: str) -> None:
     check_text(text)
@@ -135,3 +140,35 @@ def test_any_bytes_in_a_file_are_read_or_reported(data: bytes) -> None:
     for raw in snapshot.objects:
         result = parse_object(raw)
         assert result.resources or result.problems
+
+
+@st.composite
+def kubernetes_objects(draw: st.DrawFn) -> dict[Any, Any]:
+    """Objects as the Kubernetes source hands them on (not from YAML), with wrong types."""
+    kind, api = draw(
+        st.sampled_from(
+            [("Service", "v1"), ("Ingress", "networking.k8s.io/v1"),
+             ("EndpointSlice", "discovery.k8s.io/v1"), ("Endpoints", "v1"),
+             ("IngressClass", "networking.k8s.io/v1"), ("Secret", "v1"),
+             ("Mapping", "getambassador.io/v3alpha1"), ("Module", "getambassador.io/v2")]
+        )
+    )  # fmt: skip
+    meta: Any = draw(st.one_of(values, st.just({"name": "n", "namespace": "ns"})))
+    if isinstance(meta, dict) and draw(st.booleans()):
+        meta["annotations"] = {"getambassador.io/config": draw(st.one_of(texts, values))}
+    return {"apiVersion": api, "kind": kind, "metadata": meta, "spec": draw(values),
+            **draw(st.dictionaries(st.text(max_size=6), values, max_size=3))}  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kubernetes_objects())
+def test_any_kubernetes_object_gives_resources_or_problems(doc: dict[Any, Any]) -> None:
+    from legation.ir.provenance import Source
+    from legation.model.raw import RawObject
+
+    raw = RawObject(doc=doc, source=Source("ns/n"))
+    result = parse_object(raw)
+    # a Service without annotation or ports is context only, and gives nothing
+    assert result.resources or result.problems or doc["kind"] in {"Secret", "IngressClass",
+                                                                   "Service"}  # fmt: skip
+    compile_config([raw])

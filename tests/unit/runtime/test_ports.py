@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from legation.runtime.ports import PortConflict, bind_tcp, check_tcp_free, check_unix_free
-from legation.runtime.rundir import RunDir, RunDirError
+from legation.runtime.rundir import RunDir, RunDirError, remove_stale_run_dirs
 
 
 def test_a_taken_tcp_port_names_this_process() -> None:
@@ -58,3 +59,32 @@ def test_a_given_run_dir_others_may_enter_is_refused(tmp_path: Path) -> None:
     with RunDir(fresh) as run:
         assert stat.S_IMODE(run.path.stat().st_mode) == 0o700
     assert fresh.exists()  # a given directory is kept
+
+
+def test_a_run_dir_is_locked_by_its_run(tmp_path: Path) -> None:
+    given = tmp_path / "run"
+    held = rf"in use by another legation \(pid {os.getpid()}\)"
+    with RunDir(given), pytest.raises(RunDirError, match=held):
+        RunDir(given).__enter__()  # flock: a second open file is refused, even here
+    with RunDir(given):  # released at exit
+        pass
+
+
+def test_stale_temporary_run_dirs_are_removed_live_and_given_ones_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = RunDir()
+    stale.__enter__()
+    stale_path = stale.path
+    assert stale._lock is not None
+    os.close(stale._lock)  # as if its process had died: the lock is free
+    stale._lock = None
+    given = tmp_path / "legation-given"
+    with RunDir(given):
+        pass  # a stale --run-dir: kept
+    with RunDir() as live:
+        assert not stale_path.exists()
+        assert given.exists()
+        assert remove_stale_run_dirs(tmp_path) == []  # the live one is locked
+        assert live.path.exists()

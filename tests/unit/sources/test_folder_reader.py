@@ -190,3 +190,37 @@ def test_missing_folder_keeps_the_last_configuration_until_it_is_back(root: Path
     assert reader.next_check() is not None
     snap = reader.read_settled()
     assert names(snap) == ["b"] and messages(snap) == []
+
+
+def test_a_folder_replaced_between_reads_is_read_once_settled(root: Path) -> None:
+    (root / "a.yaml").write_text(mapping("a"))
+    age(root / "a.yaml")
+    reader = FolderReader(root, settle_ms=200)
+    first = reader.read()
+    assert names(first) == ["a"]
+    shutil.rmtree(root)  # `rm -rf config && mkdir config && cp ...`, faster than a poll
+    root.mkdir()
+    assert reader.read() is first  # being filled: nothing changes yet, no error flashes
+    (root / "a.yaml").write_text(mapping("a"))
+    (root / "b.yaml").write_text(mapping("b"))
+    assert names(reader.read_settled()) == ["a", "b"]
+
+
+def test_a_file_that_never_stops_changing_gets_a_notice(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import legation.sources.files as files
+
+    monkeypatch.setattr(files, "PENDING_REPORT_S", 0.2)
+    path = root / "log.yaml"
+    path.write_text(mapping("a"))
+    age(path)
+    reader = FolderReader(root, settle_ms=100)
+    assert names(reader.read()) == ["a"]
+    deadline = time.monotonic() + 0.6
+    while time.monotonic() < deadline:
+        path.write_text(mapping("a") + f"# {time.monotonic()}\n")
+        snap = reader.read()
+        time.sleep(0.02)
+    assert names(snap) == ["a"]  # the previous content all along
+    assert any(m.startswith("log.yaml: notice:") and "still changing" in m for m in messages(snap))

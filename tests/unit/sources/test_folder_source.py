@@ -75,3 +75,29 @@ async def test_a_settling_file_is_read_without_another_event(tmp_path: Path) -> 
     finally:
         await updates.aclose()
         await source.close()
+
+
+async def test_a_bug_while_reading_does_not_end_the_watch(tmp_path: Path) -> None:
+    """A fake failure (a reader bug cannot be produced on purpose otherwise)."""
+    root = tmp_path / "config"
+    root.mkdir()
+    source = FolderSource(root, debounce_ms=20)
+    await source.initial()
+    real_read, calls = source.reader.read, []
+
+    def failing_once() -> Snapshot:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("simulated reader bug")
+        return real_read()
+
+    source.reader.read = failing_once  # type: ignore[method-assign]
+    updates = source.updates()
+    try:
+        await asyncio.sleep(0.2)
+        (root / "a.yaml").write_text(mapping("a"))
+        await next_matching(updates, ["a"])
+        assert len(calls) >= 2
+    finally:
+        await updates.aclose()
+        await source.close()

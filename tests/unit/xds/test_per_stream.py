@@ -121,7 +121,7 @@ async def test_a_reconnecting_node_replaces_only_its_closed_record() -> None:
 async def test_streams_without_the_token_are_refused_and_not_recorded() -> None:
     cache = XdsCache(token=TOKEN)
     cache.set_resources({types.CLUSTER: {"c1": _cluster("c1")}})
-    for token in (None, "wrong"):
+    for token in (None, "wrong", "s3crét"):
         intruder = _Peer(cache, "legation-default", token)
         intruder.send()
         with pytest.raises(StreamRefused, match="legation-default"):

@@ -53,3 +53,25 @@ def test_sigterm_drains_and_stops_envoy() -> None:
         assert gw.stop() == 0
         assert time.monotonic() - started < 15
         poll(lambda: not _pid_alive(envoy_pid), timeout=5)
+
+
+def test_envoy_keeps_routing_while_legation_is_hung() -> None:
+    """A control plane that stops answering (SIGSTOP: alive but frozen, as when it hangs)
+    does not take traffic down: Envoy keeps routing with what it accepted, and picks up
+    changes again once legation resumes. (A legation that *dies* takes its Envoy along:
+    test_hardening_process.py.)"""
+    with EchoUpstream("a") as a, RunningGateway({"a.yaml": mapping("a", a.service, "/a/")}) as gw:
+        assert gw.proc is not None
+        os.kill(gw.proc.pid, signal.SIGSTOP)
+        try:
+            gw.write("b.yaml", mapping("b", a.service, "/b/"))
+            statuses = []
+            for _ in range(50):  # 2.5 s with the control plane frozen
+                statuses.append(gw.get("/a/").status_code)
+                time.sleep(0.05)
+            assert statuses == [200] * 50
+            assert gw.get("/b/").status_code == 404  # nobody to compile the change
+        finally:
+            os.kill(gw.proc.pid, signal.SIGCONT)
+        gw.wait_status("/b/", 200)
+        assert gw.get("/a/").status_code == 200

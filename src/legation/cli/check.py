@@ -10,7 +10,7 @@ import click
 
 from legation.cli.options import (
     ambassador_id_option,
-    build_folder,
+    compile_folder,
     config_dir_argument,
     max_file_size_option,
 )
@@ -54,13 +54,14 @@ def check(
 ) -> None:
     """Validate every resource under CONFIG_DIR; exit 1 if any has an error."""
     ports = frozenset(p for p in (diag_port, admin_port, xds_port) if p)
-    result = build_folder(config_dir, ambassador_id, 8080, max_file_size, ports)
-    problems = [p for p in result.problems if not (quiet and p.severity is Severity.NOTICE)]
-    errors = result.errors
+    snapshot, compiled = compile_folder(config_dir, ambassador_id, 8080, max_file_size, ports)
+    found = snapshot.problems + compiled.problems
+    problems = [p for p in found if not (quiet and p.severity is Severity.NOTICE)]
+    errors = [p for p in found if p.severity is Severity.ERROR]
     if as_json:
         payload = {
             "ok": not errors,
-            "resources": len(result.compiled.resources),
+            "resources": len(compiled.resources),
             "problems": [
                 {
                     "severity": p.severity.value,
@@ -78,7 +79,7 @@ def check(
     else:
         for problem in problems:
             click.echo(problem.describe(), err=problem.severity is Severity.ERROR)
-        resources = len(result.compiled.resources)
+        resources = len(compiled.resources)
         status = "OK" if not errors else f"{len(errors)} error(s)"
         click.echo(f"{resources} resource(s) read, {status}", err=bool(errors))
     sys.exit(1 if errors else 0)

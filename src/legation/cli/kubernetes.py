@@ -9,8 +9,6 @@ from typing import Any, TypeVar
 
 import click
 
-from legation.runtime.source import KubernetesOptions
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -20,6 +18,9 @@ def kubernetes_options(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # Imported here, not at the top: `legation run --help` need not load the sources.
+        from legation.runtime.source import KubernetesOptions
+
         enabled = kwargs.pop("kubernetes")
         options = KubernetesOptions(
             kubeconfig=kwargs.pop("kubeconfig"),

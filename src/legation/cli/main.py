@@ -4,28 +4,59 @@ from __future__ import annotations
 
 import click
 
-from legation.cli.check import check
-from legation.cli.crds import crds
-from legation.cli.explain import explain_command
-from legation.cli.loglevel import loglevel
-from legation.cli.routes import routes
-from legation.cli.run import run
-from legation.cli.translate import translate
+from legation.cli.lazy import LazyCommand, LazyGroup
+
+# Command modules are imported only when their command runs (or its --help is shown);
+# `summary` is what `legation --help` lists for each, kept equal to the docstring by
+# tests/unit/cli/test_lazy_imports.py.
+COMMANDS: dict[str, LazyCommand] = {
+    "run": LazyCommand(
+        "legation.cli.run",
+        "run",
+        "Run the gateway on a folder (--config-dir) or a Kubernetes API server (--kubernetes)"
+        " until SIGTERM or Ctrl-C.",
+    ),
+    "check": LazyCommand(
+        "legation.cli.check",
+        "check",
+        "Validate every resource under CONFIG_DIR; exit 1 if any has an error.",
+    ),
+    "translate": LazyCommand(
+        "legation.cli.translate",
+        "translate",
+        "Print the listeners, routes and clusters generated from CONFIG_DIR.",
+    ),
+    "routes": LazyCommand(
+        "legation.cli.routes",
+        "routes",
+        "Print every route of CONFIG_DIR in the order Envoy tries them.",
+    ),
+    "explain": LazyCommand(
+        "legation.cli.explain",
+        "explain_command",
+        "Say which Mapping serves METHOD URL, and why the routes before it did not.",
+    ),
+    "loglevel": LazyCommand(
+        "legation.cli.loglevel",
+        "loglevel",
+        "Set the log level of legation, Envoy or both (all) in a running gateway.",
+    ),
+    "crds": LazyCommand(
+        "legation.cli.crds",
+        "crds",
+        "Print the CustomResourceDefinitions for `kubectl apply -f -`.",
+    ),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="legation")
 def cli() -> None:
     """legation: an API gateway on Envoy that reads Ambassador/Emissary configuration."""
-
-
-cli.add_command(run)
-cli.add_command(check)
-cli.add_command(translate)
-cli.add_command(routes)
-cli.add_command(explain_command)
-cli.add_command(loglevel)
-cli.add_command(crds)
 
 
 def main() -> None:

@@ -1,17 +1,25 @@
-"""Options shared by several commands."""
+"""Options shared by several commands.
+
+The stages are imported inside the functions that run them, so that a command's
+`--help` (and `legation check`, which needs no Envoy translation) does not pay for
+importing them: see bench/cli_startup_bench.py.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from legation.compile.compiler import CompileOptions
-from legation.runtime.pipeline import BuildResult, Pipeline
-from legation.sources.files import DEFAULT_MAX_FILE_SIZE, FolderReader
+from legation.sources.limits import DEFAULT_MAX_FILE_SIZE
+
+if TYPE_CHECKING:
+    from legation.compile.compiler import CompileOptions, CompileResult
+    from legation.runtime.pipeline import BuildResult
+    from legation.sources.snapshot import Snapshot
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,8 +69,47 @@ def build_folder(
     `control_ports`: the gateway's own TCP control ports, which no Mapping may target
     (None: the default diagnostics port, 8877).
     """
-    snapshot = FolderReader(config_dir, max_file_size=max_file_size).read_settled()
+    from legation.runtime.pipeline import Pipeline
+
+    snapshot = read_folder(config_dir, max_file_size)
+    options = compile_options(ambassador_id, http_port, control_ports)
+    return Pipeline(options).build(snapshot)
+
+
+def compile_folder(
+    config_dir: Path,
+    ambassador_id: str,
+    http_port: int,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    control_ports: frozenset[int] | None = None,
+) -> tuple[Snapshot, CompileResult]:
+    """Like `build_folder`, but stop after compile: no Envoy translation.
+
+    Every problem a configuration can have is found while reading or compiling (the
+    translator reports none), so this is all `legation check` needs, without importing
+    the Envoy protobufs.
+    """
+    from legation.compile.compiler import compile_config
+
+    snapshot = read_folder(config_dir, max_file_size)
+    options = compile_options(ambassador_id, http_port, control_ports)
+    return snapshot, compile_config(snapshot.objects, options)
+
+
+def read_folder(config_dir: Path, max_file_size: int) -> Snapshot:
+    """Read a folder once, giving files being written a moment to settle."""
+    from legation.sources.files import FolderReader
+
+    return FolderReader(config_dir, max_file_size=max_file_size).read_settled()
+
+
+def compile_options(
+    ambassador_id: str, http_port: int, control_ports: frozenset[int] | None
+) -> CompileOptions:
+    """The compile options of a one-shot command (`control_ports` None: the default)."""
+    from legation.compile.compiler import CompileOptions
+
     options = CompileOptions(ambassador_id=ambassador_id, http_port=http_port)
     if control_ports is not None:
         options = dataclasses.replace(options, control_ports=control_ports)
-    return Pipeline(options).build(snapshot)
+    return options

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from legation.cli.kubernetes import kubernetes_options
 from legation.cli.options import ambassador_id_option, http_port_option, max_file_size_option
-from legation.runtime.gateway import GatewayRuntime, RunOptions
-from legation.runtime.source import KubernetesOptions
+
+if TYPE_CHECKING:
+    from legation.runtime.source import KubernetesOptions
 
 
 @click.command()
@@ -96,6 +97,12 @@ def run(
     until SIGTERM or Ctrl-C."""
     if (config_dir is None) == (kubernetes is None):
         raise click.UsageError("give exactly one of --config-dir DIR and --kubernetes")
+    # The runtime (gRPC, Envoy protobufs, the web stack) is imported only to run it,
+    # so that `legation run --help` stays quick.
+    import asyncio
+
+    from legation.runtime.gateway import GatewayRuntime, RunOptions
+
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

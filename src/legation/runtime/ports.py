@@ -29,8 +29,11 @@ def bind_tcp(host: str, port: int, role: str) -> socket.socket:
     """Bind and listen on ``host:port`` (no SO_REUSEPORT); raise PortConflict naming the
     owner when it is taken. The caller serves on (and closes) the socket."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets that say so, and
+    # with Nagle on, every small keep-alive answer (a probe) waits ~40 ms for a delayed ACK
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepts
         # SO_REUSEADDR only skips TIME_WAIT leftovers; it never shares a live listener
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

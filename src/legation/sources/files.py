@@ -29,12 +29,10 @@ from legation.ir.provenance import Source
 from legation.model.raw import RawObject
 from legation.model.yamldocs import parse_documents
 from legation.sources.folder_walk import CONFIG_SUFFIXES, is_config_file, walk_config_files
+from legation.sources.limits import DEFAULT_MAX_FILE_SIZE
 from legation.sources.snapshot import Snapshot
 
 __all__ = ["CONFIG_SUFFIXES", "DEFAULT_MAX_FILE_SIZE", "FolderReader", "is_config_file"]
-
-DEFAULT_MAX_FILE_SIZE = 8 * 1024 * 1024
-"""Files larger than this (bytes) are reported and not read (`--max-file-size`)."""
 
 DEFAULT_SETTLE_MS = 30
 """A file must be unchanged this long before it is read (a writer may be mid-way)."""

@@ -88,3 +88,31 @@ def test_stale_temporary_run_dirs_are_removed_live_and_given_ones_kept(
         assert given.exists()
         assert remove_stale_run_dirs(tmp_path) == []  # the live one is locked
         assert live.path.exists()
+
+
+def test_connections_accepted_on_a_bound_port_have_nagle_off() -> None:
+    """asyncio disables Nagle only on sockets created with proto IPPROTO_TCP; with it on,
+    every small keep-alive answer (a probe) waited ~40 ms for a delayed ACK."""
+    import asyncio
+    import socket as sockets
+
+    from legation.runtime.ports import bind_tcp
+
+    async def accepted_nodelay() -> int:
+        listener = bind_tcp("127.0.0.1", 0, "test")
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(sockets.IPPROTO_TCP, sockets.TCP_NODELAY))
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        try:
+            return await asyncio.wait_for(seen, 5)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(accepted_nodelay()) != 0

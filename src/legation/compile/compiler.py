@@ -23,8 +23,8 @@ from legation.compile.upstream_options import MappingDefaults
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.errors import ConfigProblem, Severity
-from legation.ir.gateway import Gateway, HttpListener, RouteConfig
-from legation.ir.tcp import TcpListener
+from legation.ir.gateway import Gateway, RouteConfig
+from legation.ir.listeners import FilterChain, HttpConnectionManager, Listener
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleConfig
 from legation.model.parse import ParseCache
@@ -117,10 +117,9 @@ class _Work:
     compiled: list[CompiledMapping] = field(default_factory=list)
     clusters: dict[str, Cluster] = field(default_factory=dict)
     route_config: RouteConfig | None = None
-    listeners: list[HttpListener] = field(default_factory=list)
+    listeners: list[Listener] = field(default_factory=list)
     endpoint_requests: list[EndpointRequest] = field(default_factory=list)
     load_assignments: list[LoadAssignment] = field(default_factory=list)
-    tcp_listeners: list[TcpListener] = field(default_factory=list)
     held: list[Resource[Any]] = field(default_factory=list)
 
 
@@ -159,7 +158,6 @@ def compile_config(
         route_configs=(work.route_config,) if work.route_config else (),
         clusters=tuple(work.clusters[name] for name in sorted(work.clusters)),
         load_assignments=tuple(work.load_assignments),
-        tcp_listeners=tuple(work.tcp_listeners),
     )
     problems = sorted(
         work.problems,
@@ -278,7 +276,8 @@ def _compile_tcp_mappings(work: _Work) -> None:
     result = compile_tcp_mappings(
         tcp, opts.http_port, opts.listen_address, opts.control_ports, opts.local_names
     )
-    work.tcp_listeners, work.problems = result.listeners, work.problems + result.problems
+    work.listeners.extend(result.listeners)
+    work.problems.extend(result.problems)
     for cluster in result.clusters:
         shared = work.clusters.get(cluster.name)
         if shared is not None:
@@ -326,16 +325,15 @@ def _build_listeners(work: _Work) -> None:
     access_log, problems = access_log_settings(modules, work.module)
     work.problems.extend(problems)
     port = work.options.http_port
-    work.listeners.append(
-        HttpListener(
-            name=f"http-{port}",
-            address=work.options.listen_address,
-            port=port,
-            route_config=f"http-{port}",
-            use_remote_address=work.module.use_remote_address,
-            xff_num_trusted_hops=work.module.xff_num_trusted_hops,
-            merge_slashes=work.module.merge_slashes,
-            strip_matching_host_port=work.module.strip_matching_host_port,
-            access_log=access_log,
-        )
+    manager = HttpConnectionManager(
+        route_config=f"http-{port}",
+        stat_prefix=f"http_{port}",
+        use_remote_address=work.module.use_remote_address,
+        xff_num_trusted_hops=work.module.xff_num_trusted_hops,
+        merge_slashes=work.module.merge_slashes,
+        strip_matching_host_port=work.module.strip_matching_host_port,
+        access_log=access_log,
     )
+    chain = FilterChain(http=manager)
+    http = Listener(f"http-{port}", work.options.listen_address, port, (chain,))
+    work.listeners.insert(0, http)

@@ -1,4 +1,4 @@
-"""TCPMappings → one TCP listener per port, one (weighted) route per SNI host.
+"""TCPMappings → one listener per port, one (weighted) TCP proxy chain per SNI host.
 
 TCPMappings on the same port and host form a weighted group, like a canary group of
 Mappings: explicit `weight`s are kept and one unweighted member takes the rest. Two
@@ -18,7 +18,8 @@ from legation.compile.control_ports import control_port_error
 from legation.compile.service import ServiceError, cluster_for, parse_service
 from legation.ir.clusters import Cluster
 from legation.ir.errors import ConfigProblem, Severity
-from legation.ir.tcp import TcpListener, TcpRoute, TcpTarget
+from legation.ir.listeners import ChainMatch, FilterChain, Listener
+from legation.ir.tcp import TcpProxy, TcpTarget
 from legation.model.resource import Resource
 from legation.model.tcpmapping import TCP_NOT_YET_IMPLEMENTED, TCPMappingSpec
 
@@ -27,7 +28,7 @@ from legation.model.tcpmapping import TCP_NOT_YET_IMPLEMENTED, TCPMappingSpec
 class TcpResult:
     """What the TCPMappings contribute: listeners, clusters and problems."""
 
-    listeners: list[TcpListener] = field(default_factory=list)
+    listeners: list[Listener] = field(default_factory=list)
     clusters: list[Cluster] = field(default_factory=list)
     problems: list[ConfigProblem] = field(default_factory=list)
 
@@ -73,7 +74,7 @@ def _by_source(res: Resource[TCPMappingSpec]) -> tuple[str, int, int, str]:
     return (res.source.location, res.source.line or 0, res.source.document or 0, res.key)
 
 
-def _route(host: str | None, members: Sequence[_Member]) -> TcpRoute:
+def _chain(port: int, host: str | None, members: Sequence[_Member]) -> FilterChain:
     ordered = sorted(members, key=lambda m: (m.res.spec.weight is not None, m.res.key))
     weights = split_weights([m.res.spec.weight for m in ordered])
     targets = tuple(
@@ -82,7 +83,10 @@ def _route(host: str | None, members: Sequence[_Member]) -> TcpRoute:
         if w > 0  # Envoy's tcp_proxy refuses zero weights
     )
     primary = ordered[0].res
-    return TcpRoute(host, targets, primary.spec.idle_timeout_ms, primary.source)
+    stat = f"tcp_{port}" + (f"_{host}" if host else "")
+    proxy = TcpProxy(stat.replace(".", "_"), targets, primary.spec.idle_timeout_ms, primary.source)
+    match = ChainMatch(server_names=(host,) if host else ())
+    return FilterChain(name=host or "default", match=match, tcp=proxy)
 
 
 def compile_tcp_mappings(
@@ -139,10 +143,10 @@ def compile_tcp_mappings(
     for port in sorted(groups):
         by_host = groups[port]
         hosts = sorted(h for h in by_host if h is not None)
-        routes = [_route(h, by_host[h]) for h in hosts]
+        chains = [_chain(port, h, by_host[h]) for h in hosts]
         if None in by_host:
-            routes.append(_route(None, by_host[None]))
-        result.listeners.append(TcpListener(f"tcp-{port}", bind[port][0], port, tuple(routes)))
+            chains.append(_chain(port, None, by_host[None]))
+        result.listeners.append(Listener(f"tcp-{port}", bind[port][0], port, tuple(chains)))
         for members in by_host.values():
             for m in members:
                 clusters.setdefault(m.cluster.name, (m.cluster, []))[1].append(m.res.key)

@@ -8,7 +8,6 @@ from legation.envoy.listener import translate_listener
 from legation.envoy.matcher import use_tree
 from legation.envoy.resources import XdsResources
 from legation.envoy.route import RouteTranslator
-from legation.envoy.tcp_listener import translate_tcp_listener
 from legation.ir.gateway import Gateway
 
 
@@ -25,7 +24,6 @@ class Translator:
     def translate(self, gateway: Gateway) -> XdsResources:
         """All Envoy resources for one IR, each collection sorted by name."""
         listeners = {lst.name: translate_listener(lst) for lst in gateway.listeners}
-        listeners |= {t.name: translate_tcp_listener(t) for t in gateway.tcp_listeners}
         endpoints = {a.cluster: translate_load_assignment(a) for a in gateway.load_assignments}
         routes = {rc.name: self._routes.route_configuration(rc) for rc in gateway.route_configs}
         clusters = {c.name: translate_cluster(c) for c in gateway.clusters}

@@ -108,4 +108,4 @@ def test_tcpmapping_to_a_control_port_is_an_error_on_service() -> None:
     (error,) = result.errors
     assert (error.resource, error.field) == ("TCPMapping/xds.default", "spec.service")
     assert "[::1]:18000" in error.message
-    assert [lst.port for lst in result.gateway.tcp_listeners] == [9001]
+    assert [lst.port for lst in result.gateway.listeners] == [8080, 9001]

@@ -16,14 +16,14 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from legation.envoy.filters.base import HttpFilter, pack
 from legation.envoy.filters.cors import CorsFilter
 from legation.envoy.filters.router import RouterFilter
-from legation.ir.gateway import HttpListener
+from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
 
 HTTP_FILTERS: tuple[HttpFilter, ...] = (CorsFilter(), RouterFilter())
 """Every HTTP filter, in chain order; the router must be last."""
 
 
-def http_filters(listener: HttpListener) -> list[Any]:
+def http_filters(listener: HttpConnectionManager) -> list[Any]:
     """The HTTP connection manager's filter chain for one listener."""
     chain = []
     for f in HTTP_FILTERS:

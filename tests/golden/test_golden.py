@@ -1,5 +1,7 @@
 """Golden files: tests/golden/<case>/in.yaml → ir.yaml, problems.yaml, listeners.yaml,
-routes.yaml, clusters.yaml (and endpoints.yaml when there are EDS endpoints). Run `make golden` (pytest --update-golden) to regenerate.
+routes.yaml, clusters.yaml, and a file for every other non-empty xDS collection
+(endpoints.yaml, secrets.yaml, ...). Run `make golden` (pytest --update-golden) to
+regenerate.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ def render(case_dir: Path) -> dict[str, str]:
         "clusters.yaml": _dump(envoy["clusters"]),
     }
     assert set(outputs) == set(OUTPUTS)
-    if envoy["endpoints"]:
-        outputs["endpoints.yaml"] = _dump(envoy["endpoints"])
+    for collection, items in envoy.items():
+        if items and f"{collection}.yaml" not in outputs:
+            outputs[f"{collection}.yaml"] = _dump(items)
     return outputs
 
 

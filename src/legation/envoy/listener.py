@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from envoy.config.core.v3 import address_pb2
+from envoy.config.core.v3 import address_pb2, base_pb2
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from envoy.extensions.filters.listener.tls_inspector.v3 import tls_inspector_pb2
 from google.protobuf import struct_pb2
 
 from legation.envoy import connection_manager, tcp_proxy
 from legation.envoy.filters.base import pack
+from legation.envoy.secret import TLS_TRANSPORT_SOCKET, downstream_tls_context
 from legation.ir.listeners import FilterChain, Listener
 
 METADATA_NAMESPACE = "legation"
@@ -44,6 +45,12 @@ def _filter_chain(chain: FilterChain) -> Any:
             }
         )
         out.metadata.filter_metadata[METADATA_NAMESPACE].CopyFrom(metadata)
+    if chain.tls is not None:
+        out.transport_socket.CopyFrom(
+            base_pb2.TransportSocket(
+                name=TLS_TRANSPORT_SOCKET, typed_config=pack(downstream_tls_context(chain.tls))
+            )
+        )
     return out
 
 

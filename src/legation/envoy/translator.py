@@ -8,6 +8,7 @@ from legation.envoy.listener import translate_listener
 from legation.envoy.matcher import use_tree
 from legation.envoy.resources import XdsResources
 from legation.envoy.route import RouteTranslator
+from legation.envoy.secret import translate_secret
 from legation.ir.gateway import Gateway
 
 
@@ -27,11 +28,13 @@ class Translator:
         endpoints = {a.cluster: translate_load_assignment(a) for a in gateway.load_assignments}
         routes = {rc.name: self._routes.route_configuration(rc) for rc in gateway.route_configs}
         clusters = {c.name: translate_cluster(c) for c in gateway.clusters}
+        secrets = {s.name: translate_secret(s) for s in gateway.secrets}
         return XdsResources(
             listeners=dict(sorted(listeners.items())),
             routes=dict(sorted(routes.items())),
             clusters=dict(sorted(clusters.items())),
             endpoints=dict(sorted(endpoints.items())),
+            secrets=dict(sorted(secrets.items())),
         )
 
 

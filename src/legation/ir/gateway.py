@@ -8,6 +8,7 @@ from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.listeners import Listener
 from legation.ir.routes import Route
+from legation.ir.secrets import Secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +38,5 @@ class Gateway:
     clusters: tuple[Cluster, ...]
     load_assignments: tuple[LoadAssignment, ...] = ()
     """Endpoints of the EDS clusters, sorted by cluster name."""
+    secrets: tuple[Secret, ...] = ()
+    """Certificates and CA bundles the listeners (and clusters) name, sorted by name."""

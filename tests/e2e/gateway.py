@@ -50,6 +50,7 @@ class RunningGateway:
         self.config_dir.mkdir()
         self.log_path = Path(self._tmp.name) / "legation.log"
         self.http_port, self.diag_port = free_port(), free_port()
+        self.https_port = free_port()
         self.admin_port, self.xds_port = free_port(), free_port()
         for name, text in (files or {}).items():
             self.write(name, text)
@@ -119,7 +120,8 @@ class RunningGateway:
         args = [
             sys.executable, "-m", "legation.cli.main", "run",
             "--config-dir", str(self.config_dir),
-            "--http-port", str(self.http_port), "--diag-port", str(self.diag_port),
+            "--http-port", str(self.http_port), "--https-port", str(self.https_port),
+            "--diag-port", str(self.diag_port),
             "--admin-port", str(self.admin_port), "--xds-port", str(self.xds_port),
             "--diag-host", "127.0.0.1", "--envoy-concurrency", "1", "--drain-seconds", "1",
             *self.extra_args,

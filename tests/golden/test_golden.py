@@ -6,6 +6,7 @@ regenerate.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,14 @@ def test_output_is_deterministic() -> None:
     """Rendering twice gives identical bytes (stable names, sorted collections)."""
     for case in CASES:
         assert render_isolated(HERE / case) == render_isolated(HERE / case)
+
+
+def test_no_key_or_certificate_bytes_in_outputs() -> None:
+    """Secrets show placeholders: no PEM block, no base64 of an input's PEM, anywhere."""
+    for case in CASES:
+        text = (HERE / case / "in.yaml").read_text()
+        # PEM body lines (stringData) and base64 of whole PEM files (data)
+        blobs = set(re.findall(r"[A-Za-z0-9+/=]{60,}", text))
+        for name, output in render_isolated(HERE / case).items():
+            assert "-----BEGIN" not in output, f"{case}/{name}"
+            assert not [b for b in blobs if b in output], f"{case}/{name}"

@@ -37,8 +37,23 @@ def http_port_option(func: F) -> F:
     )(func)
 
 
-def build_folder(config_dir: Path, ambassador_id: str, http_port: int) -> BuildResult:
+def https_port_option(func: F) -> F:
+    """`--https-port`: the port of the HTTPS listener (when a Host terminates TLS)."""
+    return click.option(
+        "--https-port",
+        default=8443,
+        show_default=True,
+        type=int,
+        help="Port of the HTTPS listener, made when some Host terminates TLS.",
+    )(func)
+
+
+def build_folder(
+    config_dir: Path, ambassador_id: str, http_port: int, https_port: int = 8443
+) -> BuildResult:
     """Read a folder once and run the whole pipeline on it."""
     snapshot = FolderReader(config_dir).read()
-    options = CompileOptions(ambassador_id=ambassador_id, http_port=http_port)
+    options = CompileOptions(
+        ambassador_id=ambassador_id, http_port=http_port, https_port=https_port
+    )
     return Pipeline(options).build(snapshot)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from legation.cli.kubernetes import kubernetes_options
-from legation.cli.options import ambassador_id_option, http_port_option
+from legation.cli.options import ambassador_id_option, http_port_option, https_port_option
 from legation.runtime.gateway import GatewayRuntime, RunOptions
 from legation.runtime.source import KubernetesOptions
 
@@ -23,6 +23,7 @@ from legation.runtime.source import KubernetesOptions
 )
 @kubernetes_options
 @http_port_option
+@https_port_option
 @click.option(
     "--diag-port", default=8877, show_default=True, type=int, help="Diagnostics and probes port."
 )
@@ -56,6 +57,7 @@ def run(
     config_dir: Path | None,
     kubernetes: KubernetesOptions | None,
     http_port: int,
+    https_port: int,
     diag_port: int,
     admin_port: int,
     xds_port: int,
@@ -79,6 +81,7 @@ def run(
         config_dir=config_dir,
         kubernetes=kubernetes,
         http_port=http_port,
+        https_port=https_port,
         diag_port=diag_port,
         admin_port=admin_port,
         xds_port=xds_port,

@@ -95,9 +95,11 @@ def compile_tcp_mappings(
     listen_address: str,
     control_ports: Collection[int] = (),
     local_names: Collection[str] = (),
+    https_port: int | None = None,
 ) -> TcpResult:
     """Check every TCPMapping, group them by port and host, and build the listeners.
 
+    `https_port` is the HTTPS listener's port when there is one (not for TCPMappings).
     A `service` on one of the gateway's `control_ports` at a local address (see
     `control_ports.control_port_error`) is an error.
     """
@@ -116,10 +118,10 @@ def compile_tcp_mappings(
         if refused is not None:
             result.problems.append(_problem(res, "service", refused))
             continue
-        if spec.port == http_port:
-            result.problems.append(
-                _problem(res, "port", f"port {spec.port} is the HTTP listener's port")
-            )
+        if spec.port in (http_port, https_port):
+            which = "HTTP" if spec.port == http_port else "HTTPS"
+            message = f"port {spec.port} is the {which} listener's port"
+            result.problems.append(_problem(res, "port", message))
             continue
         wanted = spec.address or listen_address
         claimed = bind.setdefault(spec.port, (wanted, res.key))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from legation.ir.errors import ConfigProblem, Severity
 from legation.model.annotations import expand_service, is_annotated_service
 from legation.model.fields import known_fields
+from legation.model.host import HostSpec
 from legation.model.kubernetes import is_kubernetes_object, parse_kubernetes_object
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
@@ -27,6 +28,7 @@ from legation.model.versions import EnvelopeError, is_ambassador_document, open_
 
 SPEC_MODELS: dict[str, type[BaseModel]] = {
     "Mapping": MappingSpec,
+    "Host": HostSpec,
     "Module": ModuleSpec,
     "TCPMapping": TCPMappingSpec,
     "KubernetesServiceResolver": KubernetesServiceResolverSpec,
@@ -37,7 +39,7 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
 
 KNOWN_NOT_YET: frozenset[str] = frozenset(
     {
-        "Host", "Listener", "TLSContext", "AuthService", "RateLimitService", "LogService",
+        "Listener", "TLSContext", "AuthService", "RateLimitService", "LogService",
         "TracingService", "DevPortal", "Filter", "FilterPolicy",
     }
 )  # fmt: skip

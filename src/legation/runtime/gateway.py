@@ -56,6 +56,8 @@ class RunOptions:
     kubernetes: KubernetesOptions | None = None
     """Read a Kubernetes API server instead of `config_dir`."""
     http_port: int = 8080
+    https_port: int = 8443
+    """The HTTPS listener's port, used once some Host terminates TLS."""
     diag_port: int = 8877
     admin_port: int = 8001
     xds_port: int = 18000
@@ -88,7 +90,11 @@ class GatewayRuntime:
         self.cache = XdsCache()
         self.source = open_source(options.config_dir, options.kubernetes, options.debounce_ms)
         self.pipeline = Pipeline(
-            CompileOptions(ambassador_id=options.ambassador_id, http_port=options.http_port),
+            CompileOptions(
+                ambassador_id=options.ambassador_id,
+                http_port=options.http_port,
+                https_port=options.https_port,
+            ),
             route_matcher=options.route_matcher,
         )
         self.last: BuildResult | None = None

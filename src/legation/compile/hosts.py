@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from legation.compile.tls_contexts import (
+    DEFAULT_TLS,
+    TlsChoice,
+    TlsContexts,
+    compile_tls_contexts,
+    settings_notices,
+    tls_choice,
+)
 from legation.compile.tls_secrets import SecretLookup
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.provenance import Source
@@ -47,6 +55,8 @@ class CompiledHost:
     selector: tuple[tuple[str, str], ...] | None
     """`mappingSelector.matchLabels`, sorted; None when unset."""
     source: Source
+    tls: TlsChoice = DEFAULT_TLS
+    """TLS parameters (from its TLSContext or inline `tls`) when it terminates TLS."""
 
 
 @dataclass
@@ -113,13 +123,51 @@ def _notices(res: Resource[HostSpec]) -> list[ConfigProblem]:
     if insecure is not None and insecure.additionalPort is not None:
         message = "not implemented yet: cleartext is served on the HTTP port (--http-port)"
         out.append(_problem(res, "requestPolicy.insecure.additionalPort", message, True))
+    if spec.tls is not None:
+        out.extend(settings_notices(res, spec.tls, "tls."))
+    if spec.tlsSecret is None and (spec.tls is not None or spec.tlsContext is not None):
+        name = "tls" if spec.tls is not None else "tlsContext"
+        message = "has no effect without tlsSecret: this Host does not terminate TLS"
+        out.append(_problem(res, name, message, True))
     if spec.mappingSelector and spec.mappingSelector.matchExpressions is not None:
         message = "not implemented yet; only matchLabels select Mappings"
         out.append(_problem(res, "mappingSelector.matchExpressions", message, True))
     return out
 
 
-def _compile_one(res: Resource[HostSpec], lookup: SecretLookup) -> CompiledHost | ConfigProblem:
+def _tls(
+    res: Resource[HostSpec], hostname: str, contexts: TlsContexts
+) -> TlsChoice | ConfigProblem:
+    """The Host's TLS parameters: its `tlsContext`, its inline `tls`, a TLSContext
+    listing its hostname, or the defaults."""
+    spec = res.spec
+    secret = spec.tlsSecret.name if spec.tlsSecret else None
+    if spec.tlsContext is not None and spec.tls is not None:
+        return _problem(res, "tls", "set either tlsContext or tls, not both")
+    if spec.tlsContext is not None:
+        found = contexts.by_name.get((res.namespace, spec.tlsContext.name))
+        if found is None:
+            message = f"TLSContext {spec.tlsContext.name!r} (namespace {res.namespace}) "
+            return _problem(res, "tlsContext", message + "does not exist or is invalid")
+        context, choice = found
+        if context.spec.secret not in (None, secret):
+            message = (
+                f"{context.key} names Secret {context.spec.secret!r}, but the Host's "
+                f"tlsSecret is {secret!r}; they must be the same"
+            )
+            return _problem(res, "tlsContext", message)
+        return choice
+    if spec.tls is not None:
+        inline = tls_choice(spec.tls, res.key)  # its own chain: named after the Host
+        if isinstance(inline, tuple):
+            return _problem(res, f"tls.{inline[0]}", inline[1])
+        return inline
+    return contexts.for_hostname(hostname, secret) or DEFAULT_TLS
+
+
+def _compile_one(
+    res: Resource[HostSpec], lookup: SecretLookup, contexts: TlsContexts
+) -> CompiledHost | ConfigProblem:
     spec = res.spec
     hostname = (spec.hostname or "*").lower()
     error = hostname_error(hostname)
@@ -135,9 +183,14 @@ def _compile_one(res: Resource[HostSpec], lookup: SecretLookup) -> CompiledHost 
     action = _action(res, secret is not None)
     if isinstance(action, ConfigProblem):
         return action
+    tls = _tls(res, hostname, contexts)
+    if isinstance(tls, ConfigProblem):
+        return tls
+    if secret is None:
+        tls = DEFAULT_TLS  # no TLS to tune (`_notices` says so)
     labels = spec.mappingSelector.matchLabels if spec.mappingSelector else None
     selector = tuple(sorted(labels.items())) if labels is not None else None
-    return CompiledHost(res.key, res.name, hostname, secret, action, selector, res.source)
+    return CompiledHost(res.key, res.name, hostname, secret, action, selector, res.source, tls)
 
 
 def _by_source(res: Resource[Any]) -> tuple[str, int, int, str]:
@@ -150,10 +203,12 @@ def compile_hosts(
     """Check every Host; the first Host (by source) to claim a hostname keeps it."""
     result = HostResult()
     lookup = SecretLookup(resources)
+    contexts = compile_tls_contexts([r for r in resources if r.kind == "TLSContext"])
+    result.problems.extend(contexts.problems)
     claimed: dict[str, str] = {}
     for res in sorted(hosts, key=_by_source):
         result.problems.extend(_notices(res))
-        compiled = _compile_one(res, lookup)
+        compiled = _compile_one(res, lookup, contexts)
         if isinstance(compiled, ConfigProblem):
             result.problems.append(compiled)
             continue
@@ -163,6 +218,9 @@ def compile_hosts(
             result.problems.append(_problem(res, "hostname", message))
             continue
         result.hosts.append(compiled)
+    result.problems.extend(
+        contexts.unused({h.tls.context for h in result.hosts if h.tls.context and h.secret})
+    )
     used = {h.secret for h in result.hosts}
     result.secrets = [s for s in lookup.used() if s.name in used]
     return result

@@ -65,4 +65,14 @@ def downstream_tls_context(tls: DownstreamTls) -> Any:
         ],
         alpn_protocols=list(tls.alpn_protocols),
     )
+    params = common.tls_params
+    protocol = common_pb2.TlsParameters.TlsProtocol
+    if tls.min_version is not None:
+        params.tls_minimum_protocol_version = protocol.Value(tls.min_version)
+    if tls.max_version is not None:
+        params.tls_maximum_protocol_version = protocol.Value(tls.max_version)
+    params.cipher_suites.extend(tls.cipher_suites)
+    params.ecdh_curves.extend(tls.ecdh_curves)
+    if params.ByteSize() == 0:
+        common.ClearField("tls_params")  # reading it above marked it present
     return tls_pb2.DownstreamTlsContext(common_tls_context=common)

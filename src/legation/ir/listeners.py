@@ -32,6 +32,12 @@ class DownstreamTls:
     """Names of `Gateway.secrets` holding a certificate and key (served over SDS)."""
     alpn_protocols: tuple[str, ...] = ()
     """ALPN protocols offered, in preference order (e.g. `h2`, `http/1.1`)."""
+    min_version: str | None = None
+    """Envoy's `TlsProtocol` name (`TLSv1_0` ... `TLSv1_3`); None keeps Envoy's default."""
+    max_version: str | None = None
+    cipher_suites: tuple[str, ...] = ()
+    """BoringSSL cipher names; empty keeps Envoy's defaults."""
+    ecdh_curves: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

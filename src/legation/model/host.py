@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from legation.model.common import StrictModel
+from legation.model.tlscontext import TLSSettings
 
 
 class SecretReference(StrictModel):
@@ -38,6 +39,12 @@ class LabelSelector(StrictModel):
     matchExpressions: Any = None
 
 
+class ContextReference(StrictModel):
+    """`tlsContext`: the TLSContext (in the Host's namespace) with the Host's settings."""
+
+    name: str = Field(min_length=1)
+
+
 class HostSpec(StrictModel):
     """The fields of a Host, shared by v2 and v3alpha1."""
 
@@ -46,14 +53,15 @@ class HostSpec(StrictModel):
     tlsSecret: SecretReference | None = None
     requestPolicy: RequestPolicy | None = None
     mappingSelector: LabelSelector | None = None
+    tlsContext: ContextReference | None = None
+    tls: TLSSettings | None = None
+    """TLSContext fields written inline (not together with `tlsContext`)."""
     # accepted, not implemented yet (see HOST_NOT_YET_IMPLEMENTED)
-    tlsContext: Any = None
-    tls: Any = None
     selector: Any = None
     acmeProvider: Any = None
     previewUrl: Any = None
     docs: Any = None
 
 
-HOST_NOT_YET_IMPLEMENTED: tuple[str, ...] = ("tlsContext", "tls", "selector", "previewUrl")
+HOST_NOT_YET_IMPLEMENTED: tuple[str, ...] = ("selector", "previewUrl")
 """Host fields that load but have no effect yet; each use gets a notice."""

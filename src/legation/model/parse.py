@@ -24,6 +24,7 @@ from legation.model.resolver import (
 )
 from legation.model.resource import Resource
 from legation.model.tcpmapping import TCPMappingSpec
+from legation.model.tlscontext import TLSContextSpec
 from legation.model.versions import EnvelopeError, is_ambassador_document, open_envelope
 
 SPEC_MODELS: dict[str, type[BaseModel]] = {
@@ -31,6 +32,7 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
     "Host": HostSpec,
     "Module": ModuleSpec,
     "TCPMapping": TCPMappingSpec,
+    "TLSContext": TLSContextSpec,
     "KubernetesServiceResolver": KubernetesServiceResolverSpec,
     "KubernetesEndpointResolver": KubernetesEndpointResolverSpec,
     "ConsulResolver": ConsulResolverSpec,
@@ -39,7 +41,7 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
 
 KNOWN_NOT_YET: frozenset[str] = frozenset(
     {
-        "Listener", "TLSContext", "AuthService", "RateLimitService", "LogService",
+        "Listener", "AuthService", "RateLimitService", "LogService",
         "TracingService", "DevPortal", "Filter", "FilterPolicy",
     }
 )  # fmt: skip

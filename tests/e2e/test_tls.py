@@ -111,6 +111,11 @@ def test_no_key_bytes_in_diagnostics_logs_metrics_or_translate(
     gw, _, _, leaf_a = setup
     shown = json.dumps(gw.overview()) + gw.log() + gw.diag("/metrics").text
     shown += gw.diag("/ambassador/v0/diag/").text
+    for page in ("/ambassador/v0/diag/resource/Secret/a-tls.default", "/ambassador/v0/diag/"):
+        detail = gw.diag(page + "?json=true")
+        assert detail.status_code == 200
+        shown += detail.text
+    assert "default/a-tls" in shown or "a-tls" in shown
     translated = subprocess.run(
         [sys.executable, "-m", "legation.cli.main", "translate", str(gw.config_dir)],
         capture_output=True,

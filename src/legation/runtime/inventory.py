@@ -17,6 +17,7 @@ from legation.envoy.resources import message_to_data
 from legation.ir.errors import Severity
 from legation.model.annotations import expand_service, is_annotated_service
 from legation.model.raw import RawObject
+from legation.model.secret import is_secret, redacted
 from legation.model.versions import EnvelopeError, is_ambassador_document, open_envelope
 from legation.runtime.pipeline import BuildResult
 from legation.runtime.state import problem_data, route_info, source_data
@@ -51,6 +52,11 @@ def _documents(objects: tuple[RawObject, ...]) -> Iterator[tuple[str, RawObject]
             key = document_key(raw.doc, "default")
             if key is not None:
                 yield key, raw
+
+
+def _shown(raw: RawObject) -> Mapping[str, Any]:
+    """The document as it may be shown: a Secret's values are replaced."""
+    return redacted(raw.doc) if is_secret(raw.doc) else raw.doc
 
 
 def _plain(value: Any) -> Any:
@@ -132,8 +138,10 @@ class Inventory:
                 {
                     "source": raw.source.describe(),
                     "provenance": source_data(raw.source),
-                    "doc": _plain(raw.doc),
-                    "yaml": yaml.safe_dump(_plain(raw.doc), sort_keys=False, allow_unicode=True),
+                    "doc": _plain(_shown(raw)),
+                    "yaml": yaml.safe_dump(
+                        _plain(_shown(raw)), sort_keys=False, allow_unicode=True
+                    ),
                 }
                 for raw in docs
             ],

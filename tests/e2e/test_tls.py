@@ -179,3 +179,34 @@ def test_rotation_is_one_secret_push_without_listener_drain(
     for stat in ("listener_modified", "listener_added", "listener_removed"):
         assert after.get(stat) == before.get(stat), stat
     assert after.get("total_listeners_draining", 0) == 0
+
+
+def test_delta_xds_serves_and_rotates_certificates(ca: TestCA) -> None:
+    """The same over incremental xDS: the secret arrives, and a new one replaces it."""
+    first, second = ca.issue("d.example.com"), ca.issue("d.example.com")
+    with EchoUpstream("up-d") as up:
+        files = {
+            "secret.yaml": tls_secret("d-tls", first),
+            "host.yaml": host("d", "d.example.com", "d-tls"),
+            "mapping.yaml": mapping("d", up.service, "/d/", hostname="d.example.com"),
+        }
+        with RunningGateway(files, extra_args=["--xds-delta"]) as gw:
+
+            def served() -> bytes | None:
+                try:
+                    client = TlsClient(gw.https_port, "d.example.com", ca)
+                except OSError:
+                    return None  # the HTTPS listener is not up yet
+                try:
+                    status, body = client.get("/d/")
+                    ok = status == 200 and body.get("upstream") == "up-d"
+                    return client.certificate() if ok else None
+                finally:
+                    client.close()
+
+            assert poll(served) == der_of(first)
+            before = listener_stats(gw)
+            gw.write("secret.yaml", tls_secret("d-tls", second))
+            poll(lambda: served() == der_of(second), timeout=5)
+            after = listener_stats(gw)
+            assert after.get("listener_modified") == before.get("listener_modified")

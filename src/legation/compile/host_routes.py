@@ -82,8 +82,9 @@ def _scoped(route: Route, host: CompiledHost) -> Route:
 
 
 def _is_acme(route: Route) -> bool:
+    """A route for exactly the ACME prefix (as Emissary tells them apart)."""
     path = route.match.path
-    return path.kind is not PathKind.REGEX and path.value.startswith(ACME_PREFIX.rstrip("/"))
+    return path.kind is PathKind.PREFIX and path.value == ACME_PREFIX
 
 
 def _redirect(host: CompiledHost, name: str) -> Route:

@@ -44,6 +44,9 @@ class _Client:
         self.on_listener: tuple[str, list[str]] | None = None
         """A subscription to make once the first listener arrives (as Envoy asks for
         the secrets a listener names)."""
+        self.hold_listener_ack = False
+        """Like Envoy: ACK a listener only once its secret arrived (it warms until then)."""
+        self._held: Any = None
         stream: Stream = DeltaStream(cache) if delta else SotwStream(cache)
         self.task = asyncio.create_task(stream.run(self._iterate(), self._write))
 
@@ -82,7 +85,13 @@ class _Client:
                 resource_names=self.subscribed.get(response.type_url, []),
             )
         self.log.append((types.short_name(response.type_url), names, removed))
-        self.requests.put_nowait(ack)
+        if self.hold_listener_ack and response.type_url == types.LISTENER:
+            self._held = ack
+        else:
+            self.requests.put_nowait(ack)
+        if response.type_url == types.SECRET and self._held is not None:
+            self.requests.put_nowait(self._held)
+            self._held = None
         if response.type_url == types.LISTENER and not self.asked_route:
             self.ask(types.ROUTE, ["r"])
         if response.type_url == types.LISTENER and self.on_listener is not None:
@@ -202,4 +211,22 @@ async def test_secret_rotation_is_one_push_and_removal_comes_last(delta: bool) -
     removal = ("secret", [], ["s"]) if delta else ("secret", [], [])
     assert client.log == [("listener", ["l"], []), removal]
     assert not cache.nacks
+    await client.close()
+
+
+@pytest.mark.parametrize("delta", [False, True], ids=["sotw", "delta"])
+async def test_secret_goes_out_while_the_listener_warms(delta: bool) -> None:
+    """Envoy holds the LDS ACK until the listener's secret arrives: SDS must not wait."""
+    cache = XdsCache()
+    cache.set_resources(_with_secret("v1", "s"))
+    client = _Client(cache, delta)
+    client.hold_listener_ack = True
+    client.on_listener = (types.SECRET, ["s"])
+    started = asyncio.get_running_loop().time()
+    client.ask(types.CLUSTER)
+    client.ask(types.LISTENER)
+    await _settle(cache)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert [entry[0] for entry in client.log][:3] == ["cluster", "listener", "secret"]
+    assert elapsed < 0.5, f"SDS waited for the held LDS ACK ({elapsed:.2f} s)"
     await client.close()

@@ -33,7 +33,8 @@ class Gateway:
     """The IR root: everything Envoy needs, in a deterministic order."""
 
     listeners: tuple[Listener, ...]
-    """Every listener: HTTP first, then the others by port."""
+    """Every listener: HTTP first, then HTTPS (when a Host terminates TLS), then the
+    TCPMapping ports in order."""
     route_configs: tuple[RouteConfig, ...]
     clusters: tuple[Cluster, ...]
     load_assignments: tuple[LoadAssignment, ...] = ()

@@ -9,6 +9,7 @@ from legation.compile.host_routes import globs_overlap
 from legation.compile.hosts import hostname_error
 from legation.ir.provenance import Source
 from legation.model.raw import RawObject
+from tests.certs import TestCA
 
 
 def doc(kind: str, name: str, labels: dict[str, str] | None = None, **spec: Any) -> RawObject:
@@ -96,3 +97,27 @@ def test_missing_secret_is_an_error_on_the_host_and_others_serve() -> None:
     names = [vh.name for vh in result.gateway.route_configs[0].virtual_hosts]
     assert names == ["host_fine.default"]
     assert [lst.name for lst in result.gateway.listeners] == ["http-8080"]  # no HTTPS
+
+
+def test_tcpmapping_on_the_https_port_is_an_error_once_tls_is_served() -> None:
+    leaf = TestCA().issue("a.test")
+    secret = RawObject(
+        doc={
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "a", "namespace": "default"},
+            "type": "kubernetes.io/tls",
+            "stringData": {"tls.crt": leaf.cert_pem.decode(), "tls.key": leaf.key_pem.decode()},
+        },
+        source=Source("secret.yaml", 1),
+    )
+    tcp = doc("TCPMapping", "db", port=8443, service="db:5432")
+    alone = compile_config([tcp])
+    assert alone.errors == () and [lst.port for lst in alone.gateway.listeners] == [8080, 8443]
+    with_tls = compile_config(
+        [secret, doc("Host", "a", hostname="a.test", tlsSecret={"name": "a"}), tcp]
+    )
+    (error,) = with_tls.errors
+    assert (error.resource, error.field) == ("TCPMapping/db.default", "spec.port")
+    assert "HTTPS listener's port" in error.message
+    assert [lst.name for lst in with_tls.gateway.listeners] == ["http-8080", "https-8443"]

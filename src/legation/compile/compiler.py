@@ -11,7 +11,12 @@ from typing import Any
 from legation.compile.canary import RouteMemo
 from legation.compile.control_ports import DEFAULT_DIAG_PORT, control_port_error
 from legation.compile.endpoints import load_assignments
-from legation.compile.host_routes import host_virtual_hosts, mapping_labels, unserved
+from legation.compile.host_routes import (
+    HostRouteMemo,
+    host_virtual_hosts,
+    mapping_labels,
+    unserved,
+)
 from legation.compile.hosts import CompiledHost, compile_hosts
 from legation.compile.ingress import ingress_mappings
 from legation.compile.mapping import CompiledMapping, compile_mapping
@@ -80,6 +85,7 @@ class CompileCache:
     def __init__(self) -> None:
         self.parse = ParseCache()
         self.routes = RouteMemo()
+        self.host_routes = HostRouteMemo()
         self.resolvers = ResolverMemo()
         self._mappings: dict[
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
@@ -345,11 +351,13 @@ def _build_routes(work: _Work) -> None:
         return
     labels = mapping_labels([r for r in work.resources if r.kind == "Mapping"])
     work.problems.extend(unserved(work.hosts, routes, labels))
-    cleartext = host_virtual_hosts(work.hosts, routes, labels, cleartext=True)
+    memo = work.cache.host_routes
+    memo.start()
+    cleartext = host_virtual_hosts(work.hosts, routes, labels, cleartext=True, memo=memo)
     work.route_configs.append(RouteConfig(name=name, virtual_hosts=cleartext))
     tls_hosts = [h for h in work.hosts if h.secret is not None]
     if tls_hosts:
-        secure = host_virtual_hosts(tls_hosts, routes, labels, cleartext=False)
+        secure = host_virtual_hosts(tls_hosts, routes, labels, cleartext=False, memo=memo)
         work.route_configs.append(RouteConfig(f"https-{work.options.https_port}", secure))
 
 

@@ -73,12 +73,41 @@ def _authority(hostname: str) -> HeaderMatch:
     return HeaderMatch(":authority", f"^{pattern}(:[0-9]+)?$", regex=True)
 
 
-def _scoped(route: Route, host: CompiledHost) -> Route:
-    """The route, limited to its own hostname when that is narrower than the Host's."""
-    if fnmatchcase(host.hostname, route.hostname):
-        return route
-    headers = tuple(sorted((*route.match.headers, _authority(route.hostname)), key=repr))
-    return dataclasses.replace(route, match=dataclasses.replace(route.match, headers=headers))
+class HostRouteMemo:
+    """Reuses the Routes made for Hosts (scoped copies, redirects) while their inputs are
+    the very same objects, so later stages, which cache by identity, skip them."""
+
+    def __init__(self) -> None:
+        self._scoped: dict[tuple[int, str], tuple[Route, Route]] = {}
+        self._fresh: dict[tuple[int, str], tuple[Route, Route]] = {}
+        self._redirects: dict[CompiledHost, Route] = {}
+        self._fresh_redirects: dict[CompiledHost, Route] = {}
+
+    def start(self) -> None:
+        """Begin a compile: what the previous one did not use is dropped at `start`."""
+        self._scoped, self._fresh = self._fresh, {}
+        self._redirects, self._fresh_redirects = self._fresh_redirects, {}
+
+    def scoped(self, route: Route, host: CompiledHost) -> Route:
+        """The route, limited to its own hostname when that is narrower than the Host's."""
+        if fnmatchcase(host.hostname, route.hostname):
+            return route
+        key = (id(route), host.hostname)
+        hit = self._scoped.get(key) or self._fresh.get(key)
+        if hit is None or hit[0] is not route:
+            headers = tuple(sorted((*route.match.headers, _authority(route.hostname)), key=repr))
+            match = dataclasses.replace(route.match, headers=headers)
+            hit = (route, dataclasses.replace(route, match=match))
+        self._fresh[key] = hit
+        return hit[1]
+
+    def redirect(self, host: CompiledHost, name: str) -> Route:
+        """The catch-all https redirect of a Redirect Host."""
+        found = self._redirects.get(host) or self._fresh_redirects.get(host)
+        if found is None or found.name != f"{name}-https-redirect":
+            found = _redirect(host, name)
+        self._fresh_redirects[host] = found
+        return found
 
 
 def _is_acme(route: Route) -> bool:
@@ -105,13 +134,15 @@ def host_virtual_hosts(
     routes: Sequence[Route],
     mappings: Mapping[str, MappingLabels],
     cleartext: bool,
+    memo: HostRouteMemo | None = None,
 ) -> tuple[VirtualHost, ...]:
     """One virtual host per Host; `cleartext` applies each Host's insecure action."""
+    memo = memo or HostRouteMemo()
     out = []
     for host in sorted(hosts, key=lambda h: h.key):
         name = "host_" + _UNSAFE.sub("_", host.key.removeprefix("Host/"))
         served = [
-            _scoped(r, host)
+            memo.scoped(r, host)
             for r in routes
             if any(m in mappings and _selects(host, mappings[m]) for m in r.mappings)
         ]
@@ -119,7 +150,7 @@ def host_virtual_hosts(
         if cleartext and host.action is not InsecureAction.ROUTE:
             ordered = [r for r in ordered if _is_acme(r)]
             if host.action is InsecureAction.REDIRECT:
-                ordered.append(_redirect(host, name))
+                ordered.append(memo.redirect(host, name))
         out.append(VirtualHost(name, domains_for(host.hostname), tuple(ordered)))
     return tuple(out)
 

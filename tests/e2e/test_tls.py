@@ -6,6 +6,7 @@ Certificates come from a test CA made here; clients verify against it and send S
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -109,7 +110,13 @@ def test_no_key_bytes_in_diagnostics_logs_metrics_or_translate(
     setup: tuple[RunningGateway, EchoUpstream, EchoUpstream, Leaf],
 ) -> None:
     gw, _, _, leaf_a = setup
-    shown = json.dumps(gw.overview()) + gw.log() + gw.diag("/metrics").text
+    overview = gw.overview()
+    (cert,) = [c for c in overview["certificates"] if c["name"] == "default/a-tls"]
+    assert cert["sans"] == ["a.example.com", "c.example.com"]
+    # test certificates live 5 days: under the 14-day warning
+    assert cert["expiring_soon"] and cert["expires_in_days"] in (4, 5)
+    assert cert["fingerprint_sha256"] == hashlib.sha256(der_of(leaf_a)).hexdigest()
+    shown = json.dumps(overview) + gw.log() + gw.diag("/metrics").text
     shown += gw.diag("/ambassador/v0/diag/").text
     for page in ("/ambassador/v0/diag/resource/Secret/a-tls.default", "/ambassador/v0/diag/"):
         detail = gw.diag(page + "?json=true")

@@ -62,7 +62,8 @@ class Prober:
 
 
 class Gateway:
-    """`legation run` on `config_dir` with free loopback ports and one Envoy worker.
+    """`legation run` on `config_dir` with free loopback ports and one Envoy worker
+    (xDS and Envoy's admin on legation's default private Unix sockets).
 
     Use as a context manager: it starts in its own process group, and leaving the
     block stops it (SIGTERM, then SIGKILL to that group) whatever happened inside.
@@ -73,7 +74,6 @@ class Gateway:
         self.extra_args = list(extra_args)
         self.log_path = log_path
         self.http_port, self.diag_port = free_port(), free_port()
-        self.admin_port, self.xds_port = free_port(), free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def source_args(self) -> list[str]:
@@ -86,7 +86,6 @@ class Gateway:
             sys.executable, "-m", "legation.cli.main", "run",
             *self.source_args(),
             "--http-port", str(self.http_port), "--diag-port", str(self.diag_port),
-            "--admin-port", str(self.admin_port), "--xds-port", str(self.xds_port),
             "--diag-host", "127.0.0.1", "--envoy-concurrency", "1", "--drain-seconds", "1",
             *self.extra_args,
         ]  # fmt: skip

@@ -38,20 +38,30 @@ def poll(check: Callable[[], T | None], timeout: float = 10.0, interval: float =
 class RunningGateway:
     """`legation run` on a temporary config folder, with every port chosen free.
 
+    Envoy's admin and xDS use legation's defaults (Unix sockets in the private run
+    directory `run_dir`); reach the admin with `admin()`. `tcp_control=True` puts
+    both on loopback TCP ports (`admin_port`, `xds_port`) instead.
+
     Use as a context manager; files are written with `write()` (atomically, as an
     editor or `kubectl cp` would) and removed with `remove()`.
     """
 
     def __init__(
-        self, files: dict[str, str] | None = None, extra_args: list[str] | None = None
+        self,
+        files: dict[str, str] | None = None,
+        extra_args: list[str] | None = None,
+        *,
+        tcp_control: bool = False,
     ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="legation-e2e-")
         self.config_dir = Path(self._tmp.name) / "config"
         self.config_dir.mkdir()
         self.log_path = Path(self._tmp.name) / "legation.log"
+        self.run_dir = Path(self._tmp.name) / "run"
         self.http_port, self.diag_port = free_port(), free_port()
         self.https_port = free_port()
-        self.admin_port, self.xds_port = free_port(), free_port()
+        self.admin_port: int | None = free_port() if tcp_control else None
+        self.xds_port: int | None = free_port() if tcp_control else None
         for name, text in (files or {}).items():
             self.write(name, text)
         self.extra_args = extra_args or []
@@ -89,6 +99,14 @@ class RunningGateway:
         """A request to the diagnostics port."""
         return self.client.get(f"http://127.0.0.1:{self.diag_port}{path}")
 
+    def admin(self, path: str, method: str = "GET") -> httpx.Response:
+        """A request to Envoy's admin interface (its Unix socket, or its TCP port)."""
+        if self.admin_port is not None:
+            return self.client.request(method, f"http://127.0.0.1:{self.admin_port}{path}")
+        transport = httpx.HTTPTransport(uds=str(self.run_dir / "admin.sock"))
+        with httpx.Client(transport=transport, timeout=5.0) as client:
+            return client.request(method, f"http://localhost{path}")
+
     def overview(self) -> dict[str, Any]:
         """The diagnostics overview JSON."""
         data: dict[str, Any] = self.diag("/ambassador/v0/diag/?json=true").json()
@@ -115,19 +133,32 @@ class RunningGateway:
         return self.log_path.read_text(errors="replace")
 
     # --- lifecycle ----------------------------------------------------------------
-    def start(self) -> RunningGateway:
-        """Start `legation run` and wait until it is ready."""
-        args = [
+    def control_args(self) -> list[str]:
+        """Flags for the run dir, and the TCP ports of admin and xDS when asked for."""
+        control = ["--run-dir", str(self.run_dir)]
+        if self.admin_port is not None:
+            control += ["--admin-port", str(self.admin_port)]
+        if self.xds_port is not None:
+            control += ["--xds-port", str(self.xds_port)]
+        return control
+
+    def args(self) -> list[str]:
+        """The `legation run` command line."""
+        control = self.control_args()
+        return [
             sys.executable, "-m", "legation.cli.main", "run",
             "--config-dir", str(self.config_dir),
             "--http-port", str(self.http_port), "--https-port", str(self.https_port),
             "--diag-port", str(self.diag_port),
-            "--admin-port", str(self.admin_port), "--xds-port", str(self.xds_port),
+            *control,
             "--diag-host", "127.0.0.1", "--envoy-concurrency", "1", "--drain-seconds", "1",
             *self.extra_args,
         ]  # fmt: skip
+
+    def start(self) -> RunningGateway:
+        """Start `legation run` and wait until it is ready."""
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT)
         try:
             self.wait_ready()
         except AssertionError:

@@ -207,7 +207,7 @@ def test_loglevel_cli_changes_envoy_and_legation(gw: RunningGateway) -> None:
     assert out.returncode == 0, out.stderr
     assert "envoy: debug" in out.stdout
     assert page(gw, "")["log_levels"]["envoy"] == "debug"
-    admin = gw.client.post(f"http://127.0.0.1:{gw.admin_port}/logging").text
+    admin = gw.admin("/logging", "POST").text
     assert "router: debug" in admin
     out = subprocess.run(
         [*cli, "warning", "--diag-port", str(gw.diag_port)],
@@ -216,7 +216,8 @@ def test_loglevel_cli_changes_envoy_and_legation(gw: RunningGateway) -> None:
         timeout=30,
     )
     assert out.returncode == 0 and "legation: warning, envoy: warning" in out.stdout
+    base = f"http://127.0.0.1:{gw.diag_port}"
     bad = gw.client.post(
-        f"http://127.0.0.1:{gw.diag_port}/ambassador/v0/diag/loglevel?level=loud&json=true"
+        f"{base}/ambassador/v0/diag/loglevel?level=loud&json=true", headers={"origin": base}
     )
     assert bad.status_code == 400

@@ -106,7 +106,7 @@ def gw(pool: list[EchoUpstream]) -> Iterator[RunningGateway]:
 
 def flags(gw: RunningGateway, service: str, host: str) -> str:
     """Health flags of one endpoint of the EDS cluster of `service`, from admin /clusters."""
-    text = gw.client.get(f"http://127.0.0.1:{gw.admin_port}/clusters").text
+    text = gw.admin("/clusters").text
     for line in text.splitlines():
         if (
             line.startswith(f"eds_{service}_")

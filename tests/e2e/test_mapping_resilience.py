@@ -74,7 +74,7 @@ def gw(ups: dict[str, EchoUpstream], dead_port: int) -> Iterator[RunningGateway]
 
 def stat(gw: RunningGateway, name: str) -> int:
     """One counter or gauge from Envoy's admin `/stats`."""
-    text = gw.client.get(f"http://127.0.0.1:{gw.admin_port}/stats?filter=^{name}$").text
+    text = gw.admin(f"/stats?filter=^{name}$").text
     for line in text.splitlines():
         key, _, value = line.partition(": ")
         if key == name:
@@ -84,7 +84,7 @@ def stat(gw: RunningGateway, name: str) -> int:
 
 def host_flags(gw: RunningGateway, stats_name: str) -> str:
     """The `health_flags` of the (only) host of the cluster with that `stats_name`."""
-    lines = gw.client.get(f"http://127.0.0.1:{gw.admin_port}/clusters").text.splitlines()
+    lines = gw.admin("/clusters").text.splitlines()
     names = [
         ln.split("::")[0] for ln in lines if ln.endswith(f"::observability_name::{stats_name}")
     ]

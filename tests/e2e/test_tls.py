@@ -26,7 +26,7 @@ pytestmark = pytest.mark.e2e
 
 def listener_stats(gw: RunningGateway) -> dict[str, int]:
     """Envoy's listener_manager counters and gauges, from its admin port."""
-    text = gw.client.get(f"http://127.0.0.1:{gw.admin_port}/stats?filter=^listener_manager\\.")
+    text = gw.admin("/stats?filter=^listener_manager\\.")
     out = {}
     for line in text.text.splitlines():
         name, _, value = line.partition(": ")

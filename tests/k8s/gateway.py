@@ -22,7 +22,7 @@ class KubeGateway(RunningGateway):
             sys.executable, "-m", "legation.cli.main", "run",
             "--kubernetes", "--kubeconfig", str(self.kubeconfig),
             "--http-port", str(self.http_port), "--diag-port", str(self.diag_port),
-            "--admin-port", str(self.admin_port), "--xds-port", str(self.xds_port),
+            *self.control_args(),
             "--diag-host", "127.0.0.1", "--envoy-concurrency", "1", "--drain-seconds", "1",
             *self.extra_args,
         ]  # fmt: skip

@@ -32,11 +32,15 @@ from legation.runtime.loglevels import COMPONENTS, LEVELS
 def loglevel(level: str, component: str, diag_port: int, diag_host: str) -> None:
     """Set the log level of legation, Envoy or both (all) in a running gateway.
 
-    The gateway only accepts this from loopback clients.
+    The gateway only accepts this from loopback clients, with an `Origin` naming the
+    diagnostics address itself (sent here), so that no web page can do it.
     """
     query = urlencode({"level": level.lower(), "component": component, "json": "true"})
-    url = f"http://{diag_host}:{diag_port}/ambassador/v0/diag/loglevel?{query}"
-    request = urllib.request.Request(url, method="POST", data=b"")
+    host = f"[{diag_host}]" if ":" in diag_host else diag_host
+    origin = f"http://{host}:{diag_port}"
+    url = f"{origin}/ambassador/v0/diag/loglevel?{query}"
+    # urllib sends `Host: <host>:<port>` for this URL; the Origin must equal it
+    request = urllib.request.Request(url, method="POST", data=b"", headers={"Origin": origin})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())

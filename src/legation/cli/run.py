@@ -9,7 +9,12 @@ from pathlib import Path
 import click
 
 from legation.cli.kubernetes import kubernetes_options
-from legation.cli.options import ambassador_id_option, http_port_option, https_port_option
+from legation.cli.options import (
+    ambassador_id_option,
+    http_port_option,
+    https_port_option,
+    max_file_size_option,
+)
 from legation.runtime.gateway import GatewayRuntime, RunOptions
 from legation.runtime.source import KubernetesOptions
 
@@ -28,14 +33,34 @@ from legation.runtime.source import KubernetesOptions
     "--diag-port", default=8877, show_default=True, type=int, help="Diagnostics and probes port."
 )
 @click.option(
-    "--admin-port", default=8001, show_default=True, type=int, help="Envoy admin port (loopback)."
+    "--admin-port",
+    default=None,
+    type=int,
+    help="Put Envoy's admin on this loopback TCP port (default: a Unix socket in the run dir).",
 )
 @click.option(
-    "--xds-port", default=18000, show_default=True, type=int, help="xDS gRPC port (loopback)."
+    "--xds-port",
+    default=None,
+    type=int,
+    help="Serve xDS on this loopback TCP port (default: a Unix socket in the run dir).",
+)
+@click.option(
+    "--run-dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Private (0700) directory for the xDS and admin sockets (default: a new temporary one).",
 )
 @ambassador_id_option
 @click.option(
     "--diag-host", default="0.0.0.0", show_default=True, help="Address the diagnostics port binds."
+)
+@click.option(
+    "--diag-allowed-host",
+    "diag_allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A name the diagnostics views answer in the Host header, besides localhost, this "
+    "host's names and IP addresses (repeatable; DNS-rebinding protection).",
 )
 @click.option("--xds-delta", is_flag=True, help="Have Envoy use incremental (delta) xDS.")
 @click.option("--envoy-log-level", default="warning", show_default=True, help="Envoy's log level.")
@@ -52,6 +77,7 @@ from legation.runtime.source import KubernetesOptions
     show_default=True,
     help="Route table form: a matcher tree for large virtual hosts (auto), or always one form.",
 )
+@max_file_size_option
 @click.option("--log-level", default="info", show_default=True, help="legation's own log level.")
 def run(
     config_dir: Path | None,
@@ -59,15 +85,18 @@ def run(
     http_port: int,
     https_port: int,
     diag_port: int,
-    admin_port: int,
-    xds_port: int,
+    admin_port: int | None,
+    xds_port: int | None,
+    run_dir: Path | None,
     ambassador_id: str,
     diag_host: str,
+    diag_allowed_hosts: tuple[str, ...],
     xds_delta: bool,
     envoy_log_level: str,
     envoy_concurrency: int | None,
     drain_seconds: float,
     route_matcher: str,
+    max_file_size: int,
     log_level: str,
 ) -> None:
     """Run the gateway on a folder (--config-dir) or a Kubernetes API server (--kubernetes)
@@ -85,12 +114,15 @@ def run(
         diag_port=diag_port,
         admin_port=admin_port,
         xds_port=xds_port,
+        run_dir=run_dir,
         ambassador_id=ambassador_id,
         diag_host=diag_host,
+        diag_allowed_hosts=diag_allowed_hosts,
         xds_delta=xds_delta,
         envoy_log_level=envoy_log_level,
         envoy_concurrency=envoy_concurrency,
         drain_seconds=drain_seconds,
         route_matcher=route_matcher,
+        max_file_size=max_file_size,
     )
     asyncio.run(GatewayRuntime(options).run())

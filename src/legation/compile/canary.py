@@ -48,9 +48,11 @@ def build_route(members: Sequence[CompiledMapping]) -> Route:
     """
     ordered = _primary_first([m for m in members if not m.shadow])
     primary = ordered[0]
-    weights = split_weights([m.weight for m in ordered])
+    # a redirect has no upstream (no cluster is made for it): it is never a target
+    upstreams = [m for m in ordered if m.options.redirect is None]
+    weights = split_weights([m.weight for m in upstreams])
     targets = tuple(
-        dataclasses.replace(m.target, weight=w) for m, w in zip(ordered, weights, strict=True)
+        dataclasses.replace(m.target, weight=w) for m, w in zip(upstreams, weights, strict=True)
     )
     if primary.options.redirect is not None:
         targets = ()
@@ -66,7 +68,7 @@ def build_route(members: Sequence[CompiledMapping]) -> Route:
         timeout_ms=primary.timeout_ms,
         mappings=tuple(m.key for m in ordered),
         options=primary.options,
-        mirrors=mirrors([m for m in members if m.shadow]),
+        mirrors=mirrors([m for m in members if m.shadow and m.options.redirect is None]),
     )
 
 

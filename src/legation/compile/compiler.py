@@ -9,7 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.canary import RouteMemo
-from legation.compile.control_ports import DEFAULT_DIAG_PORT, control_port_error
+from legation.compile.control_ports import (
+    DEFAULT_DIAG_PORT,
+    control_port_error,
+    without_control_endpoints,
+)
 from legation.compile.endpoints import load_assignments
 from legation.compile.host_routes import (
     HostRouteMemo,
@@ -79,7 +83,8 @@ class CompileCache:
     """Per-object memo across compiles, so one changed Mapping does not recompile all.
 
     Holding a cache keeps compile pure: the output is what a fresh compile would give
-    (tests check this), only faster.
+    (tests check this), only faster — except for one deliberate memory: which of two
+    resources with the same key was live (`winners`), so a newcomer cannot displace it.
     """
 
     def __init__(self) -> None:
@@ -91,6 +96,9 @@ class CompileCache:
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
         ] = {}
         self._defaults = MappingDefaults()
+        self.winners: dict[str, tuple[str, str | None]] = {}
+        """Per resource key, where the resource that won last time came from (file or
+        object, annotation): it keeps winning over a newcomer with the same key."""
 
     def compile_mappings(
         self, mappings: Sequence[Resource[MappingSpec]], defaults: MappingDefaults | None = None
@@ -196,22 +204,54 @@ def _select_ambassador_id(work: _Work) -> None:
 
 
 def _reject_duplicates(work: _Work) -> None:
-    """Two resources with one key: the first (by source) wins, the others are errors."""
+    """Two resources with one key: the first seen wins, the others are errors.
+
+    "First seen" is remembered across compiles: the one that was live keeps winning when a
+    newcomer takes its name. On a fresh start the older one wins (file modification time,
+    or Kubernetes creationTimestamp), then the one first in source order.
+    """
+    remembered = work.cache.winners
     by_key: dict[str, list[Resource[Any]]] = defaultdict(list)
     for res in work.resources:
         by_key[res.key].append(res)
-    if len(by_key) == len(work.resources):
-        return
+    winners: dict[str, tuple[str, str | None]] = {}
     kept = []
     for key, group in by_key.items():
-        group.sort(key=lambda r: (r.source.location, r.source.line or 0, r.source.document or 0))
-        kept.append(group[0])
-        for dup in group[1:]:
+        if len(group) > 1:
+            group.sort(key=lambda r: _first_seen_order(r, remembered.get(key)))
             where = group[0].source.describe()
-            work.problems.append(
-                ConfigProblem(dup.source, key, f"duplicate of {key} at {where}; skipped")
-            )
+            for dup in group[1:]:
+                work.problems.append(
+                    ConfigProblem(
+                        dup.source, key, f"duplicate of {key} at {where} (first seen wins); skipped"
+                    )
+                )
+        kept.append(group[0])
+        winners[key] = _origin(group[0])
+    work.cache.winners = winners
     work.resources = kept
+
+
+def _origin(res: Resource[Any]) -> tuple[str, str | None]:
+    return (res.source.location, res.source.annotation)
+
+
+def _first_seen_order(res: Resource[Any], live: tuple[str, str | None] | None) -> tuple[Any, ...]:
+    """Sort key: the live one first, then the oldest, then source order."""
+    created = res.raw.created
+    if not created:
+        meta = res.raw.doc.get("metadata")
+        stamp = meta.get("creationTimestamp") if isinstance(meta, dict) else None
+        created = stamp if isinstance(stamp, str) else ""
+    src = res.source
+    return (
+        _origin(res) != live,
+        not created,
+        created,
+        src.location,
+        src.line or 0,
+        src.document or 0,
+    )
 
 
 def _withhold(work: _Work, withheld: Withheld) -> None:
@@ -320,6 +360,13 @@ def _assign_endpoints(work: _Work) -> None:
     """The ready endpoints of each EDS cluster, from EndpointSlices or Endpoints."""
     work.load_assignments, problems = load_assignments(work.endpoint_requests, work.resources)
     work.problems.extend(problems)
+    by_key = {r.key: r for r in work.resources}
+    ports, names = work.options.control_ports, work.options.local_names
+    for i, assignment in enumerate(work.load_assignments):
+        work.load_assignments[i], reasons = without_control_endpoints(assignment, ports, names)
+        holders = [by_key[k] for k in assignment.sources if k in by_key]
+        for reason, res in ((r, h) for r in reasons for h in holders):
+            work.problems.append(ConfigProblem(res.source, res.key, reason))
 
 
 def _collect_clusters(work: _Work) -> None:

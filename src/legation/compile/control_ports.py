@@ -10,11 +10,13 @@ as a loopback peer. Such a resource is an error on its `service` field.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import socket
 from collections.abc import Collection
 
 from legation.compile.service import ServiceAddress
+from legation.ir.endpoints import LoadAssignment
 
 DEFAULT_DIAG_PORT = 8877
 """The diagnostics port when nothing else is said (as Ambassador users know it)."""
@@ -62,3 +64,22 @@ def control_port_error(
         f"(diagnostics, Envoy admin or xDS); routing to it would give every client of the "
         f"listener the gateway's control interfaces. Point `service` at an upstream service"
     )
+
+
+def without_control_endpoints(
+    assignment: LoadAssignment, control_ports: Collection[int], own_names: Collection[str] = ()
+) -> tuple[LoadAssignment, list[str]]:
+    """`assignment` without endpoints on the gateway's own control ports (an Endpoints
+    object written by hand can list 127.0.0.1), and the reason for each one left out."""
+    kept, reasons = [], []
+    for ep in assignment.endpoints:
+        reason = control_port_error(
+            ServiceAddress(ep.address, ep.port, False), control_ports, own_names
+        )
+        if reason is None:
+            kept.append(ep)
+        else:
+            reasons.append(f"endpoint of Service {assignment.service} left out: {reason}")
+    if not reasons:
+        return assignment, []
+    return dataclasses.replace(assignment, endpoints=tuple(kept)), reasons

@@ -71,14 +71,16 @@ def _problem(res: Resource[MappingSpec], field: str, message: str) -> ConfigProb
     return ConfigProblem(res.field_source(field), res.key, message, field=res.spec_path + field)
 
 
-def _check_regex(res: Resource[MappingSpec], field: str, pattern: str) -> ConfigProblem | None:
+def _check_regex(
+    res: Resource[MappingSpec], field: str, pattern: str, case_sensitive: bool = True
+) -> ConfigProblem | None:
     """Reject patterns that Envoy's regex engine (RE2) would refuse, against the Mapping.
 
     Checked with RE2 itself, so a pattern RE2 cannot parse (a lookahead, a back
-    reference) is this Mapping's error instead of a rejected route table. Envoy's
-    program-size limit is runtime configuration and is left to Envoy (a NACK).
+    reference) or whose program is over Envoy's size limit is this Mapping's error
+    instead of a rejected route table.
     """
-    message = regex_error(pattern)
+    message = regex_error(pattern, case_sensitive)
     return _problem(res, field, f"invalid regular expression: {message}") if message else None
 
 
@@ -142,7 +144,7 @@ def compile_mapping(
             )
     errors: list[ConfigProblem | None] = []
     if spec.prefix_regex:
-        errors.append(_check_regex(res, "prefix", spec.prefix))
+        errors.append(_check_regex(res, "prefix", spec.prefix, spec.case_sensitive))
     elif not spec.prefix.startswith("/"):
         errors.append(_problem(res, "prefix", "prefix must start with '/'"))
     for field, values in (

@@ -125,8 +125,8 @@ def resolve(
             [_notice(cm, "ConsulResolver is not supported yet; using the service address")],
             None,
         )
-    if kind != ENDPOINT_RESOLVER:
-        return cm, [], None
+    if kind != ENDPOINT_RESOLVER or cm.options.redirect is not None:
+        return cm, [], None  # a redirect has no upstream whose endpoints could be resolved
     name, namespace, port = split_service(cm.resource.spec.service, cm.resource.namespace)
     if is_ip(cm.cluster.host):
         return (

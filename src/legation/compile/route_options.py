@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
+from legation.compile.regex import regex_error
 from legation.compile.service import ServiceAddress
 from legation.compile.upstream_options import MappingDefaults
 from legation.ir.errors import ConfigProblem, Severity
@@ -80,11 +79,11 @@ def _redirect(
     if len(given) > 1:
         return None, [_problem(res, given[1], f"set only one of {', '.join(_REDIRECT_FIELDS)}")]
     if spec.regex_redirect is not None:
-        try:
-            re.compile(spec.regex_redirect.pattern)
-        except re.error as exc:
+        # checked as Envoy will check it: RE2 syntax and program size
+        reason = regex_error(spec.regex_redirect.pattern)
+        if reason is not None:
             return None, [
-                _problem(res, "regex_redirect.pattern", f"invalid regular expression: {exc}")
+                _problem(res, "regex_redirect.pattern", f"invalid regular expression: {reason}")
             ]
     regex = spec.regex_redirect
     return Redirect(

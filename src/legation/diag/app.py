@@ -2,21 +2,23 @@
 
 Probes and `/metrics` answer anyone; the read-only views answer loopback clients
 unless the ambassador Module allows others (see `access`); the log-level endpoint
-answers loopback clients only.
+answers loopback clients only, and only with a same-origin `Origin`. The views and
+the log-level endpoint answer only a `Host` that names this gateway (421 otherwise).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from legation.diag import pages
-from legation.diag.access import is_loopback, may_view, same_origin
+from legation.diag.access import host_allowed, is_loopback, may_view, same_origin
 from legation.diag.render import DIAG_PREFIX, page
 from legation.diag.state import DiagState
 from legation.diag.upstreams import fetch_health
@@ -26,16 +28,42 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def build_app(state: DiagState, *, allow_non_local: bool = False) -> Starlette:
+def misdirected(request: Request) -> Response:
+    """421 for a `Host` that does not name this gateway, saying what would do."""
+    host = request.headers.get("host", "")
+    return PlainTextResponse(
+        f"Host {host!r} does not name this gateway: the diagnostics answer only Host "
+        "localhost, an IP address, or a name given with --diag-allowed-host "
+        "(protection against DNS rebinding)\n",
+        status_code=421,
+    )
+
+
+def build_app(
+    state: DiagState, *, allow_non_local: bool = False, allowed_hosts: Collection[str] = ()
+) -> Starlette:
     """The ASGI app serving probes, metrics and diagnostics for `state`.
 
     `allow_non_local` opens the read-only views to every client regardless of the
-    Module (for tests and special deployments).
+    Module (for tests and special deployments). `allowed_hosts` are names, besides
+    `localhost` and IP addresses, that a `Host` header may give for the views.
     """
+    names = frozenset(h.strip().lower().rstrip(".") for h in allowed_hosts)
+
+    def same_host(handler: Handler) -> Handler:
+        """Refuse requests whose `Host` does not name this gateway."""
+
+        async def guarded(request: Request) -> Response:
+            if not host_allowed(request, names):
+                return misdirected(request)
+            return await handler(request)
+
+        return guarded
 
     def view(handler: Handler) -> Handler:
         """Refuse clients that may not see the diagnostics views."""
 
+        @same_host
         async def guarded(request: Request) -> Response:
             if not may_view(request, state.settings(), force_allow=allow_non_local):
                 return PlainTextResponse(
@@ -63,35 +91,56 @@ def build_app(state: DiagState, *, allow_non_local: bool = False) -> Starlette:
         body = text.encode() + state.metrics()
         return Response(body, media_type=PROMETHEUS_CONTENT_TYPE)
 
+    # Pages are built and rendered in a worker thread: a large configuration takes a
+    # while to render, and the probes and xDS on the event loop must not wait for it.
     async def overview(request: Request) -> Response:
         health = await fetch_health(state.envoy_admin)
-        return page(request, "overview.html", pages.overview_data(state, health))
+        return await run_in_threadpool(
+            lambda: page(request, "overview.html", pages.overview_data(state, health))
+        )
 
     async def routes(request: Request) -> Response:
         health = await fetch_health(state.envoy_admin)
-        return page(request, "routes.html", pages.routes_data(state, health))
+        return await run_in_threadpool(
+            lambda: page(request, "routes.html", pages.routes_data(state, health))
+        )
 
     async def clusters(request: Request) -> Response:
         health = await fetch_health(state.envoy_admin)
-        return page(request, "clusters.html", pages.clusters_data(state, health))
+        return await run_in_threadpool(
+            lambda: page(request, "clusters.html", pages.clusters_data(state, health))
+        )
 
     async def resource(request: Request) -> Response:
         key = request.path_params["key"]
-        data = pages.resource_data(state, key)
-        if data is None:
-            return page(request, "missing.html", {"key": key}, status_code=404)
-        return page(request, "resource.html", data)
+
+        def build() -> Response:
+            data = pages.resource_data(state, key)
+            if data is None:
+                return page(request, "missing.html", {"key": key}, status_code=404)
+            return page(request, "resource.html", data)
+
+        return await run_in_threadpool(build)
 
     async def tester(request: Request) -> Response:
-        return page(request, "tester.html", pages.tester_data(state, request.query_params))
+        return await run_in_threadpool(
+            lambda: page(request, "tester.html", pages.tester_data(state, request.query_params))
+        )
 
+    @same_host
     async def loglevel(request: Request) -> Response:
         if not is_loopback(request):
             return PlainTextResponse(
                 "log levels can only be changed from loopback\n", status_code=403
             )
         if not same_origin(request):
-            return PlainTextResponse("cross-site request refused\n", status_code=403)
+            host = request.headers.get("host", "")
+            return PlainTextResponse(
+                f"refused: changing log levels needs an Origin header equal to "
+                f"http://{host} (a page of another site cannot send it; "
+                "`legation loglevel` does)\n",
+                status_code=403,
+            )
         params = dict(request.query_params)
         if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             params.update(parse_qsl((await request.body()).decode()))
@@ -111,7 +160,7 @@ def build_app(state: DiagState, *, allow_non_local: bool = False) -> Starlette:
             Route("/ambassador/v0/check_alive", check_alive),
             Route("/ambassador/v0/check_ready", check_ready),
             Route("/metrics", metrics),
-            Route(DIAG_PREFIX, to_overview),
+            Route(DIAG_PREFIX, same_host(to_overview)),
             Route(f"{DIAG_PREFIX}/", view(overview)),
             Route(f"{DIAG_PREFIX}/routes", view(routes)),
             Route(f"{DIAG_PREFIX}/clusters", view(clusters)),

@@ -7,7 +7,7 @@ from typing import Any
 from envoy.config.core.v3 import address_pb2, base_pb2
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from envoy.extensions.filters.listener.tls_inspector.v3 import tls_inspector_pb2
-from google.protobuf import struct_pb2
+from google.protobuf import struct_pb2, wrappers_pb2
 
 from legation.envoy import connection_manager, tcp_proxy
 from legation.envoy.filters.base import pack
@@ -63,6 +63,9 @@ def translate_listener(listener: Listener) -> Any:
                 address=listener.address, port_value=listener.port
             )
         ),
+        # without SO_REUSEPORT (Envoy's default on Linux) a second Envoy cannot bind
+        # the same port and silently share its traffic
+        enable_reuse_port=wrappers_pb2.BoolValue(value=False),
         filter_chains=[_filter_chain(c) for c in listener.filter_chains],
     )
     if listener.inspects_tls:

@@ -1,14 +1,20 @@
-"""Start, supervise and stop a real Envoy process (asyncio)."""
+"""Start, supervise and stop a real Envoy process (asyncio).
+
+Envoy dies with legation: it is started with a parent-death signal, so a legation
+killed with SIGKILL leaves no orphan holding the ports for the next run.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import pathlib
 import signal
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from legation.envoy.binary import find_envoy_binary
@@ -23,6 +29,45 @@ BACKOFF_MAX = 5.0
 _STABLE_AFTER = 10.0
 """An Envoy that ran this long resets the backoff."""
 _ADMIN_TIMEOUT = 2.0
+_PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal a process gets when its parent thread exits."""
+
+AdminAddress = int | pathlib.Path
+"""Envoy's admin interface: a TCP port on 127.0.0.1, or a Unix socket path."""
+
+Preflight = Callable[[], None]
+"""Called before every start of Envoy; raises to refuse starting it (e.g. a port is
+taken), with a one-line message."""
+
+
+class EnvoyStartRefused(Exception):
+    """The preflight check refused to (re)start Envoy; the message says why."""
+
+
+_EXEC_WITH_PDEATHSIG = """\
+import ctypes, os, signal, sys
+if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0):
+    print("legation: Envoy runs without a parent-death signal", file=sys.stderr)
+if os.getppid() != int(sys.argv[1]):  # the parent died before prctl took effect
+    sys.exit(1)
+os.execv(sys.argv[2], sys.argv[2:])
+""".replace("PR_SET_PDEATHSIG", str(_PR_SET_PDEATHSIG))
+"""Run by a short-lived Python that then becomes Envoy (the signal survives exec)."""
+
+
+def _dying_with_us(argv: list[str]) -> list[str]:
+    """``argv`` prefixed so that the process gets SIGKILL when legation's spawning thread
+    exits (Linux ``PR_SET_PDEATHSIG``).
+
+    A small exec wrapper rather than a ``preexec_fn``: forking a process that runs gRPC
+    threads with a Python callback is fragile (and gRPC logs about it); the wrapper is
+    spawned with vfork and costs a few milliseconds. The signal follows the parent
+    *thread*, so Envoy is spawned from the event loop's thread (the main thread under
+    ``asyncio.run``), never from a worker thread.
+    """
+    if sys.platform != "linux":
+        return argv
+    return [sys.executable, "-I", "-S", "-c", _EXEC_WITH_PDEATHSIG, str(os.getpid()), *argv]
 
 
 class EnvoyProcess:
@@ -35,23 +80,28 @@ class EnvoyProcess:
         self,
         bootstrap: Any,
         work_dir: pathlib.Path,
-        admin_port: int,
+        admin: AdminAddress,
         *,
         log_level: str = "warning",
         concurrency: int | None = None,
         drain_time_s: int = 5,
         extra_args: Sequence[str] = (),
         binary: pathlib.Path | None = None,
+        preflight: Preflight | None = None,
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
         """Prepare (not start) an Envoy for ``bootstrap`` (a Bootstrap message).
 
-        The bootstrap is written to ``work_dir/envoy-bootstrap.json``; ``admin_port``
-        must be the admin port the bootstrap configures.
+        The bootstrap is written to ``work_dir/envoy-bootstrap.json``; ``admin`` must be
+        the admin address (port or socket path) the bootstrap configures. ``preflight``
+        runs before every (re)start: when it raises, :meth:`start` raises
+        EnvoyStartRefused, and the supervisor stops restarting and calls ``on_refused``
+        with the message instead of crash-looping.
         """
         self.bootstrap_path = pathlib.Path(work_dir) / "envoy-bootstrap.json"
         """Where the bootstrap file is written."""
-        self.admin_port = admin_port
-        """Envoy's admin port on 127.0.0.1."""
+        self.admin = admin
+        """Envoy's admin address: a port on 127.0.0.1 or a Unix socket path."""
         self.restarts = 0
         """How many times the supervisor restarted Envoy."""
         self._bootstrap_json = bootstrap_to_json(bootstrap)
@@ -63,6 +113,8 @@ class EnvoyProcess:
         self._proc: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
+        self._preflight = preflight
+        self._on_refused = on_refused
 
     @property
     def alive(self) -> bool:
@@ -85,11 +137,16 @@ class EnvoyProcess:
         self._supervisor = asyncio.create_task(self._supervise(), name="envoy-supervisor")
 
     async def _spawn(self) -> None:
-        """Start one Envoy process."""
+        """Start one Envoy process (after the preflight check)."""
+        if self._preflight is not None:
+            try:
+                self._preflight()
+            except Exception as exc:
+                raise EnvoyStartRefused(str(exc)) from None
         binary = self._binary or find_envoy_binary()
         argv = [str(binary), "-c", str(self.bootstrap_path), *self._args]
         self._proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=2, stderr=2
+            *_dying_with_us(argv), stdin=asyncio.subprocess.DEVNULL, stdout=2, stderr=2
         )
         log.info("started Envoy pid %d: %s", self._proc.pid, " ".join(argv))
 
@@ -113,6 +170,14 @@ class EnvoyProcess:
             try:
                 await self._spawn()
                 self.restarts += 1
+            except EnvoyStartRefused as exc:
+                # restarting would only crash-loop on the same conflict
+                self._proc = None
+                if self._on_refused is not None:
+                    self._on_refused(str(exc))
+                else:
+                    log.error("not restarting Envoy: %s", exc)
+                return
             except Exception:
                 log.exception("cannot restart Envoy")
                 self._proc = None
@@ -179,9 +244,7 @@ class EnvoyProcess:
 
     async def admin_request(self, method: str, path: str) -> tuple[int, str]:
         """Send one HTTP/1.1 request to the admin interface; return (status, body)."""
-        return await asyncio.wait_for(
-            _http_request("127.0.0.1", self.admin_port, method, path), _ADMIN_TIMEOUT
-        )
+        return await asyncio.wait_for(_http_request(self.admin, method, path), _ADMIN_TIMEOUT)
 
 
 def _active_connections(stats: str) -> int:
@@ -202,12 +265,18 @@ def _active_connections(stats: str) -> int:
     return total
 
 
-async def _http_request(host: str, port: int, method: str, path: str) -> tuple[int, str]:
-    """A minimal HTTP/1.1 client (Content-Length or chunked bodies)."""
-    reader, writer = await asyncio.open_connection(host, port)
+async def _http_request(admin: AdminAddress, method: str, path: str) -> tuple[int, str]:
+    """A minimal HTTP/1.1 client (Content-Length or chunked bodies) for the admin
+    interface, over TCP on loopback or its Unix socket."""
+    if isinstance(admin, pathlib.Path):
+        reader, writer = await asyncio.open_unix_connection(str(admin))
+        host = "localhost"
+    else:
+        reader, writer = await asyncio.open_connection("127.0.0.1", admin)
+        host = f"127.0.0.1:{admin}"
     try:
         writer.write(
-            f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"
             "Content-Length: 0\r\nConnection: close\r\n\r\n".encode()
         )
         await writer.drain()

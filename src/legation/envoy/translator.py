@@ -17,7 +17,12 @@ class Translator:
 
     def __init__(self, route_matcher: str = "auto") -> None:
         """`route_matcher`: `auto` (a matcher tree for large virtual hosts), `list`, `tree`."""
-        choices = {"auto": use_tree, "list": lambda routes: False, "tree": lambda routes: True}
+        choices = {
+            "auto": use_tree,
+            "list": lambda routes: False,
+            # a tree needs at least one trie key: Envoy refuses an empty prefix_match_map
+            "tree": lambda routes: any(r.literal_path for r in routes),
+        }
         if route_matcher not in choices:
             raise ValueError(f"route_matcher must be one of {sorted(choices)}")
         self._use_tree = choices[route_matcher]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from legation.model.annotations import expand_service, is_annotated_service
 from legation.model.fields import known_fields
 from legation.model.host import HostSpec
 from legation.model.kubernetes import is_kubernetes_object, parse_kubernetes_object
+from legation.model.limits import MAX_NESTING_DEPTH, nesting_exceeds
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
 from legation.model.raw import RawObject
@@ -48,6 +50,13 @@ KNOWN_NOT_YET: frozenset[str] = frozenset(
 """Ambassador kinds that legation reads but does not act on yet: skipped with a notice."""
 
 
+NOT_READ = " is not a kind legation reads; skipped"
+"""The end of the notice for a document of a kind legation does not read."""
+
+SKIPPED_KIND_DETAIL = 3
+"""How many such notices one file shows in full before they are summed up in one."""
+
+
 @dataclass
 class ParseResult:
     """Resources parsed from some raw documents, and the problems found on the way."""
@@ -69,7 +78,17 @@ def _describe_error(err: Any, model: type[BaseModel], loc: tuple[Any, ...]) -> s
         return "required field is missing"
     if kind == "value_error":
         return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-    return f"{err.get('msg', 'invalid value')} (got {err.get('input')!r})"
+    return f"{err.get('msg', 'invalid value')} (got {_short_repr(err.get('input'))})"
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 80, 80
+_REPR.maxdict = _REPR.maxlist = _REPR.maxtuple = _REPR.maxset = 6
+
+
+def _short_repr(value: Any) -> str:
+    """A bounded repr: a deep or huge value is cut, never walked whole (or recursed into)."""
+    return _REPR.repr(value)
 
 
 def _validation_problems(
@@ -145,7 +164,22 @@ def parse_ambassador_document(raw: RawObject, default_namespace: str) -> ParseRe
 
 
 def parse_object(raw: RawObject, default_namespace: str = "default") -> ParseResult:
-    """Parse one raw object: an Ambassador document, or a Service with annotations."""
+    """Parse one raw object: an Ambassador document, or a Service with annotations.
+
+    Never raises: an object that breaks a shape limit, or any failure while parsing it
+    (a bug included), becomes this object's error and the others are parsed as usual.
+    """
+    if nesting_exceeds(raw.doc):
+        message = f"nested deeper than {MAX_NESTING_DEPTH} levels (or contains itself); skipped"
+        return ParseResult(problems=[ConfigProblem(raw.source, None, message)])
+    try:
+        return _parse_object(raw, default_namespace)
+    except Exception as exc:  # isolation: one object must never fail the whole build
+        message = f"could not be parsed ({type(exc).__name__}: {_short_repr(str(exc))}); skipped"
+        return ParseResult(problems=[ConfigProblem(raw.source, None, message)])
+
+
+def _parse_object(raw: RawObject, default_namespace: str) -> ParseResult:
     if is_annotated_service(raw.doc):
         docs, problems, namespace = expand_service(raw)
         result = ParseResult(problems=list(problems))
@@ -182,7 +216,7 @@ def parse_object(raw: RawObject, default_namespace: str = "default") -> ParseRes
             ConfigProblem(
                 raw.source,
                 None,
-                f"{kind} ({api}) is not a kind legation reads; skipped",
+                f"{kind} ({api}){NOT_READ}",
                 severity=Severity.NOTICE,
             )
         ]
@@ -210,4 +244,41 @@ class ParseCache:
             fresh[id(raw)] = hit
             out.append(hit[1])
         self._entries = fresh
-        return out
+        return fold_skipped_kinds(out)
+
+
+def fold_skipped_kinds(results: list[ParseResult]) -> list[ParseResult]:
+    """Sum up a file's notices about kinds legation does not read after the first few.
+
+    A file of 100,000 ConfigMaps gives a handful of notices and one count, not 100,000
+    log lines and diagnostics rows. The results themselves are not changed (they are
+    cached); the ones that lose notices are copied.
+    """
+    seen: dict[str, list[tuple[int, ConfigProblem]]] = {}
+    for index, result in enumerate(results):
+        for problem in result.problems:
+            if problem.severity is Severity.NOTICE and problem.message.endswith(NOT_READ):
+                seen.setdefault(problem.source.location, []).append((index, problem))
+    folded = [(loc, found) for loc, found in seen.items() if len(found) > SKIPPED_KIND_DETAIL]
+    if not folded:
+        return results
+    out = list(results)
+    for _location, found in folded:
+        extra = found[SKIPPED_KIND_DETAIL:]
+        drop: dict[int, set[int]] = {}
+        for index, problem in extra:
+            drop.setdefault(index, set()).add(id(problem))
+        for index, ids in drop.items():
+            kept = [p for p in out[index].problems if id(p) not in ids]
+            out[index] = ParseResult(list(out[index].resources), kept)
+        kinds = sorted({p.message.removesuffix(NOT_READ) for _, p in extra})
+        shown = ", ".join(kinds[:5]) + (", ..." if len(kinds) > 5 else "")
+        summary = ConfigProblem(
+            extra[0][1].source,
+            None,
+            f"{len(extra)} more document(s) of kinds legation does not read ({shown}); skipped",
+            severity=Severity.NOTICE,
+        )
+        last = found[SKIPPED_KIND_DETAIL - 1][0]
+        out[last] = ParseResult(list(out[last].resources), [*out[last].problems, summary])
+    return out

@@ -21,6 +21,9 @@ class RawObject:
     source: Source
     field_lines: Mapping[str, int] = field(default_factory=dict)
     """1-based line of each field, keyed by dotted path (`spec.prefix`), when known."""
+    created: str = ""
+    """When the object appeared, as RFC 3339 UTC text (a file's modification time), when
+    the source knows; orders duplicates on a fresh start (older first)."""
 
     def line_of(self, path: str) -> int | None:
         """The line of a dotted field path, or of its closest known parent."""

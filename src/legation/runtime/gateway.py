@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-import tempfile
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,14 +18,18 @@ import uvicorn
 from legation import __version__
 from legation.compile.compiler import CompileOptions, Withheld
 from legation.diag.app import build_app
-from legation.envoy.bootstrap import build_bootstrap
-from legation.envoy.process import EnvoyProcess
+from legation.diag.server import server_config
+from legation.envoy.process import EnvoyProcess, EnvoyStartRefused
 from legation.ir.errors import ConfigProblem
 from legation.ir.serialize import to_data
+from legation.runtime.channels import ControlChannels, check_listeners_free
 from legation.runtime.diagview import GatewayDiag
+from legation.runtime.local_names import local_names
 from legation.runtime.metrics import ControlPlaneMetrics
 from legation.runtime.pipeline import BuildResult, Pipeline
+from legation.runtime.ports import PortConflict, bind_tcp
 from legation.runtime.quarantine import Quarantine
+from legation.runtime.rundir import RunDirError
 from legation.runtime.source import open_source
 from legation.runtime.state import build_overview, config_state, holds_configuration
 from legation.sources.base import SourceError
@@ -33,7 +37,6 @@ from legation.sources.kubernetes.options import KubernetesOptions
 from legation.sources.snapshot import Snapshot
 from legation.xds.cache import Snapshot as CacheSnapshot
 from legation.xds.cache import XdsCache
-from legation.xds.server import XdsServer
 from legation.xds.status import NodeStatus
 
 log = logging.getLogger("legation")
@@ -59,16 +62,25 @@ class RunOptions:
     https_port: int = 8443
     """The HTTPS listener's port, used once some Host terminates TLS."""
     diag_port: int = 8877
-    admin_port: int = 8001
-    xds_port: int = 18000
+    admin_port: int | None = None
+    """Envoy admin on this loopback TCP port; None: a Unix socket in the run dir."""
+    xds_port: int | None = None
+    """xDS on this loopback TCP port; None: a Unix socket in the run dir."""
+    run_dir: Path | None = None
+    """The private (0700) directory for the sockets and bootstrap; None: a temporary one."""
     ambassador_id: str = "default"
     diag_host: str = "0.0.0.0"
+    diag_allowed_hosts: tuple[str, ...] = ()
+    """Names a `Host` header may give for the diagnostics views (besides localhost and
+    IP addresses; `--diag-allowed-host`)."""
     xds_delta: bool = False
     envoy_log_level: str = "warning"
     envoy_concurrency: int | None = None
     drain_seconds: float = 5.0
     debounce_ms: int = 50
     route_matcher: str = "auto"
+    max_file_size: int = 8 * 1024 * 1024
+    """Folder source: files larger than this (bytes) are reported and not read."""
 
 
 class _QuietServer(uvicorn.Server):
@@ -87,13 +99,19 @@ class GatewayRuntime:
 
     def __init__(self, options: RunOptions) -> None:
         self.options = options
-        self.cache = XdsCache()
-        self.source = open_source(options.config_dir, options.kubernetes, options.debounce_ms)
+        self.channels = ControlChannels(options.admin_port, options.xds_port, options.run_dir)
+        self.cache: XdsCache = self.channels.cache()
+        self._exit_code = 0
+        self.source = open_source(
+            options.config_dir, options.kubernetes, options.debounce_ms, options.max_file_size
+        )
         self.pipeline = Pipeline(
             CompileOptions(
                 ambassador_id=options.ambassador_id,
                 http_port=options.http_port,
                 https_port=options.https_port,
+                control_ports=control_ports(options),
+                local_names=local_names(),
             ),
             route_matcher=options.route_matcher,
         )
@@ -238,7 +256,7 @@ class GatewayRuntime:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
-        diag, diag_task = self._start_diag()
+        diag, diag_task = self._start_diag(self._claim_ports())
         try:
             initial = await self._initial_snapshot()
             if initial is not None:
@@ -249,48 +267,84 @@ class GatewayRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await diag_task
             await self.source.close()
+            self.channels.close()
+        if self._exit_code:
+            raise SystemExit(self._exit_code)
 
-    def _start_diag(self) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-        """Serve probes, metrics and the diagnostics UI."""
+    def _claim_ports(self) -> socket.socket:
+        """Bind the diagnostics port and check the control channels before anything
+        else; a conflict is one line naming the port and its holder, and exit 2."""
         opts = self.options
-        diag = _QuietServer(
-            uvicorn.Config(
-                build_app(GatewayDiag(self, self.metrics)),
-                host=opts.diag_host,
-                port=opts.diag_port,
-                log_level="warning",
-                access_log=False,
-                lifespan="off",
-            )
+        try:
+            diag_socket = bind_tcp(opts.diag_host, opts.diag_port, "diagnostics, --diag-port")
+            try:
+                self.channels.open()
+            except Exception:
+                diag_socket.close()
+                raise
+        except (PortConflict, RunDirError) as exc:
+            log.error("cannot start: %s", exc)
+            raise SystemExit(2) from None
+        return diag_socket
+
+    def _preflight(self) -> None:
+        """Before each start of Envoy: nobody else may hold its admin address, nor, before
+        it first came up, the ports of its listeners (later, a taken port is one
+        listener's rejection, withheld by the quarantine)."""
+        self.channels.check_admin_free()
+        if self._envoy_live_pid is None and self.last is not None:
+            gateway = self.last.compiled.gateway
+            addresses = [(lst.address, lst.port) for lst in gateway.listeners]
+            check_listeners_free(addresses, self.options.http_port)
+
+    def _envoy_refused(self, reason: str) -> None:
+        """The supervisor cannot restart Envoy (a port is taken): stop with status 2."""
+        log.error("cannot restart Envoy: %s", reason)
+        self._exit_code = 2
+        self._stop.set()
+
+    def _start_diag(self, sock: socket.socket) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+        """Serve probes, metrics and the diagnostics UI on the already bound ``sock``."""
+        opts = self.options
+        app = build_app(
+            GatewayDiag(self, self.metrics),
+            allowed_hosts={*opts.diag_allowed_hosts, *local_names()},
         )
-        return diag, asyncio.create_task(diag.serve(), name="diag")
+        diag = _QuietServer(server_config(app, opts.diag_host, opts.diag_port))
+        return diag, asyncio.create_task(diag.serve(sockets=[sock]), name="diag")
 
     async def _serve(self) -> None:
         """Start the xDS server and Envoy, follow the source until told to stop, drain."""
         opts = self.options
-        server = XdsServer(self.cache, "127.0.0.1", opts.xds_port)
-        await server.start()
-        with tempfile.TemporaryDirectory(prefix="legation-") as workdir:
-            self.envoy = self._envoy(Path(workdir), server.port)
+        server = self.channels.xds_server(self.cache)
+        try:
+            await server.start()
+        except OSError as exc:  # taken since _claim_ports checked it
+            log.error("cannot start: %s", exc)
+            raise SystemExit(2) from None
+        self.envoy = self._envoy(self.channels.path, server.port)
+        try:
             await self.envoy.start()
-            watch_task = asyncio.create_task(self._watch(), name="watch")
-            acks_task = asyncio.create_task(self._watch_acks(), name="acks")
-            log.info(
-                "legation %s: HTTP on :%d, diagnostics on :%d, Envoy admin on 127.0.0.1:%d, "
-                "xDS on 127.0.0.1:%d, watching %s",
-                __version__,
-                opts.http_port,
-                opts.diag_port,
-                opts.admin_port,
-                server.port,
-                self.source.description,
-            )
-            await self._stop.wait()
-            self.stopping = True  # readiness fails first, while Envoy drains
-            log.info("stopping: draining Envoy for up to %.0f s", opts.drain_seconds)
-            watch_task.cancel()
-            acks_task.cancel()
-            await self.envoy.stop(opts.drain_seconds)
+        except EnvoyStartRefused as exc:
+            log.error("cannot start: %s", exc)
+            await server.stop(0)
+            raise SystemExit(2) from None
+        watch_task = asyncio.create_task(self._watch(), name="watch")
+        acks_task = asyncio.create_task(self._watch_acks(), name="acks")
+        log.info(
+            "legation %s: HTTP on :%d, diagnostics on :%d, %s, watching %s",
+            __version__,
+            opts.http_port,
+            opts.diag_port,
+            self.channels.describe(),
+            self.source.description,
+        )
+        await self._stop.wait()
+        self.stopping = True  # readiness fails first, while Envoy drains
+        log.info("stopping: draining Envoy for up to %.0f s", opts.drain_seconds)
+        watch_task.cancel()
+        acks_task.cancel()
+        await self.envoy.stop(opts.drain_seconds)
         await server.stop(1.0)
         with contextlib.suppress(asyncio.CancelledError):
             await watch_task
@@ -299,18 +353,14 @@ class GatewayRuntime:
     def _envoy(self, workdir: Path, xds_port: int) -> EnvoyProcess:
         """The supervised Envoy, bootstrapped to fetch everything from our xDS server."""
         opts = self.options
-        bootstrap = build_bootstrap(
-            node_id=f"legation-{opts.ambassador_id}",
-            node_cluster="legation",
-            admin_port=opts.admin_port,
-            xds_host="127.0.0.1",
-            xds_port=xds_port,
-            delta=opts.xds_delta,
-        )
+        node_id = f"legation-{opts.ambassador_id}"
+        bootstrap = self.channels.bootstrap(node_id, opts.xds_delta, xds_port)
         return EnvoyProcess(
             bootstrap,
             workdir,
-            admin_port=opts.admin_port,
+            admin=self.channels.admin,
+            preflight=self._preflight,
+            on_refused=self._envoy_refused,
             log_level=opts.envoy_log_level,
             concurrency=opts.envoy_concurrency,
             # access-log lines reach their file within a second, not Envoy's 10 s
@@ -370,6 +420,13 @@ class GatewayRuntime:
             rebuild = self.quarantine.observe(state, self.version, nack_reason(nodes))
             if rebuild and self._snapshot is not None:
                 await self.apply(self._snapshot)
+
+
+def control_ports(options: RunOptions) -> frozenset[int]:
+    """The TCP ports of the gateway's own control interfaces (diagnostics, Envoy admin,
+    xDS), which no Mapping may target."""
+    ports = {options.diag_port, options.admin_port, options.xds_port}
+    return frozenset(p for p in ports if p)  # 0 is "any free port": nothing to refuse
 
 
 def nack_reason(nodes: Sequence[NodeStatus]) -> str:

@@ -11,8 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import yaml
-
+from legation.diag.bounded import shown_document, shown_json
 from legation.envoy.resources import message_to_data
 from legation.ir.errors import Severity
 from legation.model.annotations import expand_service, is_annotated_service
@@ -54,18 +53,12 @@ def _documents(objects: tuple[RawObject, ...]) -> Iterator[tuple[str, RawObject]
                 yield key, raw
 
 
-def _shown(raw: RawObject) -> Mapping[str, Any]:
-    """The document as it may be shown: a Secret's values are replaced."""
-    return redacted(raw.doc) if is_secret(raw.doc) else raw.doc
-
-
-def _plain(value: Any) -> Any:
-    """Mappings and sequences as dicts and lists, so YAML can dump them."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+def _shown(doc: Any) -> dict[str, Any]:
+    """The document as data and YAML, bounded in size (an alias bomb or a huge document
+    must not be expanded by a page), with notes on what was left out."""
+    # a Secret's values are never shown, only its keys
+    shown = shown_document(redacted(doc) if is_secret(doc) else doc)
+    return {"doc": shown.data, "yaml": shown.yaml, "truncated": list(shown.notes)}
 
 
 def _find_routes(data: Any, names: set[str], out: list[dict[str, Any]]) -> None:
@@ -82,9 +75,7 @@ def _find_routes(data: Any, names: set[str], out: list[dict[str, Any]]) -> None:
 
 
 def _dump_json(data: Any) -> str:
-    import json
-
-    return json.dumps(data, indent=2, sort_keys=True)
+    return shown_json(data)
 
 
 class Inventory:
@@ -138,10 +129,7 @@ class Inventory:
                 {
                     "source": raw.source.describe(),
                     "provenance": source_data(raw.source),
-                    "doc": _plain(_shown(raw)),
-                    "yaml": yaml.safe_dump(
-                        _plain(_shown(raw)), sort_keys=False, allow_unicode=True
-                    ),
+                    **_shown(raw.doc),
                 }
                 for raw in docs
             ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from legation.sources.base import ConfigSource
+from legation.sources.files import DEFAULT_MAX_FILE_SIZE
 from legation.sources.folder import FolderSource
 from legation.sources.kubernetes.options import KubernetesOptions
 
@@ -12,13 +13,17 @@ __all__ = ["KubernetesOptions", "open_source"]
 
 
 def open_source(
-    config_dir: Path | None, kubernetes: KubernetesOptions | None, debounce_ms: int = 50
+    config_dir: Path | None,
+    kubernetes: KubernetesOptions | None,
+    debounce_ms: int = 50,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> ConfigSource:
-    """The Kubernetes source when `kubernetes` is given, else the folder `config_dir`."""
+    """The Kubernetes source when `kubernetes` is given, else the folder `config_dir`
+    (whose files over `max_file_size` bytes are reported and not read)."""
     if kubernetes is not None:
         from legation.sources.kubernetes.source import KubernetesSource  # needs aiohttp
 
         return KubernetesSource(kubernetes)
     if config_dir is None:
         raise ValueError("either a configuration folder or Kubernetes options are needed")
-    return FolderSource(config_dir, debounce_ms)
+    return FolderSource(config_dir, debounce_ms, max_file_size)

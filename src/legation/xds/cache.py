@@ -1,4 +1,8 @@
-"""Versioned xDS resources (the desired state) and per-node delivery status. No gRPC here.
+"""Versioned xDS resources (the desired state) and per-stream delivery status. No gRPC here.
+
+Only streams that present the cache's token (set by the runtime, carried in Envoy's
+bootstrap node metadata) are admitted, so no other local process can read the
+configuration or count as "our Envoy" for readiness and quarantine.
 
 The cache is used from one asyncio event loop: :meth:`XdsCache.set_resources` notifies
 the streams through plain callbacks, which set their wake-up events.
@@ -7,6 +11,8 @@ the streams through plain callbacks, which set their wake-up events.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -121,11 +127,17 @@ def _build_snapshot(types: Mapping[str, TypeSnapshot]) -> Snapshot:
 class XdsCache:
     """The desired xDS state plus what every connected Envoy has received and accepted."""
 
-    def __init__(self) -> None:
-        """Start empty: every type in ``PUSH_ORDER`` with no resources."""
+    def __init__(self, token: str | None = None) -> None:
+        """Start empty: every type in ``PUSH_ORDER`` with no resources.
+
+        With a ``token``, only streams presenting it are admitted (:meth:`admits`);
+        without one, every stream is.
+        """
         self._snapshot = _build_snapshot({url: _empty_type(url) for url in PUSH_ORDER})
         self._listeners: list[Callable[[], None]] = []
-        self._nodes: dict[str, NodeRecord] = {}
+        self._token = token
+        self._stream_ids = itertools.count(1)
+        self._nodes: dict[int, NodeRecord] = {}
         self.pushes: dict[str, int] = {}
         """Responses sent, by type URL."""
         self.acks: dict[str, int] = {}
@@ -189,11 +201,22 @@ class XdsCache:
 
     # -- node bookkeeping ----------------------------------------------------------
 
+    def admits(self, token: str) -> bool:
+        """May a stream presenting ``token`` be served (and counted)?"""
+        # bytes: compare_digest refuses non-ASCII str, and the token comes from anyone
+        return self._token is None or hmac.compare_digest(token.encode(), self._token.encode())
+
     def register_node(self, node_id: str, kind: StreamKind) -> NodeRecord:
-        """Record a new stream for ``node_id`` (replacing an older stream's record)."""
-        record = NodeRecord(node_id, kind)
-        self._nodes.pop(node_id, None)
-        self._nodes[node_id] = record
+        """Record a new stream for ``node_id``, with a record of its own.
+
+        Closed streams of the same node id are forgotten (an Envoy that reconnects
+        replaces its old record); open ones are kept apart, never overwritten.
+        """
+        for stream_id, old in list(self._nodes.items()):
+            if old.node_id == node_id and not old.connected:
+                del self._nodes[stream_id]
+        record = NodeRecord(node_id, kind, stream_id=next(self._stream_ids))
+        self._nodes[record.stream_id] = record
         self._prune()
         return record
 
@@ -204,12 +227,13 @@ class XdsCache:
     def _prune(self) -> None:
         """Forget the oldest disconnected nodes beyond a fixed bound."""
         gone = [n for n, r in self._nodes.items() if not r.connected]
-        for node_id in gone[: max(0, len(gone) - _MAX_DISCONNECTED_NODES)]:
-            del self._nodes[node_id]
+        for stream_id in gone[: max(0, len(gone) - _MAX_DISCONNECTED_NODES)]:
+            del self._nodes[stream_id]
 
     def nodes(self) -> list[NodeStatus]:
-        """Return a frozen status per known node, sorted by node id."""
-        return [self._nodes[n].freeze() for n in sorted(self._nodes)]
+        """Return a frozen status per known stream, sorted by node id then stream."""
+        records = sorted(self._nodes.values(), key=lambda r: (r.node_id, r.stream_id))
+        return [r.freeze() for r in records]
 
     def acked_everywhere(self, version: str | None = None) -> bool:
         """True when at least one node is connected and every connected node has ACKed

@@ -1,4 +1,8 @@
-"""Per-node xDS bookkeeping: what was sent, ACKed and NACKed, as frozen snapshots."""
+"""Per-stream xDS bookkeeping: what was sent, ACKed and NACKed, as frozen snapshots.
+
+Records are per connection (``stream_id``), not per node id: a second stream that
+claims the same node id gets a record of its own and cannot overwrite the first's.
+"""
 
 from __future__ import annotations
 
@@ -54,7 +58,7 @@ class TypeStatus:
 
 @dataclass(frozen=True)
 class NodeStatus:
-    """A read-only snapshot of one Envoy node's xDS state."""
+    """A read-only snapshot of one xDS stream's state (one Envoy connection)."""
 
     node_id: str
     """``node.id`` from the first request."""
@@ -68,6 +72,8 @@ class NodeStatus:
     """When the current (or last) stream opened (``time.time()``)."""
     types: Mapping[str, TypeStatus] = field(default_factory=dict)
     """Per type URL: what was sent, ACKed and NACKed."""
+    stream_id: int = 0
+    """Unique per stream within this process (connections are told apart by it)."""
 
     def in_sync(self, version: str) -> bool:
         """True when this node has ACKed global ``version`` for every type it subscribed to."""
@@ -111,6 +117,7 @@ class NodeRecord:
     snapshot_version: str | None = None
     connected_at: float = field(default_factory=time.time)
     types: dict[str, TypeRecord] = field(default_factory=dict)
+    stream_id: int = 0
 
     def type(self, type_url: str) -> TypeRecord:
         """Return (creating if needed) the record for ``type_url``."""
@@ -123,6 +130,7 @@ class NodeRecord:
         """Return an immutable snapshot."""
         return NodeStatus(
             node_id=self.node_id,
+            stream_id=self.stream_id,
             connected=self.connected,
             stream_kind=self.stream_kind,
             snapshot_version=self.snapshot_version,

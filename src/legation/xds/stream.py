@@ -30,6 +30,7 @@ from legation.xds.types import (
     CLUSTER,
     ENDPOINT,
     HELD_REMOVALS,
+    NODE_TOKEN_KEY,
     PUSH_ORDER,
     WARMING_DEPENDENCIES,
     short_name,
@@ -55,6 +56,10 @@ class Step:
     """Called with the nonce once the response is written."""
     updated: tuple[Entry, ...] = ()
     """Resources that replace a different version Envoy held (they re-warm)."""
+
+
+class StreamRefused(Exception):
+    """The stream's first request did not present the run's token."""
 
 
 @dataclass
@@ -118,9 +123,7 @@ class Stream(abc.ABC):
             while self._requests:
                 request = self._requests.popleft()
                 if self.record is None:
-                    node_id = str(request.node.id) or "unknown"
-                    self.record = self._cache.register_node(node_id, self.kind)
-                    log.info("xDS %s stream from %s opened", self.kind, node_id)
+                    self.record = self._register(request)
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug("xDS: request from %s: %s", self.record.node_id, describe(request))
                 self.handle(request)
@@ -141,6 +144,15 @@ class Stream(abc.ABC):
             timeout = min(deadlines) - now if deadlines else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
+
+    def _register(self, request: Any) -> NodeRecord:
+        """Admit the stream by its first request's token; raise StreamRefused if not."""
+        node_id = str(request.node.id) or "unknown"
+        if not self._cache.admits(node_token(request.node)):
+            raise StreamRefused(f"xDS stream from node {node_id!r} without this run's token")
+        record = self._cache.register_node(node_id, self.kind)
+        log.info("xDS %s stream %d from %s opened", self.kind, record.stream_id, node_id)
+        return record
 
     def _expire(self, now: float) -> None:
         """Stop waiting for ACKs that are overdue."""
@@ -281,6 +293,12 @@ def select(record: TypeRecord, snapshot: Snapshot) -> tuple[Mapping[str, Entry],
         return resources.entries, resources.version
     chosen = {n: resources.entries[n] for n in sorted(record.names) if n in resources.entries}
     return chosen, hash_versions((n, e.version) for n, e in chosen.items())
+
+
+def node_token(node: Any) -> str:
+    """The token an xDS client's ``node`` presents in its metadata ("" when none)."""
+    value = node.metadata.fields.get(NODE_TOKEN_KEY)
+    return str(value.string_value) if value is not None else ""
 
 
 def describe(request: Any) -> str:

@@ -39,6 +39,9 @@ HELD_REMOVALS: tuple[str, ...] = (CLUSTER, SECRET)
 """Types whose stale resources are removed only once every other type is up to date,
 in this order: clusters, then the secrets that listeners and clusters named."""
 
+NODE_TOKEN_KEY = "legation_token"
+"""Node metadata key under which an Envoy presents the run's token to the xDS server."""
+
 SHORT_NAMES: dict[str, str] = {
     SECRET: "secret",
     CLUSTER: "cluster",

@@ -109,3 +109,29 @@ def test_tcpmapping_to_a_control_port_is_an_error_on_service() -> None:
     assert (error.resource, error.field) == ("TCPMapping/xds.default", "spec.service")
     assert "[::1]:18000" in error.message
     assert [lst.port for lst in result.gateway.listeners] == [8080, 9001]
+
+
+def test_endpoints_on_a_control_port_are_left_out_with_an_error() -> None:
+    endpoints = RawObject(
+        doc={
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": "quote", "namespace": "shop"},
+            "subsets": [
+                {"addresses": [{"ip": "127.0.0.1"}, {"ip": "10.0.0.7"}], "ports": [{"port": 8877}]}
+            ],
+        },
+        source=Source("ep.yaml", 3),
+    )
+    result = compile_config(
+        [
+            doc("KubernetesEndpointResolver", "endpoint"),
+            doc("Mapping", "quote", prefix="/q/", service="quote.shop:8877", resolver="endpoint"),
+            endpoints,
+        ]
+    )
+    (assignment,) = result.gateway.load_assignments
+    assert [(e.address, e.port) for e in assignment.endpoints] == [("10.0.0.7", 8877)]
+    (error,) = result.errors
+    assert error.resource == "Endpoints/quote.shop" and error.source.location == "ep.yaml"
+    assert "127.0.0.1:8877" in error.message and "control port" in error.message

@@ -69,8 +69,10 @@ def state(tmp_path: Path) -> FakeState:
     return fake
 
 
-def client(state: FakeState, address: tuple[str, int] = LOCAL) -> TestClient:
-    return TestClient(build_app(state), client=address)
+def client(
+    state: FakeState, address: tuple[str, int] = LOCAL, base_url: str = "http://127.0.0.1:8877"
+) -> TestClient:
+    return TestClient(build_app(state), client=address, base_url=base_url)
 
 
 def test_overview_json_groups_errors_with_file_and_line(state: FakeState) -> None:
@@ -188,14 +190,133 @@ def test_loglevel_is_loopback_only_and_same_origin(state: FakeState) -> None:
         url, params={"level": "debug"}, headers={"origin": "http://evil.example"}
     )
     assert cross.status_code == 403
-    ok = client(state).post(url, params={"level": "debug", "component": "envoy", "json": "true"})
+    same = {"origin": "http://127.0.0.1:8877"}
+    ok = client(state).post(
+        url, params={"level": "debug", "component": "envoy", "json": "true"}, headers=same
+    )
     assert ok.json()["levels"] == {"legation": "info", "envoy": "debug"}
     form = client(state).post(
         url,
         content=b"component=legation&level=debug",
-        headers={"content-type": "application/x-www-form-urlencoded", "accept": "text/html"},
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "accept": "text/html",
+            **same,
+        },
     )
     assert form.status_code == 200 and "legation: debug" in form.text
-    bad = client(state).post(url, params={"level": "loud", "json": "true"})
+    bad = client(state).post(url, params={"level": "loud", "json": "true"}, headers=same)
     assert bad.status_code == 400 and "loud" in bad.json()["error"]
     assert client(state).get(url).status_code == 405
+
+
+VIEWS = (
+    "/ambassador/v0/diag/?json=true",
+    "/ambassador/v0/diag/routes?json=true",
+    "/ambassador/v0/diag/clusters?json=true",
+    "/ambassador/v0/diag/resource/Mapping/good.default?json=true",
+    "/ambassador/v0/diag/explain?path=/good/&json=true",
+    "/ambassador/v0/diag",
+)
+LOGLEVEL = "/ambassador/v0/diag/loglevel"
+
+
+def test_views_and_loglevel_refuse_a_foreign_host(state: FakeState) -> None:
+    """DNS rebinding: a page on evil.example resolved to 127.0.0.1 sends Host: evil.example."""
+    evil = client(state, base_url="http://evil.example:8877")
+    for path in VIEWS:
+        answer = evil.get(path, follow_redirects=False)
+        assert answer.status_code == 421, path
+        assert "evil.example" in answer.text and "--diag-allowed-host" in answer.text
+    before = dict(state.levels)
+    post = evil.post(
+        LOGLEVEL, params={"level": "debug"}, headers={"origin": "http://evil.example:8877"}
+    )
+    assert post.status_code == 421
+    assert state.levels == before  # nothing changed
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://127.0.0.1:8877",
+        "http://127.0.0.1",
+        "http://localhost:8877",
+        "http://LOCALHOST",
+        "http://[::1]:8877",
+        "http://10.1.2.3:8877",  # an IP literal cannot be a rebound name
+    ],
+)
+def test_views_answer_hosts_that_name_the_gateway(state: FakeState, base_url: str) -> None:
+    for path in VIEWS[:-1]:
+        assert client(state, base_url=base_url).get(path).status_code == 200, path
+
+
+def test_configured_names_are_allowed(state: FakeState) -> None:
+    app = build_app(state, allowed_hosts=("Diag.Example.",))
+    named = TestClient(app, client=LOCAL, base_url="http://diag.example:8877")
+    assert named.get(VIEWS[0]).status_code == 200
+    other = TestClient(app, client=LOCAL, base_url="http://diag.example.evil:8877")
+    assert other.get(VIEWS[0]).status_code == 421
+
+
+def test_probes_and_metrics_answer_any_host(state: FakeState) -> None:
+    """The kubelet and Prometheus name the pod by IP or by a Service name."""
+    for base_url in ("http://evil.example", "http://legation-admin.ns.svc:8877"):
+        c = client(state, REMOTE, base_url=base_url)
+        assert c.get("/ambassador/v0/check_alive").status_code == 200
+        assert c.get("/ambassador/v0/check_ready").status_code == 200
+        assert c.get("/metrics").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"origin": "http://evil.example"},
+        {"origin": "null"},
+        {"origin": "http://127.0.0.1:8877.evil.example"},
+        {"origin": "http://127.0.0.1:9999"},
+        {"origin": "http://127.0.0.1:8877", "sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-origin"},  # no Origin at all
+    ],
+)
+def test_loglevel_needs_a_same_origin_origin(state: FakeState, headers: dict[str, str]) -> None:
+    before = dict(state.levels)
+    answer = client(state).post(LOGLEVEL, params={"level": "debug"}, headers=headers)
+    assert answer.status_code == 403
+    assert "Origin" in answer.text
+    assert state.levels == before
+
+
+def test_loglevel_with_a_matching_origin_changes_the_level(state: FakeState) -> None:
+    for base_url in ("http://127.0.0.1:8877", "http://localhost:8877", "http://[::1]:8877"):
+        answer = client(state, base_url=base_url).post(
+            LOGLEVEL,
+            params={"level": "debug", "component": "legation", "json": "true"},
+            headers={"origin": base_url, "sec-fetch-site": "same-origin"},
+        )
+        assert answer.status_code == 200, base_url
+    assert state.levels["legation"] == "debug"
+
+
+def test_forwarded_headers_never_make_a_client_local(state: FakeState) -> None:
+    """Authorization is by the socket's peer: X-Forwarded-For / Forwarded are ignored."""
+    spoof = {"x-forwarded-for": "127.0.0.1", "forwarded": "for=127.0.0.1", "x-real-ip": "::1"}
+    remote = client(state, REMOTE)
+    assert remote.get(VIEWS[0], headers=spoof).status_code == 403
+    post = remote.post(
+        LOGLEVEL, params={"level": "debug"}, headers={**spoof, "origin": "http://127.0.0.1:8877"}
+    )
+    assert post.status_code == 403
+    local = client(state).get(VIEWS[0], headers={"x-forwarded-for": "8.8.8.8"})
+    assert local.status_code == 200
+
+
+def test_uvicorn_does_not_trust_proxy_headers(state: FakeState) -> None:
+    """uvicorn would rewrite the client from X-Forwarded-For when the peer is 127.0.0.1
+    (where Envoy is); the diagnostics server must not let it."""
+    from legation.diag.server import server_config
+
+    config = server_config(build_app(state), "127.0.0.1", 0)
+    assert config.proxy_headers is False

@@ -59,6 +59,7 @@ class RunningGateway:
         self.log_path = Path(self._tmp.name) / "legation.log"
         self.run_dir = Path(self._tmp.name) / "run"
         self.http_port, self.diag_port = free_port(), free_port()
+        self.https_port = free_port()
         self.admin_port: int | None = free_port() if tcp_control else None
         self.xds_port: int | None = free_port() if tcp_control else None
         for name, text in (files or {}).items():
@@ -147,7 +148,8 @@ class RunningGateway:
         return [
             sys.executable, "-m", "legation.cli.main", "run",
             "--config-dir", str(self.config_dir),
-            "--http-port", str(self.http_port), "--diag-port", str(self.diag_port),
+            "--http-port", str(self.http_port), "--https-port", str(self.https_port),
+            "--diag-port", str(self.diag_port),
             *control,
             "--diag-host", "127.0.0.1", "--envoy-concurrency", "1", "--drain-seconds", "1",
             *self.extra_args,

@@ -49,6 +49,19 @@ def test_check_names_file_resource_and_field(tmp_path: Path) -> None:
     assert "Mapping/wrong-type.default: field spec.precedence" in result.stderr
 
 
+def test_check_reports_host_certificate_errors_offline(tmp_path: Path) -> None:
+    result = legation("check", case("hosts_tls", tmp_path))
+    assert result.returncode == 1
+    for key, what in (
+        ("Host/missing-secret.default", "Secret default/nowhere does not exist"),
+        ("Host/mismatched.default", "the private key does not match the certificate"),
+        ("Host/no-key.default", "has no tls.key"),
+        ("Host/not-pem.default", "is not a valid PEM certificate"),
+    ):
+        assert f"{key}: field spec.tlsSecret: " in result.stderr and what in result.stderr
+    assert "PRIVATE KEY" not in result.stdout + result.stderr
+
+
 def test_check_json(tmp_path: Path) -> None:
     result = legation("check", "--json", case("bad_input", tmp_path))
     assert result.returncode == 1

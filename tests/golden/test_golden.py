@@ -1,9 +1,12 @@
 """Golden files: tests/golden/<case>/in.yaml → ir.yaml, problems.yaml, listeners.yaml,
-routes.yaml, clusters.yaml (and endpoints.yaml when there are EDS endpoints). Run `make golden` (pytest --update-golden) to regenerate.
+routes.yaml, clusters.yaml, and a file for every other non-empty xDS collection
+(endpoints.yaml, secrets.yaml, ...). Run `make golden` (pytest --update-golden) to
+regenerate.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +40,9 @@ def render(case_dir: Path) -> dict[str, str]:
         "clusters.yaml": _dump(envoy["clusters"]),
     }
     assert set(outputs) == set(OUTPUTS)
-    if envoy["endpoints"]:
-        outputs["endpoints.yaml"] = _dump(envoy["endpoints"])
+    for collection, items in envoy.items():
+        if items and f"{collection}.yaml" not in outputs:
+            outputs[f"{collection}.yaml"] = _dump(items)
     return outputs
 
 
@@ -74,3 +78,14 @@ def test_output_is_deterministic() -> None:
     """Rendering twice gives identical bytes (stable names, sorted collections)."""
     for case in CASES:
         assert render_isolated(HERE / case) == render_isolated(HERE / case)
+
+
+def test_no_key_or_certificate_bytes_in_outputs() -> None:
+    """Secrets show placeholders: no PEM block, no base64 of an input's PEM, anywhere."""
+    for case in CASES:
+        text = (HERE / case / "in.yaml").read_text()
+        # PEM body lines (stringData) and base64 of whole PEM files (data)
+        blobs = set(re.findall(r"[A-Za-z0-9+/=]{60,}", text))
+        for name, output in render_isolated(HERE / case).items():
+            assert "-----BEGIN" not in output, f"{case}/{name}"
+            assert not [b for b in blobs if b in output], f"{case}/{name}"

@@ -46,6 +46,17 @@ def http_port_option(func: F) -> F:
     )(func)
 
 
+def https_port_option(func: F) -> F:
+    """`--https-port`: the port of the HTTPS listener (when a Host terminates TLS)."""
+    return click.option(
+        "--https-port",
+        default=8443,
+        show_default=True,
+        type=int,
+        help="Port of the HTTPS listener, made when some Host terminates TLS.",
+    )(func)
+
+
 def max_file_size_option(func: F) -> F:
     """`--max-file-size`: files larger than this are reported and not read."""
     return click.option(
@@ -63,6 +74,7 @@ def build_folder(
     http_port: int,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     control_ports: frozenset[int] | None = None,
+    https_port: int = 8443,
 ) -> BuildResult:
     """Read a folder once (files being written get a moment) and run the whole pipeline.
 
@@ -72,7 +84,7 @@ def build_folder(
     from legation.runtime.pipeline import Pipeline
 
     snapshot = read_folder(config_dir, max_file_size)
-    options = compile_options(ambassador_id, http_port, control_ports)
+    options = compile_options(ambassador_id, http_port, control_ports, https_port)
     return Pipeline(options).build(snapshot)
 
 
@@ -82,6 +94,7 @@ def compile_folder(
     http_port: int,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     control_ports: frozenset[int] | None = None,
+    https_port: int = 8443,
 ) -> tuple[Snapshot, CompileResult]:
     """Like `build_folder`, but stop after compile: no Envoy translation.
 
@@ -92,7 +105,7 @@ def compile_folder(
     from legation.compile.compiler import compile_config
 
     snapshot = read_folder(config_dir, max_file_size)
-    options = compile_options(ambassador_id, http_port, control_ports)
+    options = compile_options(ambassador_id, http_port, control_ports, https_port)
     return snapshot, compile_config(snapshot.objects, options)
 
 
@@ -104,12 +117,17 @@ def read_folder(config_dir: Path, max_file_size: int) -> Snapshot:
 
 
 def compile_options(
-    ambassador_id: str, http_port: int, control_ports: frozenset[int] | None
+    ambassador_id: str,
+    http_port: int,
+    control_ports: frozenset[int] | None,
+    https_port: int = 8443,
 ) -> CompileOptions:
     """The compile options of a one-shot command (`control_ports` None: the default)."""
     from legation.compile.compiler import CompileOptions
 
-    options = CompileOptions(ambassador_id=ambassador_id, http_port=http_port)
+    options = CompileOptions(
+        ambassador_id=ambassador_id, http_port=http_port, https_port=https_port
+    )
     if control_ports is not None:
         options = dataclasses.replace(options, control_ports=control_ports)
     return options

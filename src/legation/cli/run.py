@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING
 import click
 
 from legation.cli.kubernetes import kubernetes_options
-from legation.cli.options import ambassador_id_option, http_port_option, max_file_size_option
+from legation.cli.options import (
+    ambassador_id_option,
+    http_port_option,
+    https_port_option,
+    max_file_size_option,
+)
 
 if TYPE_CHECKING:
     from legation.runtime.source import KubernetesOptions
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
 )
 @kubernetes_options
 @http_port_option
+@https_port_option
 @click.option(
     "--diag-port", default=8877, show_default=True, type=int, help="Diagnostics and probes port."
 )
@@ -78,6 +84,7 @@ def run(
     config_dir: Path | None,
     kubernetes: KubernetesOptions | None,
     http_port: int,
+    https_port: int,
     diag_port: int,
     admin_port: int | None,
     xds_port: int | None,
@@ -110,6 +117,7 @@ def run(
         config_dir=config_dir,
         kubernetes=kubernetes,
         http_port=http_port,
+        https_port=https_port,
         diag_port=diag_port,
         admin_port=admin_port,
         xds_port=xds_port,

@@ -15,6 +15,13 @@ from legation.compile.control_ports import (
     without_control_endpoints,
 )
 from legation.compile.endpoints import load_assignments
+from legation.compile.host_routes import (
+    HostRouteMemo,
+    host_virtual_hosts,
+    mapping_labels,
+    unserved,
+)
+from legation.compile.hosts import CompiledHost, compile_hosts
 from legation.compile.http_settings import http_filter_settings, http_settings
 from legation.compile.ingress import ingress_mappings
 from legation.compile.mapping import CompiledMapping, compile_mapping
@@ -25,12 +32,14 @@ from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_ki
 from legation.compile.service import ServiceAddress
 from legation.compile.shadow import split_shadows
 from legation.compile.tcpmapping import compile_tcp_mappings
+from legation.compile.tls_listener import https_listener
 from legation.compile.upstream_options import MappingDefaults
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.errors import ConfigProblem, Severity
-from legation.ir.gateway import Gateway, HttpListener, RouteConfig
-from legation.ir.tcp import TcpListener
+from legation.ir.gateway import Gateway, RouteConfig
+from legation.ir.listeners import FilterChain, HttpConnectionManager, Listener
+from legation.ir.secrets import Secret
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleConfig
 from legation.model.parse import ParseCache
@@ -46,6 +55,8 @@ class CompileOptions:
 
     ambassador_id: str = DEFAULT_AMBASSADOR_ID
     http_port: int = 8080
+    https_port: int = 8443
+    """Where HTTPS is served when some Host terminates TLS (and there is no Listener)."""
     listen_address: str = "0.0.0.0"
     control_ports: frozenset[int] = frozenset({DEFAULT_DIAG_PORT})
     """The gateway's own TCP control ports (diagnostics; Envoy admin and xDS when they
@@ -81,6 +92,7 @@ class CompileCache:
     def __init__(self) -> None:
         self.parse = ParseCache()
         self.routes = RouteMemo()
+        self.host_routes = HostRouteMemo()
         self.resolvers = ResolverMemo()
         self._mappings: dict[
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
@@ -127,11 +139,12 @@ class _Work:
     compiled: list[CompiledMapping] = field(default_factory=list)
     groups: list[list[CompiledMapping]] = field(default_factory=list)
     clusters: dict[str, Cluster] = field(default_factory=dict)
-    route_config: RouteConfig | None = None
-    listeners: list[HttpListener] = field(default_factory=list)
+    route_configs: list[RouteConfig] = field(default_factory=list)
+    hosts: list[CompiledHost] = field(default_factory=list)
+    secrets: list[Secret] = field(default_factory=list)
+    listeners: list[Listener] = field(default_factory=list)
     endpoint_requests: list[EndpointRequest] = field(default_factory=list)
     load_assignments: list[LoadAssignment] = field(default_factory=list)
-    tcp_listeners: list[TcpListener] = field(default_factory=list)
     held: list[Resource[Any]] = field(default_factory=list)
 
 
@@ -162,16 +175,17 @@ def compile_config(
     _apply_resolvers(work)
     _group_mappings(work)
     _collect_clusters(work)
+    _compile_hosts(work)
     _compile_tcp_mappings(work)
     _assign_endpoints(work)
     _build_routes(work)
     _build_listeners(work)
     gateway = Gateway(
         listeners=tuple(work.listeners),
-        route_configs=(work.route_config,) if work.route_config else (),
+        route_configs=tuple(work.route_configs),
         clusters=tuple(work.clusters[name] for name in sorted(work.clusters)),
         load_assignments=tuple(work.load_assignments),
-        tcp_listeners=tuple(work.tcp_listeners),
+        secrets=tuple(work.secrets),
     )
     problems = sorted(
         work.problems,
@@ -320,14 +334,29 @@ def _apply_resolvers(work: _Work) -> None:
     work.problems.extend(problems + found)
 
 
+def _compile_hosts(work: _Work) -> None:
+    """Hosts: hostname, certificate (from a Secret) and cleartext policy, each checked."""
+    hosts = [r for r in work.resources if r.kind == "Host"]
+    result = compile_hosts(hosts, work.resources)
+    work.hosts, work.secrets = result.hosts, result.secrets
+    work.problems.extend(result.problems)
+
+
 def _compile_tcp_mappings(work: _Work) -> None:
     """TCPMappings: a TCP listener per port; their clusters join the HTTP ones."""
     tcp = [r for r in work.resources if r.kind == "TCPMapping"]
     opts = work.options
+    https_port = opts.https_port if work.secrets else None
     result = compile_tcp_mappings(
-        tcp, opts.http_port, opts.listen_address, opts.control_ports, opts.local_names
+        tcp,
+        opts.http_port,
+        opts.listen_address,
+        opts.control_ports,
+        opts.local_names,
+        https_port=https_port,
     )
-    work.tcp_listeners, work.problems = result.listeners, work.problems + result.problems
+    work.listeners.extend(result.listeners)
+    work.problems.extend(result.problems)
     for cluster in result.clusters:
         shared = work.clusters.get(cluster.name)
         if shared is not None:
@@ -382,11 +411,24 @@ def _build_routes(work: _Work) -> None:
     work.problems.extend(problems)
     routes = work.cache.routes.routes(ordered_groups)
     name = f"http-{work.options.http_port}"
-    work.route_config = RouteConfig(name=name, virtual_hosts=virtual_hosts(routes))
+    if not work.hosts:  # no Host resources: every Mapping on every host, as before Hosts
+        work.route_configs.append(RouteConfig(name=name, virtual_hosts=virtual_hosts(routes)))
+        return
+    labels = mapping_labels([r for r in work.resources if r.kind == "Mapping"])
+    work.problems.extend(unserved(work.hosts, routes, labels))
+    memo = work.cache.host_routes
+    memo.start()
+    cleartext = host_virtual_hosts(work.hosts, routes, labels, cleartext=True, memo=memo)
+    work.route_configs.append(RouteConfig(name=name, virtual_hosts=cleartext))
+    tls_hosts = [h for h in work.hosts if h.secret is not None]
+    if tls_hosts:
+        secure = host_virtual_hosts(tls_hosts, routes, labels, cleartext=False, memo=memo)
+        work.route_configs.append(RouteConfig(f"https-{work.options.https_port}", secure))
 
 
 def _build_listeners(work: _Work) -> None:
-    """Without Listener resources: one HTTP listener on the configured port."""
+    """Without Listener resources: one HTTP listener on the configured port, and an
+    HTTPS one when some Host terminates TLS."""
     modules = [r for r in work.resources if r.kind == "Module"]
     access_log, problems = access_log_settings(modules, work.module)
     work.problems.extend(problems)
@@ -398,18 +440,28 @@ def _build_listeners(work: _Work) -> None:
     filters, problems = http_filter_settings(work.module, module, route_rules)
     work.problems.extend(problems)
     port = work.options.http_port
-    work.listeners.append(
-        HttpListener(
-            name=f"http-{port}",
-            address=work.options.listen_address,
-            port=port,
-            route_config=f"http-{port}",
-            use_remote_address=work.module.use_remote_address,
-            xff_num_trusted_hops=work.module.xff_num_trusted_hops,
-            merge_slashes=work.module.merge_slashes,
-            strip_matching_host_port=work.module.strip_matching_host_port,
-            access_log=access_log,
-            settings=http_settings(work.module),
-            filters=filters,
-        )
+    settings = http_settings(work.module)
+    manager = HttpConnectionManager(
+        route_config=f"http-{port}",
+        stat_prefix=f"http_{port}",
+        use_remote_address=work.module.use_remote_address,
+        xff_num_trusted_hops=work.module.xff_num_trusted_hops,
+        merge_slashes=work.module.merge_slashes,
+        strip_matching_host_port=work.module.strip_matching_host_port,
+        access_log=access_log,
+        settings=settings,
+        filters=filters,
     )
+    chain = FilterChain(http=manager)
+    http = Listener(
+        f"http-{port}",
+        work.options.listen_address,
+        port,
+        (chain,),
+        buffer_limit_bytes=settings.buffer_limit_bytes,
+        proxy_protocol=settings.proxy_protocol,
+    )
+    https = https_listener(
+        work.hosts, work.options.https_port, work.options.listen_address, manager
+    )
+    work.listeners[0:0] = [http] if https is None else [http, https]

@@ -1,4 +1,4 @@
-"""TCPMappings → one TCP listener per port, one (weighted) route per SNI host.
+"""TCPMappings → one listener per port, one (weighted) TCP proxy chain per SNI host.
 
 TCPMappings on the same port and host form a weighted group, like a canary group of
 Mappings: explicit `weight`s are kept and one unweighted member takes the rest. Two
@@ -18,7 +18,8 @@ from legation.compile.control_ports import control_port_error
 from legation.compile.service import ServiceError, cluster_for, parse_service
 from legation.ir.clusters import Cluster
 from legation.ir.errors import ConfigProblem, Severity
-from legation.ir.tcp import TcpListener, TcpRoute, TcpTarget
+from legation.ir.listeners import ChainMatch, FilterChain, Listener
+from legation.ir.tcp import TcpProxy, TcpTarget
 from legation.model.resource import Resource
 from legation.model.tcpmapping import TCP_NOT_YET_IMPLEMENTED, TCPMappingSpec
 
@@ -27,7 +28,7 @@ from legation.model.tcpmapping import TCP_NOT_YET_IMPLEMENTED, TCPMappingSpec
 class TcpResult:
     """What the TCPMappings contribute: listeners, clusters and problems."""
 
-    listeners: list[TcpListener] = field(default_factory=list)
+    listeners: list[Listener] = field(default_factory=list)
     clusters: list[Cluster] = field(default_factory=list)
     problems: list[ConfigProblem] = field(default_factory=list)
 
@@ -73,7 +74,7 @@ def _by_source(res: Resource[TCPMappingSpec]) -> tuple[str, int, int, str]:
     return (res.source.location, res.source.line or 0, res.source.document or 0, res.key)
 
 
-def _route(host: str | None, members: Sequence[_Member]) -> TcpRoute:
+def _chain(port: int, host: str | None, members: Sequence[_Member]) -> FilterChain:
     ordered = sorted(members, key=lambda m: (m.res.spec.weight is not None, m.res.key))
     weights = split_weights([m.res.spec.weight for m in ordered])
     targets = tuple(
@@ -82,7 +83,10 @@ def _route(host: str | None, members: Sequence[_Member]) -> TcpRoute:
         if w > 0  # Envoy's tcp_proxy refuses zero weights
     )
     primary = ordered[0].res
-    return TcpRoute(host, targets, primary.spec.idle_timeout_ms, primary.source)
+    stat = f"tcp_{port}" + (f"_{host}" if host else "")
+    proxy = TcpProxy(stat.replace(".", "_"), targets, primary.spec.idle_timeout_ms, primary.source)
+    match = ChainMatch(server_names=(host,) if host else ())
+    return FilterChain(name=host or "default", match=match, tcp=proxy)
 
 
 def compile_tcp_mappings(
@@ -91,9 +95,11 @@ def compile_tcp_mappings(
     listen_address: str,
     control_ports: Collection[int] = (),
     local_names: Collection[str] = (),
+    https_port: int | None = None,
 ) -> TcpResult:
     """Check every TCPMapping, group them by port and host, and build the listeners.
 
+    `https_port` is the HTTPS listener's port when there is one (not for TCPMappings).
     A `service` on one of the gateway's `control_ports` at a local address (see
     `control_ports.control_port_error`) is an error.
     """
@@ -112,10 +118,10 @@ def compile_tcp_mappings(
         if refused is not None:
             result.problems.append(_problem(res, "service", refused))
             continue
-        if spec.port == http_port:
-            result.problems.append(
-                _problem(res, "port", f"port {spec.port} is the HTTP listener's port")
-            )
+        if spec.port in (http_port, https_port):
+            which = "HTTP" if spec.port == http_port else "HTTPS"
+            message = f"port {spec.port} is the {which} listener's port"
+            result.problems.append(_problem(res, "port", message))
             continue
         wanted = spec.address or listen_address
         claimed = bind.setdefault(spec.port, (wanted, res.key))
@@ -139,10 +145,10 @@ def compile_tcp_mappings(
     for port in sorted(groups):
         by_host = groups[port]
         hosts = sorted(h for h in by_host if h is not None)
-        routes = [_route(h, by_host[h]) for h in hosts]
+        chains = [_chain(port, h, by_host[h]) for h in hosts]
         if None in by_host:
-            routes.append(_route(None, by_host[None]))
-        result.listeners.append(TcpListener(f"tcp-{port}", bind[port][0], port, tuple(routes)))
+            chains.append(_chain(port, None, by_host[None]))
+        result.listeners.append(Listener(f"tcp-{port}", bind[port][0], port, tuple(chains)))
         for members in by_host.values():
             for m in members:
                 clusters.setdefault(m.cluster.name, (m.cluster, []))[1].append(m.res.key)

@@ -15,6 +15,7 @@ from google.protobuf import wrappers_pb2
 from legation.envoy.filters.base import pack
 from legation.envoy.route_options import duration_ms
 from legation.ir.http import HttpSettings
+from legation.ir.listeners import Listener
 
 _HCM = hcm_pb2.HttpConnectionManager
 _UNDERSCORES = protocol_pb2.HttpProtocolOptions.HeadersWithUnderscoresAction
@@ -72,16 +73,18 @@ def apply_http_settings(settings: HttpSettings, hcm: Any) -> None:
     _client_cert(settings, hcm)
 
 
-def apply_listener_settings(settings: HttpSettings, listener: Any) -> None:
-    """Set the Module's options on the Envoy `listener` itself."""
-    if settings.buffer_limit_bytes is not None:
-        listener.per_connection_buffer_limit_bytes.CopyFrom(
-            wrappers_pb2.UInt32Value(value=settings.buffer_limit_bytes)
+def apply_listener_options(listener: Listener, message: Any) -> None:
+    """Set the listener-level options (buffer limit, PROXY protocol) on Envoy's `message`."""
+    if listener.buffer_limit_bytes is not None:
+        message.per_connection_buffer_limit_bytes.CopyFrom(
+            wrappers_pb2.UInt32Value(value=listener.buffer_limit_bytes)
         )
-    if settings.proxy_protocol:
-        listener.listener_filters.append(
+    if listener.proxy_protocol:
+        # first, before the TLS inspector: the PROXY header comes before the ClientHello
+        message.listener_filters.insert(
+            0,
             listener_components_pb2.ListenerFilter(
                 name="envoy.filters.listener.proxy_protocol",
                 typed_config=pack(proxy_protocol_pb2.ProxyProtocol()),
-            )
+            ),
         )

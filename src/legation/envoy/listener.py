@@ -1,52 +1,63 @@
-"""IR listeners → Envoy `Listener` messages with an HTTP connection manager using RDS."""
+"""IR listeners → Envoy `Listener` messages: one filter chain per IR chain, in order."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from envoy.config.core.v3 import address_pb2, config_source_pb2
+from envoy.config.core.v3 import address_pb2, base_pb2
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
-from envoy.extensions.filters.network.http_connection_manager.v3 import (
-    http_connection_manager_pb2 as hcm_pb2,
-)
-from google.protobuf import any_pb2, wrappers_pb2
+from envoy.extensions.filters.listener.tls_inspector.v3 import tls_inspector_pb2
+from google.protobuf import struct_pb2, wrappers_pb2
 
-from legation.envoy.accesslog import translate_access_log
-from legation.envoy.filters import http_filters
-from legation.envoy.http_settings import apply_http_settings, apply_listener_settings
-from legation.ir.gateway import HttpListener
+from legation.envoy import connection_manager, tcp_proxy
+from legation.envoy.filters.base import pack
+from legation.envoy.http_settings import apply_listener_options
+from legation.envoy.secret import TLS_TRANSPORT_SOCKET, downstream_tls_context
+from legation.ir.listeners import FilterChain, Listener
 
-
-def _pack(message: Any) -> Any:
-    packed = any_pb2.Any()
-    packed.Pack(message)
-    return packed
+METADATA_NAMESPACE = "legation"
 
 
-def _ads_source() -> Any:
-    return config_source_pb2.ConfigSource(
-        ads=config_source_pb2.AggregatedConfigSource(),
-        resource_api_version=config_source_pb2.V3,
-    )
+def _network_filter(chain: FilterChain) -> Any:
+    if chain.http is not None:
+        config = connection_manager.translate_connection_manager(chain.http)
+        return listener_components_pb2.Filter(
+            name=connection_manager.NAME, typed_config=pack(config)
+        )
+    assert chain.tcp is not None
+    config = tcp_proxy.translate_tcp_proxy(chain.tcp)
+    return listener_components_pb2.Filter(name=tcp_proxy.NAME, typed_config=pack(config))
 
 
-def translate_listener(listener: HttpListener) -> Any:
-    """A plain-HTTP listener; routes arrive separately over RDS so they never drain it."""
-    hcm = hcm_pb2.HttpConnectionManager(
-        stat_prefix=listener.name.replace("-", "_"),
-        codec_type=hcm_pb2.HttpConnectionManager.AUTO,
-        rds=hcm_pb2.Rds(config_source=_ads_source(), route_config_name=listener.route_config),
-        http_filters=http_filters(listener),
-        use_remote_address=wrappers_pb2.BoolValue(value=listener.use_remote_address),
-        xff_num_trusted_hops=listener.xff_num_trusted_hops,
-        merge_slashes=listener.merge_slashes,
-    )
-    if listener.strip_matching_host_port:
-        hcm.strip_matching_host_port = True
-    if listener.access_log is not None:
-        hcm.access_log.append(translate_access_log(listener.access_log))
-    apply_http_settings(listener.settings, hcm)
-    out = listener_pb2.Listener(
+def _filter_chain(chain: FilterChain) -> Any:
+    out = listener_components_pb2.FilterChain(filters=[_network_filter(chain)])
+    if chain.name is not None:
+        out.name = chain.name
+    if chain.match.server_names:  # touching an empty match would add `filter_chain_match: {}`
+        out.filter_chain_match.server_names.extend(chain.match.server_names)
+    if chain.match.transport_protocol is not None:
+        out.filter_chain_match.transport_protocol = chain.match.transport_protocol
+    if chain.tcp is not None:
+        metadata = struct_pb2.Struct()
+        metadata.update(
+            {
+                "source": chain.tcp.source.describe(),
+                "mappings": [t.mapping for t in chain.tcp.targets],
+            }
+        )
+        out.metadata.filter_metadata[METADATA_NAMESPACE].CopyFrom(metadata)
+    if chain.tls is not None:
+        out.transport_socket.CopyFrom(
+            base_pb2.TransportSocket(
+                name=TLS_TRANSPORT_SOCKET, typed_config=pack(downstream_tls_context(chain.tls))
+            )
+        )
+    return out
+
+
+def translate_listener(listener: Listener) -> Any:
+    """One listener; chains matching on SNI or transport get a TLS inspector in front."""
+    message = listener_pb2.Listener(
         name=listener.name,
         address=address_pb2.Address(
             socket_address=address_pb2.SocketAddress(
@@ -56,16 +67,17 @@ def translate_listener(listener: HttpListener) -> Any:
         # without SO_REUSEPORT (Envoy's default on Linux) a second Envoy cannot bind
         # the same port and silently share its traffic
         enable_reuse_port=wrappers_pb2.BoolValue(value=False),
-        filter_chains=[
-            listener_components_pb2.FilterChain(
-                filters=[
-                    listener_components_pb2.Filter(
-                        name="envoy.filters.network.http_connection_manager",
-                        typed_config=_pack(hcm),
-                    )
-                ]
-            )
-        ],
+        filter_chains=[_filter_chain(c) for c in listener.filter_chains],
     )
-    apply_listener_settings(listener.settings, out)
-    return out
+    if listener.inspects_tls:
+        # Clients that never send a ClientHello (server-first protocols) still reach
+        # the catch-all chain once the inspector gives up.
+        message.continue_on_listener_filters_timeout = True
+        message.listener_filters.append(
+            listener_components_pb2.ListenerFilter(
+                name="envoy.filters.listener.tls_inspector",
+                typed_config=pack(tls_inspector_pb2.TlsInspector()),
+            )
+        )
+    apply_listener_options(listener, message)
+    return message

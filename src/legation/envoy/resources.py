@@ -8,6 +8,8 @@ from typing import Any
 
 from google.protobuf import descriptor_pool, json_format, message_factory
 
+from legation.envoy.secret import redact_secret_data
+
 
 def unpack(message: Any) -> Any:
     """The concrete message inside an `Any` (the translator packs large resources)."""
@@ -92,17 +94,27 @@ class XdsResources:
     routes: dict[str, Any] = field(default_factory=dict)
     clusters: dict[str, Any] = field(default_factory=dict)
     endpoints: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, Any] = field(default_factory=dict)
 
     def by_type_url(self) -> dict[str, dict[str, Any]]:
         """The same resources keyed by xDS type URL, for the xDS cache."""
         out: dict[str, dict[str, Any]] = {}
-        for collection in (self.clusters, self.endpoints, self.listeners, self.routes):
+        for collection in (
+            self.secrets,
+            self.clusters,
+            self.endpoints,
+            self.listeners,
+            self.routes,
+        ):
             for name, message in collection.items():
                 out.setdefault(type_url(message), {})[name] = message
         return out
 
     def to_data(self) -> dict[str, list[dict[str, Any]]]:
-        """Plain data (proto3 JSON mapping) for YAML/JSON output and golden files."""
+        """Plain data (proto3 JSON mapping) for YAML/JSON output and golden files.
+
+        Secrets show placeholders instead of key and certificate bytes.
+        """
 
         def dump(collection: dict[str, Any]) -> list[dict[str, Any]]:
             return [message_to_data(collection[name]) for name in sorted(collection)]
@@ -112,4 +124,5 @@ class XdsResources:
             "routes": dump(self.routes),
             "clusters": dump(self.clusters),
             "endpoints": dump(self.endpoints),
+            "secrets": [redact_secret_data(d) for d in dump(self.secrets)],
         }

@@ -8,7 +8,7 @@ from legation.envoy.listener import translate_listener
 from legation.envoy.matcher import use_tree
 from legation.envoy.resources import XdsResources
 from legation.envoy.route import RouteTranslator
-from legation.envoy.tcp_listener import translate_tcp_listener
+from legation.envoy.secret import translate_secret
 from legation.ir.gateway import Gateway
 
 
@@ -25,20 +25,30 @@ class Translator:
         }
         if route_matcher not in choices:
             raise ValueError(f"route_matcher must be one of {sorted(choices)}")
-        self._routes = RouteTranslator(choices[route_matcher])
+        self._use_tree = choices[route_matcher]
+        # one per route configuration: each prunes its caches to its own routes, so the
+        # HTTP and HTTPS configurations do not evict each other's
+        self._routes: dict[str, RouteTranslator] = {}
 
     def translate(self, gateway: Gateway) -> XdsResources:
         """All Envoy resources for one IR, each collection sorted by name."""
         listeners = {lst.name: translate_listener(lst) for lst in gateway.listeners}
-        listeners |= {t.name: translate_tcp_listener(t) for t in gateway.tcp_listeners}
         endpoints = {a.cluster: translate_load_assignment(a) for a in gateway.load_assignments}
-        routes = {rc.name: self._routes.route_configuration(rc) for rc in gateway.route_configs}
+        self._routes = {
+            rc.name: self._routes.get(rc.name) or RouteTranslator(self._use_tree)
+            for rc in gateway.route_configs
+        }
+        routes = {
+            rc.name: self._routes[rc.name].route_configuration(rc) for rc in gateway.route_configs
+        }
         clusters = {c.name: translate_cluster(c) for c in gateway.clusters}
+        secrets = {s.name: translate_secret(s) for s in gateway.secrets}
         return XdsResources(
             listeners=dict(sorted(listeners.items())),
             routes=dict(sorted(routes.items())),
             clusters=dict(sorted(clusters.items())),
             endpoints=dict(sorted(endpoints.items())),
+            secrets=dict(sorted(secrets.items())),
         )
 
 

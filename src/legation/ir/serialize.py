@@ -6,12 +6,17 @@ import dataclasses
 from enum import Enum
 from typing import Any
 
+REDACTED = "redacted"
+"""Field metadata key: `to_data` shows the field's placeholder (this key's value) instead
+of the field's value; for key material."""
+
 
 def to_data(value: Any) -> Any:
     """Convert dataclasses, enums and tuples recursively into dicts, strings and lists.
 
     Fields holding their default value, and derived fields (`compare=False`), are left
-    out so that golden files stay short.
+    out so that golden files stay short. Fields marked `redacted` in their metadata
+    (key material) show their placeholder instead of their value.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {}
@@ -23,7 +28,8 @@ def to_data(value: Any) -> Any:
                 continue
             if f.default_factory is not dataclasses.MISSING and item == f.default_factory():
                 continue
-            out[f.name] = to_data(item)
+            placeholder = f.metadata.get(REDACTED)
+            out[f.name] = placeholder if placeholder is not None else to_data(item)
         return out
     if isinstance(value, Enum):
         return value.value

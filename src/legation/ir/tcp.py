@@ -1,4 +1,4 @@
-"""TCP proxying: one listener per TCPMapping port, one filter chain per SNI host."""
+"""TCP proxying: what a TCPMapping filter chain sends its connections to."""
 
 from __future__ import annotations
 
@@ -19,24 +19,12 @@ class TcpTarget:
 
 
 @dataclass(frozen=True, slots=True)
-class TcpRoute:
+class TcpProxy:
     """What one (port, host) pair proxies to."""
 
-    host: str | None
-    """SNI the TLS ClientHello must carry; None matches every connection."""
+    stat_prefix: str
     targets: tuple[TcpTarget, ...]
     idle_timeout_ms: int | None
     """None keeps Envoy's default (one hour)."""
     source: Source
     """Where the group's primary TCPMapping was written."""
-
-
-@dataclass(frozen=True, slots=True)
-class TcpListener:
-    """An Envoy listener proxying raw TCP, named `tcp-<port>`."""
-
-    name: str
-    address: str
-    port: int
-    routes: tuple[TcpRoute, ...]
-    """Host-specific routes first (sorted by host), then the catch-all, if any."""

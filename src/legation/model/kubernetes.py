@@ -1,4 +1,5 @@
-"""Plain Kubernetes objects legation reads: EndpointSlice, Endpoints and Service ports.
+"""Plain Kubernetes objects legation reads: EndpointSlice, Endpoints, Service ports,
+Ingress, IngressClass and Secret.
 
 They are not Ambassador resources: no `ambassador_id` (every gateway instance sees
 them), and only the fields legation uses are validated.
@@ -22,6 +23,7 @@ from legation.model.ingress import (
 )
 from legation.model.raw import RawObject
 from legation.model.resource import Resource
+from legation.model.secret import SecretSpec
 from legation.model.service import ServiceSpec
 from legation.model.versions import AUTOMATIC_AMBASSADOR_ID
 
@@ -33,6 +35,7 @@ KUBERNETES_MODELS: dict[tuple[str, str], tuple[type[BaseModel], str]] = {
     ("networking.k8s.io/v1", "IngressClass"): (IngressClassSpec, "spec."),
     ("networking.k8s.io/v1beta1", "IngressClass"): (IngressClassSpec, "spec."),
     **{(api, "Ingress"): (IngressSpec, "spec.") for api in INGRESS_V1BETA1_VERSIONS},
+    ("v1", "Secret"): (SecretSpec, ""),
 }
 """(apiVersion, kind) → the model of the fields read, and where they sit (`spec.`)."""
 

@@ -126,7 +126,7 @@ class ModuleConfig(StrictModel):
 
 MODULE_REFUSED: dict[str, str] = {
     "x_forwarded_proto_redirect": "Emissary 2 and later ignore it as well; redirecting "
-    "cleartext requests is a Host's requestPolicy (Hosts are not supported yet)",
+    "cleartext requests is a Host's requestPolicy.insecure.action",
     "header_case_overrides": "Envoy has no per-header case rules (Emissary's own Envoy build "
     "adds them); proper_case is supported",
     "service_port": "the HTTP port is set with `legation run --http-port`",
@@ -142,7 +142,8 @@ MODULE_REFUSED: dict[str, str] = {
     "is sent to Envoy as written and resolved by DNS in the gateway's own namespace",
     "regex_max_size": "Envoy's own RE2 program-size limit applies; a pattern over it is "
     "reported as Envoy's rejection",
-    "prune_unreachable_routes": "there are no Host resources yet, so no route is unreachable",
+    "prune_unreachable_routes": "routes are not pruned; a Mapping that no Host serves gets "
+    "a notice",
     "debug_mode": "change log levels with `legation loglevel`",
     "statsd": "statistics are served in Prometheus format at /metrics on the diagnostics port",
     "runtime_flags": "Envoy runtime overrides are not passed through",

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from legation.ir.errors import ConfigProblem, Severity
 from legation.model.annotations import expand_service, is_annotated_service
 from legation.model.fields import known_fields
+from legation.model.host import HostSpec
 from legation.model.kubernetes import is_kubernetes_object, parse_kubernetes_object
 from legation.model.limits import MAX_NESTING_DEPTH, nesting_exceeds
 from legation.model.mapping import MappingSpec
@@ -27,12 +28,15 @@ from legation.model.resolver import (
 )
 from legation.model.resource import Resource
 from legation.model.tcpmapping import TCPMappingSpec
+from legation.model.tlscontext import TLSContextSpec
 from legation.model.versions import EnvelopeError, is_ambassador_document, open_envelope
 
 SPEC_MODELS: dict[str, type[BaseModel]] = {
     "Mapping": MappingSpec,
+    "Host": HostSpec,
     "Module": ModuleSpec,
     "TCPMapping": TCPMappingSpec,
+    "TLSContext": TLSContextSpec,
     "KubernetesServiceResolver": KubernetesServiceResolverSpec,
     "KubernetesEndpointResolver": KubernetesEndpointResolverSpec,
     "ConsulResolver": ConsulResolverSpec,
@@ -41,7 +45,7 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
 
 KNOWN_NOT_YET: frozenset[str] = frozenset(
     {
-        "Host", "Listener", "TLSContext", "AuthService", "RateLimitService", "LogService",
+        "Listener", "AuthService", "RateLimitService", "LogService",
         "TracingService", "DevPortal", "Filter", "FilterPolicy",
     }
 )  # fmt: skip

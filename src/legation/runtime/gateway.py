@@ -59,6 +59,8 @@ class RunOptions:
     kubernetes: KubernetesOptions | None = None
     """Read a Kubernetes API server instead of `config_dir`."""
     http_port: int = 8080
+    https_port: int = 8443
+    """The HTTPS listener's port, used once some Host terminates TLS."""
     diag_port: int = 8877
     admin_port: int | None = None
     """Envoy admin on this loopback TCP port; None: a Unix socket in the run dir."""
@@ -107,6 +109,7 @@ class GatewayRuntime:
             CompileOptions(
                 ambassador_id=options.ambassador_id,
                 http_port=options.http_port,
+                https_port=options.https_port,
                 control_ports=control_ports(options),
                 local_names=local_names(),
             ),
@@ -292,7 +295,6 @@ class GatewayRuntime:
         if self._envoy_live_pid is None and self.last is not None:
             gateway = self.last.compiled.gateway
             addresses = [(lst.address, lst.port) for lst in gateway.listeners]
-            addresses += [(lst.address, lst.port) for lst in gateway.tcp_listeners]
             check_listeners_free(addresses, self.options.http_port)
 
     def _envoy_refused(self, reason: str) -> None:

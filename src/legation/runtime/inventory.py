@@ -16,6 +16,7 @@ from legation.envoy.resources import message_to_data
 from legation.ir.errors import Severity
 from legation.model.annotations import expand_service, is_annotated_service
 from legation.model.raw import RawObject
+from legation.model.secret import is_secret, redacted
 from legation.model.versions import EnvelopeError, is_ambassador_document, open_envelope
 from legation.runtime.pipeline import BuildResult
 from legation.runtime.state import problem_data, route_info, source_data
@@ -55,7 +56,8 @@ def _documents(objects: tuple[RawObject, ...]) -> Iterator[tuple[str, RawObject]
 def _shown(doc: Any) -> dict[str, Any]:
     """The document as data and YAML, bounded in size (an alias bomb or a huge document
     must not be expanded by a page), with notes on what was left out."""
-    shown = shown_document(doc)
+    # a Secret's values are never shown, only its keys
+    shown = shown_document(redacted(doc) if is_secret(doc) else doc)
     return {"doc": shown.data, "yaml": shown.yaml, "truncated": list(shown.notes)}
 
 

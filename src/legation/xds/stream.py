@@ -7,7 +7,7 @@ Responses go out one type at a time in ``PUSH_ORDER``; after each, the loop wait
 before the routes that refer to them. Envoy holds a CDS (LDS) ACK until the clusters
 (listeners) warm, so EDS (RDS) may go out meanwhile; an updated EDS cluster gets its
 ClusterLoadAssignment again, since it cannot warm without one. Removing clusters is held
-back until every other type is up to date (make-before-break).
+back until every other type is up to date, and secrets after them (make-before-break).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from legation.xds.status import NackInfo, NodeRecord, StreamKind, TypeRecord
 from legation.xds.types import (
     CLUSTER,
     ENDPOINT,
+    HELD_REMOVALS,
     NODE_TOKEN_KEY,
     PUSH_ORDER,
     WARMING_DEPENDENCIES,
@@ -204,7 +205,7 @@ class Stream(abc.ABC):
         )
 
     def _plan(self, node: NodeRecord, snapshot: Snapshot) -> Step | None:
-        """Pick the next response: types in push order, cluster removals last.
+        """Pick the next response: types in push order, cluster then secret removals last.
 
         A type with work that must wait for an ACK blocks every later type (except the
         warming dependencies of what is pending), so order is kept across updates.
@@ -216,16 +217,25 @@ class Stream(abc.ABC):
             record = node.types.get(type_url)
             if record is None or (blocked and type_url not in warming):
                 continue
-            step = self.build(type_url, record, snapshot, hold_removals=type_url == CLUSTER)
+            held = type_url in HELD_REMOVALS
+            step = self.build(type_url, record, snapshot, hold_removals=held)
             if step is None:
                 continue
             if self._allowed(type_url):
                 return step
             blocked = True
-        clusters = node.types.get(CLUSTER)
-        if clusters is None or blocked or not self._allowed(CLUSTER):
+        if blocked:
             return None
-        return self.build(CLUSTER, clusters, snapshot, hold_removals=False)
+        for type_url in HELD_REMOVALS:
+            record = node.types.get(type_url)
+            if record is None:
+                continue
+            if not self._allowed(type_url):
+                return None
+            step = self.build(type_url, record, snapshot, hold_removals=False)
+            if step is not None:
+                return step
+        return None
 
     def _update_desired(self, node: NodeRecord, snapshot: Snapshot) -> None:
         """Record, per subscribed type, the version the node should end up holding."""

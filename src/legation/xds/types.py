@@ -28,11 +28,16 @@ WILDCARD_TYPES: frozenset[str] = frozenset({CLUSTER, LISTENER})
 """Types for which an empty subscription means "everything" (LDS and CDS)."""
 
 WARMING_DEPENDENCIES: dict[str, frozenset[str]] = {
-    CLUSTER: frozenset({ENDPOINT}),
-    LISTENER: frozenset({ROUTE}),
+    CLUSTER: frozenset({ENDPOINT, SECRET}),
+    LISTENER: frozenset({ROUTE, SECRET}),
 }
 """Types a resource waits for while warming: Envoy holds the CDS (LDS) ACK until the
-EDS (RDS) it needs arrives, so those may be sent while that ACK is outstanding."""
+EDS (RDS) and SDS secrets it needs arrive, so those may be sent while that ACK is
+outstanding (Envoy asks for a secret only once it holds the listener naming it)."""
+
+HELD_REMOVALS: tuple[str, ...] = (CLUSTER, SECRET)
+"""Types whose stale resources are removed only once every other type is up to date,
+in this order: clusters, then the secrets that listeners and clusters named."""
 
 NODE_TOKEN_KEY = "legation_token"
 """Node metadata key under which an Envoy presents the run's token to the xDS server."""

@@ -108,7 +108,7 @@ def test_tcpmapping_to_a_control_port_is_an_error_on_service() -> None:
     (error,) = result.errors
     assert (error.resource, error.field) == ("TCPMapping/xds.default", "spec.service")
     assert "[::1]:18000" in error.message
-    assert [lst.port for lst in result.gateway.tcp_listeners] == [9001]
+    assert [lst.port for lst in result.gateway.listeners] == [8080, 9001]
 
 
 def test_endpoints_on_a_control_port_are_left_out_with_an_error() -> None:

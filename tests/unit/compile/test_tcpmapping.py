@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from legation.compile.compiler import CompileOptions, compile_config
+from legation.ir.listeners import Listener
 from legation.ir.provenance import Source
-from legation.ir.tcp import TcpTarget
+from legation.ir.tcp import TcpProxy, TcpTarget
 from legation.model.raw import RawObject
 
 
@@ -20,6 +21,16 @@ def tcp(name: str, line: int = 1, **spec: Any) -> RawObject:
     return RawObject(doc=doc, source=Source("tcp.yaml", line))
 
 
+def tcp_listeners(result: Any) -> list[Listener]:
+    """The listeners that proxy TCP (every chain a TCP proxy)."""
+    return [lst for lst in result.gateway.listeners if lst.filter_chains[0].tcp is not None]
+
+
+def proxies(listener: Listener) -> list[TcpProxy]:
+    """The TCP proxy of each chain, in order."""
+    return [c.tcp for c in listener.filter_chains if c.tcp is not None]
+
+
 def test_one_listener_per_port_with_weighted_group() -> None:
     result = compile_config(
         [
@@ -29,11 +40,11 @@ def test_one_listener_per_port_with_weighted_group() -> None:
         ]
     )
     assert result.errors == ()
-    names = [(lst.name, lst.port) for lst in result.gateway.tcp_listeners]
+    names = [(lst.name, lst.port) for lst in tcp_listeners(result)]
     assert names == [("tcp-5432", 5432), ("tcp-6379", 6379)]
-    pg, redis = result.gateway.tcp_listeners
-    assert pg.routes[0].idle_timeout_ms == 1500
-    assert redis.routes[0].targets == (
+    pg, redis = tcp_listeners(result)
+    assert proxies(pg)[0].idle_timeout_ms == 1500
+    assert proxies(redis)[0].targets == (
         TcpTarget("cluster_blue_6379", 80, "TCPMapping/blue.default"),
         TcpTarget("cluster_green_6379", 20, "TCPMapping/green.default"),
     )
@@ -45,8 +56,8 @@ def test_unweighted_member_takes_the_rest() -> None:
     result = compile_config(
         [tcp("a", 1, port=7000, service="a:1"), tcp("b", 2, port=7000, service="b:1", weight=10)]
     )
-    (listener,) = result.gateway.tcp_listeners
-    assert [(t.cluster, t.weight) for t in listener.routes[0].targets] == [
+    (listener,) = tcp_listeners(result)
+    assert [(t.cluster, t.weight) for t in proxies(listener)[0].targets] == [
         ("cluster_a_1", 90),
         ("cluster_b_1", 10),
     ]
@@ -67,8 +78,8 @@ def test_conflicts_are_errors_on_the_later_resource() -> None:
     assert "already proxied by TCPMapping/first.default" in errors["TCPMapping/second.default"][1]
     assert "HTTP listener's port" in errors["TCPMapping/http.default"][1]
     assert errors["TCPMapping/bound.default"][0] == "spec.address"
-    (listener,) = result.gateway.tcp_listeners
-    assert [t.mapping for r in listener.routes for t in r.targets] == ["TCPMapping/first.default"]
+    (listener,) = tcp_listeners(result)
+    assert [t.mapping for r in proxies(listener) for t in r.targets] == ["TCPMapping/first.default"]
 
 
 def test_sni_hosts_come_before_the_catch_all_and_get_a_notice() -> None:
@@ -79,8 +90,12 @@ def test_sni_hosts_come_before_the_catch_all_and_get_a_notice() -> None:
             tcp("a", 3, port=8443, service="a:443", host="a.example.com"),
         ]
     )
-    (listener,) = result.gateway.tcp_listeners
-    assert [r.host for r in listener.routes] == ["a.example.com", "b.example.com", None]
+    (listener,) = tcp_listeners(result)
+    assert [c.match.server_names for c in listener.filter_chains] == [
+        ("a.example.com",),
+        ("b.example.com",),
+        (),
+    ]
     notices = [p for p in result.problems if p.field == "spec.host"]
     assert len(notices) == 2 and all("does not terminate TLS" in p.message for p in notices)
 
@@ -103,4 +118,4 @@ def test_missing_and_bad_fields() -> None:
         ("TCPMapping/no-service.default", "spec.service"),
         ("TCPMapping/typo.default", "spec.wieght"),
     ]
-    assert result.gateway.tcp_listeners == ()
+    assert tcp_listeners(result) == []

@@ -21,7 +21,8 @@ def _compile(tmp_path: Path, config: str) -> tuple[AccessLog | None, list[str], 
     listener = result.gateway.listeners[0]
     envoy = message_to_data(translate(result.gateway).listeners[listener.name])
     hcm = envoy["filter_chains"][0]["filters"][0]["typed_config"]
-    return listener.access_log, [p.message for p in result.problems], hcm
+    assert listener.filter_chains[0].http is not None
+    return listener.filter_chains[0].http.access_log, [p.message for p in result.problems], hcm
 
 
 def test_no_settings_no_access_log(tmp_path: Path) -> None:

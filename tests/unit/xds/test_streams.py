@@ -10,6 +10,7 @@ import pytest
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.listener.v3 import listener_pb2
 from envoy.config.route.v3 import route_pb2
+from envoy.extensions.transport_sockets.tls.v3 import secret_pb2
 from envoy.service.discovery.v3 import discovery_pb2
 
 from legation.xds import types
@@ -39,6 +40,13 @@ class _Client:
         self.requests: asyncio.Queue[Any] = asyncio.Queue()
         self.log: list[tuple[str, list[str], list[str]]] = []
         self.asked_route = False
+        self.subscribed: dict[str, list[str]] = {}
+        self.on_listener: tuple[str, list[str]] | None = None
+        """A subscription to make once the first listener arrives (as Envoy asks for
+        the secrets a listener names)."""
+        self.hold_listener_ack = False
+        """Like Envoy: ACK a listener only once its secret arrived (it warms until then)."""
+        self._held: Any = None
         stream: Stream = DeltaStream(cache) if delta else SotwStream(cache)
         self.task = asyncio.create_task(stream.run(self._iterate(), self._write))
 
@@ -48,6 +56,7 @@ class _Client:
 
     def ask(self, type_url: str, names: list[str] | None = None, **extra: Any) -> None:
         self.asked_route |= type_url == types.ROUTE
+        self.subscribed[type_url] = names or []
         if self.delta:
             request = discovery_pb2.DeltaDiscoveryRequest(
                 type_url=type_url, resource_names_subscribe=names or [], **extra
@@ -73,12 +82,21 @@ class _Client:
                 type_url=response.type_url,
                 version_info=response.version_info,
                 response_nonce=response.nonce,
-                resource_names=["r"] if response.type_url == types.ROUTE else [],
+                resource_names=self.subscribed.get(response.type_url, []),
             )
         self.log.append((types.short_name(response.type_url), names, removed))
-        self.requests.put_nowait(ack)
+        if self.hold_listener_ack and response.type_url == types.LISTENER:
+            self._held = ack
+        else:
+            self.requests.put_nowait(ack)
+        if response.type_url == types.SECRET and self._held is not None:
+            self.requests.put_nowait(self._held)
+            self._held = None
         if response.type_url == types.LISTENER and not self.asked_route:
             self.ask(types.ROUTE, ["r"])
+        if response.type_url == types.LISTENER and self.on_listener is not None:
+            self.ask(*self.on_listener)
+            self.on_listener = None
 
     async def close(self) -> None:
         self.requests.put_nowait(None)
@@ -87,7 +105,13 @@ class _Client:
 
 def _name(any_message: Any) -> str:
     """Name of a packed Cluster/Listener/RouteConfiguration."""
-    for cls in (cluster_pb2.Cluster, listener_pb2.Listener, route_pb2.RouteConfiguration):
+    classes = (
+        cluster_pb2.Cluster,
+        listener_pb2.Listener,
+        route_pb2.RouteConfiguration,
+        secret_pb2.Secret,
+    )
+    for cls in classes:
         if any_message.Is(cls.DESCRIPTOR):
             message = cls()
             any_message.Unpack(message)
@@ -152,3 +176,57 @@ async def test_delta_reconnect_skips_known_resources() -> None:
     # wildcard types get one empty answer; nothing is resent
     assert second.log == [("cluster", [], []), ("listener", [], [])]
     await second.close()
+
+
+def _with_secret(listener: str, secret: str | None, content: bytes = b"one") -> dict[str, Any]:
+    state = _state(["a"], "a")
+    state[types.LISTENER] = {"l": listener_pb2.Listener(name="l", stat_prefix=listener)}
+    if secret is not None:
+        message = secret_pb2.Secret(name=secret)
+        message.tls_certificate.certificate_chain.inline_bytes = content
+        state[types.SECRET] = {secret: message}
+    return state
+
+
+@pytest.mark.parametrize("delta", [False, True], ids=["sotw", "delta"])
+async def test_secret_rotation_is_one_push_and_removal_comes_last(delta: bool) -> None:
+    """A changed secret is pushed alone; a secret no longer named goes after the rest."""
+    cache = XdsCache()
+    cache.set_resources(_with_secret("v1", "s"))
+    client = _Client(cache, delta)
+    client.on_listener = (types.SECRET, ["s"])
+    client.ask(types.CLUSTER)
+    client.ask(types.LISTENER)
+    await _settle(cache)
+    assert [entry[0] for entry in client.log] == ["cluster", "listener", "secret", "route"]
+    client.log.clear()
+
+    cache.set_resources(_with_secret("v1", "s", b"two"))  # rotate: new content, same name
+    await _settle(cache)
+    assert client.log == [("secret", ["s"], [])]
+    client.log.clear()
+
+    cache.set_resources(_with_secret("v2", None))  # the listener stops naming it
+    await _settle(cache)
+    removal = ("secret", [], ["s"]) if delta else ("secret", [], [])
+    assert client.log == [("listener", ["l"], []), removal]
+    assert not cache.nacks
+    await client.close()
+
+
+@pytest.mark.parametrize("delta", [False, True], ids=["sotw", "delta"])
+async def test_secret_goes_out_while_the_listener_warms(delta: bool) -> None:
+    """Envoy holds the LDS ACK until the listener's secret arrives: SDS must not wait."""
+    cache = XdsCache()
+    cache.set_resources(_with_secret("v1", "s"))
+    client = _Client(cache, delta)
+    client.hold_listener_ack = True
+    client.on_listener = (types.SECRET, ["s"])
+    started = asyncio.get_running_loop().time()
+    client.ask(types.CLUSTER)
+    client.ask(types.LISTENER)
+    await _settle(cache)
+    elapsed = asyncio.get_running_loop().time() - started
+    assert [entry[0] for entry in client.log][:3] == ["cluster", "listener", "secret"]
+    assert elapsed < 0.5, f"SDS waited for the held LDS ACK ({elapsed:.2f} s)"
+    await client.close()

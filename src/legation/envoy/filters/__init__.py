@@ -24,7 +24,7 @@ from legation.envoy.filters.grpc_web import GrpcWebFilter
 from legation.envoy.filters.lua import LuaFilter
 from legation.envoy.filters.rbac import RbacFilter
 from legation.envoy.filters.router import RouterFilter
-from legation.ir.gateway import HttpListener
+from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
 
 HTTP_FILTERS: tuple[HttpFilter, ...] = (
@@ -43,7 +43,7 @@ HTTP_FILTERS: tuple[HttpFilter, ...] = (
 the chain in reverse, so a filter listed earlier sees the response later."""
 
 
-def http_filters(listener: HttpListener) -> list[Any]:
+def http_filters(listener: HttpConnectionManager) -> list[Any]:
     """The HTTP connection manager's filter chain for one listener."""
     chain = []
     for f in HTTP_FILTERS:

@@ -6,7 +6,7 @@ from typing import Any
 
 from google.protobuf import any_pb2
 
-from legation.ir.gateway import HttpListener
+from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
 
 
@@ -26,7 +26,7 @@ class HttpFilter:
     name: str = ""
     """Envoy's filter name, also the key of its per-route config."""
 
-    def listener_filter(self, listener: HttpListener) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
         """The filter's typed config for this listener, or None to leave it out."""
         return None
 

@@ -10,8 +10,8 @@ from envoy.extensions.filters.http.compressor.v3 import compressor_pb2
 from google.protobuf import wrappers_pb2
 
 from legation.envoy.filters.base import HttpFilter, pack
-from legation.ir.gateway import HttpListener
 from legation.ir.http import Gzip
+from legation.ir.listeners import HttpConnectionManager
 
 
 def _gzip_library(gzip: Gzip) -> Any:
@@ -52,7 +52,7 @@ class CompressorFilter(HttpFilter):
 
     name = "envoy.filters.http.compressor"
 
-    def listener_filter(self, listener: HttpListener) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
         """Gzip compression of responses, or None without `gzip`."""
         gzip = listener.filters.gzip
         return compressor_config(gzip) if gzip is not None else None

@@ -9,7 +9,7 @@ from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import wrappers_pb2
 
 from legation.envoy.filters.base import HttpFilter, pack
-from legation.ir.gateway import HttpListener
+from legation.ir.listeners import HttpConnectionManager
 from legation.ir.policies import CorsPolicy
 from legation.ir.routes import Route
 
@@ -39,7 +39,7 @@ class CorsFilter(HttpFilter):
 
     name = "envoy.filters.http.cors"
 
-    def listener_filter(self, listener: HttpListener) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
         """The filter itself takes no settings; policies are per route."""
         return cors_pb2.Cors()
 

@@ -23,8 +23,8 @@ from xds.core.v3 import extension_pb2 as xds_extension_pb2
 from xds.type.matcher.v3 import matcher_pb2, string_pb2
 
 from legation.envoy.filters.base import HttpFilter, pack
-from legation.ir.gateway import HttpListener
 from legation.ir.http import ErrorResponse
+from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
 
 
@@ -76,7 +76,7 @@ class CustomResponseFilter(HttpFilter):
 
     name = "envoy.filters.http.custom_response"
 
-    def listener_filter(self, listener: HttpListener) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
         """The Module's rules (possibly none, when only routes have their own)."""
         filters = listener.filters
         if not filters.error_responses and not filters.route_error_responses:

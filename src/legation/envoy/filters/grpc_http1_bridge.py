@@ -7,7 +7,7 @@ from typing import Any
 from envoy.extensions.filters.http.grpc_http1_bridge.v3 import config_pb2
 
 from legation.envoy.filters.base import HttpFilter
-from legation.ir.gateway import HttpListener
+from legation.ir.listeners import HttpConnectionManager
 
 
 class GrpcHttp1BridgeFilter(HttpFilter):
@@ -15,6 +15,6 @@ class GrpcHttp1BridgeFilter(HttpFilter):
 
     name = "envoy.filters.http.grpc_http1_bridge"
 
-    def listener_filter(self, listener: HttpListener) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
         """The filter with its defaults."""
         return config_pb2.Config() if listener.filters.grpc_http1_bridge else None

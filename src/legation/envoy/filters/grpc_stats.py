@@ -9,7 +9,7 @@ from envoy.extensions.filters.http.grpc_stats.v3 import config_pb2
 from google.protobuf import wrappers_pb2
 
 from legation.envoy.filters.base import HttpFilter
-from legation.ir.gateway import HttpListener
+from legation.ir.listeners import HttpConnectionManager
 
 
 class GrpcStatsFilter(HttpFilter):
@@ -17,7 +17,7 @@ class GrpcStatsFilter(HttpFilter):
 
     name = "envoy.filters.http.grpc_stats"
 
-    def listener_filter(self, listener: HttpListener) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
         """An allowlist of services when given, else all methods or none (as Emissary)."""
         stats = listener.filters.grpc_stats
         if stats is None:

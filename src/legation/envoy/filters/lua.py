@@ -8,7 +8,7 @@ from envoy.config.core.v3 import base_pb2
 from envoy.extensions.filters.http.lua.v3 import lua_pb2
 
 from legation.envoy.filters.base import HttpFilter
-from legation.ir.gateway import HttpListener
+from legation.ir.listeners import HttpConnectionManager
 
 
 class LuaFilter(HttpFilter):
@@ -16,7 +16,7 @@ class LuaFilter(HttpFilter):
 
     name = "envoy.filters.http.lua"
 
-    def listener_filter(self, listener: HttpListener) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
         """The script as the filter's default source code."""
         code = listener.filters.lua_code
         if code is None:

@@ -11,8 +11,8 @@ from envoy.extensions.filters.http.rbac.v3 import rbac_pb2 as rbac_filter_pb2
 from google.protobuf import wrappers_pb2
 
 from legation.envoy.filters.base import HttpFilter
-from legation.ir.gateway import HttpListener
 from legation.ir.http import IpRule
+from legation.ir.listeners import HttpConnectionManager
 
 
 def _principal(rule: IpRule) -> Any:
@@ -32,7 +32,7 @@ class RbacFilter(HttpFilter):
 
     name = "envoy.filters.http.rbac"
 
-    def listener_filter(self, listener: HttpListener) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
         """One policy matching the listed sources, allowed (others denied) or denied."""
         policy = listener.filters.ip_policy
         if policy is None:

@@ -1,0 +1,226 @@
+"""Hosts: hostname, certificate and cleartext policy, checked one by one.
+
+A bad Host (unknown action, bad hostname, unusable certificate, a hostname another
+Host already claims) is an error on that Host and is left out; the others serve on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from legation.compile.tls_contexts import (
+    DEFAULT_TLS,
+    TlsChoice,
+    TlsContexts,
+    compile_tls_contexts,
+    settings_notices,
+    tls_choice,
+)
+from legation.compile.tls_secrets import SecretLookup
+from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.provenance import Source
+from legation.ir.secrets import Secret
+from legation.model.host import HOST_NOT_YET_IMPLEMENTED, HostSpec
+from legation.model.resource import Resource
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+
+class InsecureAction(StrEnum):
+    """What a cleartext request for a Host gets."""
+
+    REDIRECT = "Redirect"
+    """A 301 to the same URL with `https`."""
+    ROUTE = "Route"
+    """Routed as over TLS."""
+    REJECT = "Reject"
+    """Not routed (404), except the ACME challenge path."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledHost:
+    """One valid Host."""
+
+    key: str
+    name: str
+    hostname: str
+    """Lower-case DNS glob; `*` for every host."""
+    secret: str | None
+    """IR secret name of its certificate when it terminates TLS."""
+    action: InsecureAction
+    selector: tuple[tuple[str, str], ...] | None
+    """`mappingSelector.matchLabels`, sorted; None when unset."""
+    source: Source
+    tls: TlsChoice = DEFAULT_TLS
+    """TLS parameters (from its TLSContext or inline `tls`) when it terminates TLS."""
+
+
+@dataclass
+class HostResult:
+    """Valid Hosts (in source order), the secrets they use, and the problems found."""
+
+    hosts: list[CompiledHost] = field(default_factory=list)
+    secrets: list[Secret] = field(default_factory=list)
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+
+def _problem(
+    res: Resource[HostSpec], name: str, message: str, notice: bool = False
+) -> ConfigProblem:
+    return ConfigProblem(
+        res.field_source(name),
+        res.key,
+        message,
+        field=res.spec_path + name,
+        severity=Severity.NOTICE if notice else Severity.ERROR,
+    )
+
+
+def hostname_error(hostname: str) -> str | None:
+    """Why `hostname` is not a valid Host glob (`*` only as a whole first or last
+    label), or None."""
+    if hostname == "*":
+        return None
+    labels = hostname.split(".")
+    for i, label in enumerate(labels):
+        if label == "*" and i in (0, len(labels) - 1):
+            continue
+        if not _LABEL.match(label):
+            return (
+                f"{hostname!r} is not a DNS name or glob (`*` only as the whole first or "
+                "last label)"
+            )
+    return None
+
+
+def _action(res: Resource[HostSpec], tls: bool) -> InsecureAction | ConfigProblem:
+    policy = res.spec.requestPolicy
+    wanted = policy.insecure.action if policy and policy.insecure else None
+    if wanted is None:
+        return InsecureAction.REDIRECT if tls else InsecureAction.ROUTE
+    for action in InsecureAction:
+        if wanted.lower() == action.value.lower():
+            return action
+    choices = ", ".join(a.value for a in InsecureAction)
+    return _problem(res, "requestPolicy.insecure.action", f"{wanted!r} is not one of {choices}")
+
+
+def _notices(res: Resource[HostSpec]) -> list[ConfigProblem]:
+    spec = res.spec
+    out = [
+        _problem(res, name, "accepted but not implemented yet; it has no effect", True)
+        for name in HOST_NOT_YET_IMPLEMENTED
+        if getattr(spec, name) is not None
+    ]
+    acme = spec.acmeProvider
+    if acme is not None and not (isinstance(acme, dict) and acme.get("authority") == "none"):
+        out.append(_problem(res, "acmeProvider", "ACME is not supported; ignored", True))
+    insecure = spec.requestPolicy.insecure if spec.requestPolicy else None
+    if insecure is not None and insecure.additionalPort is not None:
+        message = "not implemented yet: cleartext is served on the HTTP port (--http-port)"
+        out.append(_problem(res, "requestPolicy.insecure.additionalPort", message, True))
+    if spec.tls is not None:
+        out.extend(settings_notices(res, spec.tls, "tls."))
+    if spec.tlsSecret is None and (spec.tls is not None or spec.tlsContext is not None):
+        name = "tls" if spec.tls is not None else "tlsContext"
+        message = "has no effect without tlsSecret: this Host does not terminate TLS"
+        out.append(_problem(res, name, message, True))
+    if spec.mappingSelector and spec.mappingSelector.matchExpressions is not None:
+        message = "not implemented yet; only matchLabels select Mappings"
+        out.append(_problem(res, "mappingSelector.matchExpressions", message, True))
+    return out
+
+
+def _tls(
+    res: Resource[HostSpec], hostname: str, contexts: TlsContexts
+) -> TlsChoice | ConfigProblem:
+    """The Host's TLS parameters: its `tlsContext`, its inline `tls`, a TLSContext
+    listing its hostname, or the defaults."""
+    spec = res.spec
+    secret = spec.tlsSecret.name if spec.tlsSecret else None
+    if spec.tlsContext is not None and spec.tls is not None:
+        return _problem(res, "tls", "set either tlsContext or tls, not both")
+    if spec.tlsContext is not None:
+        found = contexts.by_name.get((res.namespace, spec.tlsContext.name))
+        if found is None:
+            message = f"TLSContext {spec.tlsContext.name!r} (namespace {res.namespace}) "
+            return _problem(res, "tlsContext", message + "does not exist or is invalid")
+        context, choice = found
+        if context.spec.secret not in (None, secret):
+            message = (
+                f"{context.key} names Secret {context.spec.secret!r}, but the Host's "
+                f"tlsSecret is {secret!r}; they must be the same"
+            )
+            return _problem(res, "tlsContext", message)
+        return choice
+    if spec.tls is not None:
+        inline = tls_choice(spec.tls, res.key)  # its own chain: named after the Host
+        if isinstance(inline, tuple):
+            return _problem(res, f"tls.{inline[0]}", inline[1])
+        return inline
+    return contexts.for_hostname(hostname, secret) or DEFAULT_TLS
+
+
+def _compile_one(
+    res: Resource[HostSpec], lookup: SecretLookup, contexts: TlsContexts
+) -> CompiledHost | ConfigProblem:
+    spec = res.spec
+    hostname = (spec.hostname or "*").lower()
+    error = hostname_error(hostname)
+    if error is not None:
+        return _problem(res, "hostname", error)
+    secret = None
+    if spec.tlsSecret is not None:
+        namespace = spec.tlsSecret.namespace or res.namespace
+        found = lookup.certificate(namespace, spec.tlsSecret.name)
+        if isinstance(found, str):
+            return _problem(res, "tlsSecret", f"{found}; the Host is left out")
+        secret = found.name
+    action = _action(res, secret is not None)
+    if isinstance(action, ConfigProblem):
+        return action
+    tls = _tls(res, hostname, contexts)
+    if isinstance(tls, ConfigProblem):
+        return tls
+    if secret is None:
+        tls = DEFAULT_TLS  # no TLS to tune (`_notices` says so)
+    labels = spec.mappingSelector.matchLabels if spec.mappingSelector else None
+    selector = tuple(sorted(labels.items())) if labels is not None else None
+    return CompiledHost(res.key, res.name, hostname, secret, action, selector, res.source, tls)
+
+
+def _by_source(res: Resource[Any]) -> tuple[str, int, int, str]:
+    return (res.source.location, res.source.line or 0, res.source.document or 0, res.key)
+
+
+def compile_hosts(
+    hosts: Sequence[Resource[HostSpec]], resources: Sequence[Resource[Any]]
+) -> HostResult:
+    """Check every Host; the first Host (by source) to claim a hostname keeps it."""
+    result = HostResult()
+    lookup = SecretLookup(resources)
+    contexts = compile_tls_contexts([r for r in resources if r.kind == "TLSContext"])
+    result.problems.extend(contexts.problems)
+    claimed: dict[str, str] = {}
+    for res in sorted(hosts, key=_by_source):
+        result.problems.extend(_notices(res))
+        compiled = _compile_one(res, lookup, contexts)
+        if isinstance(compiled, ConfigProblem):
+            result.problems.append(compiled)
+            continue
+        other = claimed.setdefault(compiled.hostname, res.key)
+        if other != res.key:
+            message = f"hostname {compiled.hostname!r} is already claimed by {other}; left out"
+            result.problems.append(_problem(res, "hostname", message))
+            continue
+        result.hosts.append(compiled)
+    result.problems.extend(
+        contexts.unused({h.tls.context for h in result.hosts if h.tls.context and h.secret})
+    )
+    used = {h.secret for h in result.hosts}
+    result.secrets = [s for s in lookup.used() if s.name in used]
+    return result

@@ -1,0 +1,78 @@
+"""IR secrets → Envoy SDS `Secret`s, and TLS contexts that name them.
+
+Listeners refer to certificates by name (`sds_config: ads`), never inline, so a new
+certificate is one SDS push and the listener is not touched. `redact_secret_data` is
+the only way a Secret is shown (golden files, `legation translate`): no key bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envoy.config.core.v3 import base_pb2
+from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2, tls_pb2
+
+from legation.envoy.config_source import ads_source
+from legation.ir.listeners import DownstreamTls
+from legation.ir.secrets import Secret, SecretKind
+
+TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls"
+"""Name of the TLS transport socket in a filter chain or cluster."""
+
+
+def translate_secret(secret: Secret) -> Any:
+    """A `tls_certificate` (chain + key) or a `validation_context` (trusted CAs)."""
+    if secret.kind is SecretKind.CERTIFICATE:
+        return secret_pb2.Secret(
+            name=secret.name,
+            tls_certificate=common_pb2.TlsCertificate(
+                certificate_chain=base_pb2.DataSource(inline_bytes=secret.certificate_chain),
+                private_key=base_pb2.DataSource(inline_bytes=secret.private_key),
+            ),
+        )
+    return secret_pb2.Secret(
+        name=secret.name,
+        validation_context=common_pb2.CertificateValidationContext(
+            trusted_ca=base_pb2.DataSource(inline_bytes=secret.certificate_chain)
+        ),
+    )
+
+
+def _placeholder(source: dict[str, Any], what: str) -> dict[str, str]:
+    size = sum(len(str(v)) for v in source.values())
+    return {"inline_bytes": f"<{what}, {size} base64 characters, redacted>"}
+
+
+def redact_secret_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A Secret's plain data (proto3 JSON) with every key and certificate byte replaced."""
+    cert = data.get("tls_certificate")
+    if isinstance(cert, dict):
+        for name, what in (("certificate_chain", "certificate chain"), ("private_key", "key")):
+            if isinstance(cert.get(name), dict):
+                cert[name] = _placeholder(cert[name], what)
+    validation = data.get("validation_context")
+    if isinstance(validation, dict) and isinstance(validation.get("trusted_ca"), dict):
+        validation["trusted_ca"] = _placeholder(validation["trusted_ca"], "CA bundle")
+    return data
+
+
+def downstream_tls_context(tls: DownstreamTls) -> Any:
+    """The `DownstreamTlsContext` of a terminating filter chain: certificates over SDS."""
+    common = tls_pb2.CommonTlsContext(
+        tls_certificate_sds_secret_configs=[
+            secret_pb2.SdsSecretConfig(name=name, sds_config=ads_source())
+            for name in tls.certificates
+        ],
+        alpn_protocols=list(tls.alpn_protocols),
+    )
+    params = common.tls_params
+    protocol = common_pb2.TlsParameters.TlsProtocol
+    if tls.min_version is not None:
+        params.tls_minimum_protocol_version = protocol.Value(tls.min_version)
+    if tls.max_version is not None:
+        params.tls_maximum_protocol_version = protocol.Value(tls.max_version)
+    params.cipher_suites.extend(tls.cipher_suites)
+    params.ecdh_curves.extend(tls.ecdh_curves)
+    if params.ByteSize() == 0:
+        common.ClearField("tls_params")  # reading it above marked it present
+    return tls_pb2.DownstreamTlsContext(common_tls_context=common)

@@ -1,0 +1,50 @@
+"""The `TLSContext` kind: TLS settings for the Hosts whose hostnames it lists.
+
+The same fields may also be written inline as a Host's `tls`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from legation.model.common import StrictModel
+
+
+class TLSSettings(StrictModel):
+    """The TLS parameters legation applies (shared by TLSContext and Host `tls`)."""
+
+    min_tls_version: str | None = None
+    """`v1.0` to `v1.3`."""
+    max_tls_version: str | None = None
+    cipher_suites: list[str] | None = None
+    """BoringSSL cipher names (apply to TLS 1.2 and below)."""
+    ecdh_curves: list[str] | None = None
+    alpn_protocols: str | list[str] | None = None
+    """Comma-separated (`h2,http/1.1`) or a list; default `h2,http/1.1`."""
+    # accepted, not implemented yet (see TLS_NOT_YET_IMPLEMENTED)
+    ca_secret: Any = None
+    cert_required: Any = None
+    cert_chain_file: Any = None
+    private_key_file: Any = None
+    cacert_chain_file: Any = None
+    crl_secret: Any = None
+    sni: Any = None
+    secret_namespacing: Any = None
+    redirect_cleartext_from: Any = None
+    v3CRLSecret: Any = None
+
+
+class TLSContextSpec(TLSSettings):
+    """A TLSContext: `hosts` it applies to, the `secret` it must share with them."""
+
+    hosts: list[str] | None = None
+    """Hostnames of the Hosts it applies to (each Host must also use `secret`)."""
+    secret: str | None = None
+    """Name of the Secret holding the certificate (the Host's `tlsSecret`)."""
+
+
+TLS_NOT_YET_IMPLEMENTED: tuple[str, ...] = (
+    "ca_secret", "cert_required", "cert_chain_file", "private_key_file", "cacert_chain_file",
+    "crl_secret", "sni", "secret_namespacing", "redirect_cleartext_from", "v3CRLSecret",
+)  # fmt: skip
+"""TLS fields that load but have no effect yet; each use gets a notice."""

@@ -1,0 +1,94 @@
+"""TLS helpers for end-to-end tests: Secret and Host manifests, a verifying TLS client."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import socket
+import ssl
+from typing import Any
+
+import yaml
+
+from tests.certs import Leaf, TestCA
+
+
+def tls_secret(name: str, leaf: Leaf) -> str:
+    """A kubernetes.io/tls Secret manifest (base64 `data`)."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": "default"},
+        "type": "kubernetes.io/tls",
+        "data": {
+            "tls.crt": base64.b64encode(leaf.cert_pem).decode(),
+            "tls.key": base64.b64encode(leaf.key_pem).decode(),
+        },
+    }
+    return yaml.safe_dump(doc)
+
+
+def host(name: str, hostname: str, secret: str | None, action: str | None = None) -> str:
+    """A v3alpha1 Host manifest."""
+    spec: dict[str, Any] = {"hostname": hostname}
+    if secret is not None:
+        spec["tlsSecret"] = {"name": secret}
+    if action is not None:
+        spec["requestPolicy"] = {"insecure": {"action": action}}
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "Host",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": spec,
+    }
+    return "---\n" + yaml.safe_dump(doc)
+
+
+class TlsClient:
+    """One TLS connection to the HTTPS port with a given SNI, verified against `ca`."""
+
+    def __init__(
+        self,
+        port: int,
+        sni: str,
+        ca: TestCA,
+        alpn: list[str] | None = None,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
+        context = context or ssl.create_default_context(cadata=ca.cert_pem.decode())
+        context.set_alpn_protocols(alpn or ["http/1.1"])
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock = context.wrap_socket(raw, server_hostname=sni)
+        self.conn = http.client.HTTPConnection(sni, port, timeout=5)
+        self.conn.sock = self.sock  # keep-alive on this very TLS connection
+
+    def certificate(self) -> bytes:
+        """DER bytes of the certificate the server presented."""
+        der = self.sock.getpeercert(binary_form=True)
+        assert der is not None
+        return der
+
+    def sans(self) -> list[str]:
+        """DNS names of the presented certificate."""
+        cert = self.sock.getpeercert()
+        return [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"] if cert else []
+
+    def get(self, path: str) -> tuple[int, dict[str, Any]]:
+        """One request on the connection: status and JSON body (empty if not JSON)."""
+        self.conn.request("GET", path)
+        response = self.conn.getresponse()
+        body = response.read()
+        try:
+            return response.status, json.loads(body)
+        except ValueError:
+            return response.status, {}
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+
+def der_of(leaf: Leaf) -> bytes:
+    """DER bytes of a leaf certificate."""
+    return ssl.PEM_cert_to_DER_cert(leaf.cert_pem.decode())

@@ -10,7 +10,7 @@ import click
 
 from legation.cli.options import (
     ambassador_id_option,
-    build_folder,
+    compile_folder,
     config_dir_argument,
     http_port_option,
 )
@@ -50,9 +50,10 @@ def explain_command(
 
     Exit 0 when a route matches, 1 when the request would get a 404.
     """
-    result = build_folder(config_dir, ambassador_id, http_port)
+    # The IR is all an explanation reads: no Envoy translation (nor its imports).
+    _, compiled = compile_folder(config_dir, ambassador_id, http_port)
     request = Request.from_url(method, url, parse_headers(headers))
-    answer = explain_gateway(result.compiled.gateway, request)
+    answer = explain_gateway(compiled.gateway, request)
     winner = answer.winner if answer else None
     if as_json:
         payload = explanation_data(request, answer)

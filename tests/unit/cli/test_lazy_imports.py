@@ -101,6 +101,18 @@ def test_check_still_reports_errors_without_translation() -> None:
     assert loaded(modules, SERVING) == []
 
 
+def test_explain_imports_no_translation_or_serving() -> None:
+    code, output, modules = imported_by("explain", str(QUICKSTART), "GET", "http://x/httpbin/get")
+    assert code == 0
+    assert "→ served by Mapping/httpbin_mapping.default" in output, output
+    assert loaded(modules, SERVING) == []
+    assert loaded(modules, OURS_FOR_SERVING) == [
+        "legation.diag",
+        "legation.diag.explain",
+        "legation.diag.tester",
+    ]
+
+
 @pytest.mark.parametrize("case", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()))
 def test_check_finds_what_the_whole_pipeline_finds(case: str) -> None:
     """`check` stops after compile: it must report exactly what compile + translate report."""

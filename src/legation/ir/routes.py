@@ -111,7 +111,10 @@ class WeightedTarget:
     remove_response_headers: tuple[str, ...] = ()
 
 
-OrderKey = tuple[RouteWeight, int, str, int]
+OrderKey = tuple[int, int, int, int, str, str, tuple[str, ...], int, str, int]
+"""A route's sort key as a flat tuple of plain values: compared in C, which matters when
+tens of thousands of routes are sorted on every change (a dataclass field would compare
+through Python-level `__eq__` / `__lt__`)."""
 """What routes sort by, highest first (see `Route.sort_key`)."""
 
 
@@ -155,7 +158,7 @@ class Route:
     member: int = 0
     """Position of this route within its canary group (the order it is tried in)."""
 
-    order: OrderKey = field(default=(RouteWeight(0, 0, 0, 0, "", ""), 0, "", 0), compare=False)
+    order: OrderKey = field(default=(0, 0, 0, 0, "", "", (), 0, "", 0), compare=False)
     """Sort key, computed once: see `sort_key`."""
     literal_path: bool = field(default=True, compare=False)
     """The path is a case-sensitive prefix or exact value (not a regex), computed once."""
@@ -166,7 +169,9 @@ class Route:
             self, "literal_path", path.kind is not PathKind.REGEX and path.case_sensitive
         )
         exact = 1 if path.kind is PathKind.EXACT else 0
-        object.__setattr__(self, "order", (self.route_weight, exact, self.group, -self.member))
+        w = self.route_weight
+        order = (w.precedence, w.path_length, w.header_length, w.query_length, w.path, w.method)
+        object.__setattr__(self, "order", (*order, w.keys, exact, self.group, -self.member))
 
     def sort_key(self) -> OrderKey:
         """Emissary's order, highest first: the route weight; at a tie, an exact path

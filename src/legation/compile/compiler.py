@@ -24,6 +24,13 @@ from legation.compile.host_routes import (
 from legation.compile.hosts import CompiledHost, compile_hosts
 from legation.compile.http_settings import http_filter_settings, http_settings
 from legation.compile.ingress import ingress_mappings
+from legation.compile.listener_chains import (
+    XfpMemo,
+    listener_ir,
+    listener_route_config,
+    taken_hosts,
+)
+from legation.compile.listeners import CompiledListener, HostMeta, compile_listeners, unbound_hosts
 from legation.compile.mapping import CompiledMapping, compile_mapping
 from legation.compile.module import access_log_settings, mapping_field_defaults, module_settings
 from legation.compile.precedence import virtual_hosts
@@ -39,6 +46,7 @@ from legation.ir.endpoints import LoadAssignment
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.gateway import Gateway, RouteConfig
 from legation.ir.listeners import FilterChain, HttpConnectionManager, Listener
+from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleConfig
@@ -94,6 +102,7 @@ class CompileCache:
         self.routes = RouteMemo()
         self.host_routes = HostRouteMemo()
         self.resolvers = ResolverMemo()
+        self.xfp = XfpMemo()
         self._mappings: dict[
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
         ] = {}
@@ -143,6 +152,9 @@ class _Work:
     hosts: list[CompiledHost] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
+    listener_specs: list[CompiledListener] = field(default_factory=list)
+    """Valid Listener resources; when there are some, they replace the default ports."""
+    host_meta: dict[str, HostMeta] = field(default_factory=dict)
     endpoint_requests: list[EndpointRequest] = field(default_factory=list)
     load_assignments: list[LoadAssignment] = field(default_factory=list)
     held: list[Resource[Any]] = field(default_factory=list)
@@ -176,6 +188,7 @@ def compile_config(
     _group_mappings(work)
     _collect_clusters(work)
     _compile_hosts(work)
+    _compile_listeners(work)
     _compile_tcp_mappings(work)
     _assign_endpoints(work)
     _build_routes(work)
@@ -342,18 +355,38 @@ def _compile_hosts(work: _Work) -> None:
     work.problems.extend(result.problems)
 
 
+def _compile_listeners(work: _Work) -> None:
+    """Listener resources: ports, protocols, security model and the Hosts each takes."""
+    result = compile_listeners([r for r in work.resources if r.kind == "Listener"])
+    work.listener_specs = result.listeners
+    work.problems.extend(result.problems)
+    for res in work.resources:
+        if res.kind == "Host":
+            metadata = res.raw.doc.get("metadata")
+            labels = metadata.get("labels") if isinstance(metadata, dict) else None
+            plain = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+            work.host_meta[res.key] = HostMeta(res.namespace, plain)
+    if work.listener_specs:
+        work.problems.extend(unbound_hosts(work.listener_specs, work.hosts, work.host_meta))
+
+
 def _compile_tcp_mappings(work: _Work) -> None:
     """TCPMappings: a TCP listener per port; their clusters join the HTTP ones."""
     tcp = [r for r in work.resources if r.kind == "TCPMapping"]
     opts = work.options
     https_port = opts.https_port if work.secrets else None
+    http_port = opts.http_port
+    listener_ports = [li.port for li in work.listener_specs if li.http]
+    if work.listener_specs:  # the Listeners say which ports serve HTTP
+        http_port, https_port = 0, None
     result = compile_tcp_mappings(
         tcp,
-        opts.http_port,
+        http_port,
         opts.listen_address,
         opts.control_ports,
         opts.local_names,
         https_port=https_port,
+        listener_ports=listener_ports,
     )
     work.listeners.extend(result.listeners)
     work.problems.extend(result.problems)
@@ -410,6 +443,9 @@ def _build_routes(work: _Work) -> None:
     ordered_groups, problems = split_shadows(work.groups)
     work.problems.extend(problems)
     routes = work.cache.routes.routes(ordered_groups)
+    if work.listener_specs:
+        _build_listener_routes(work, routes)
+        return
     name = f"http-{work.options.http_port}"
     if not work.hosts:  # no Host resources: every Mapping on every host, as before Hosts
         work.route_configs.append(RouteConfig(name=name, virtual_hosts=virtual_hosts(routes)))
@@ -424,6 +460,20 @@ def _build_routes(work: _Work) -> None:
     if tls_hosts:
         secure = host_virtual_hosts(tls_hosts, routes, labels, cleartext=False, memo=memo)
         work.route_configs.append(RouteConfig(f"https-{work.options.https_port}", secure))
+
+
+def _build_listener_routes(work: _Work, routes: Sequence[Route]) -> None:
+    """With Listener resources: one route configuration per HTTP Listener."""
+    labels = mapping_labels([r for r in work.resources if r.kind == "Mapping"])
+    if work.hosts:
+        work.problems.extend(unserved(work.hosts, routes, labels))
+    memo, xfp = work.cache.host_routes, work.cache.xfp
+    memo.start()
+    xfp.start()
+    for listener in (li for li in work.listener_specs if li.http):
+        hosts = taken_hosts(listener, work.hosts, work.host_meta) if work.hosts else None
+        config = listener_route_config(listener, hosts, routes, labels, memo, xfp)
+        work.route_configs.append(config)
 
 
 def _build_listeners(work: _Work) -> None:
@@ -452,6 +502,20 @@ def _build_listeners(work: _Work) -> None:
         settings=settings,
         filters=filters,
     )
+    if work.listener_specs:
+        work.listeners[0:0] = [
+            listener_ir(
+                li,
+                taken_hosts(li, work.hosts, work.host_meta),
+                manager,
+                work.options.listen_address,
+                settings.buffer_limit_bytes,
+                settings.proxy_protocol,
+            )
+            for li in work.listener_specs
+            if li.http
+        ]
+        return
     chain = FilterChain(http=manager)
     http = Listener(
         f"http-{port}",

@@ -96,10 +96,12 @@ def compile_tcp_mappings(
     control_ports: Collection[int] = (),
     local_names: Collection[str] = (),
     https_port: int | None = None,
+    listener_ports: Collection[int] = (),
 ) -> TcpResult:
     """Check every TCPMapping, group them by port and host, and build the listeners.
 
-    `https_port` is the HTTPS listener's port when there is one (not for TCPMappings).
+    `https_port` is the HTTPS listener's port when there is one (not for TCPMappings),
+    `listener_ports` those of HTTP Listener resources.
     A `service` on one of the gateway's `control_ports` at a local address (see
     `control_ports.control_port_error`) is an error.
     """
@@ -121,6 +123,10 @@ def compile_tcp_mappings(
         if spec.port in (http_port, https_port):
             which = "HTTP" if spec.port == http_port else "HTTPS"
             message = f"port {spec.port} is the {which} listener's port"
+            result.problems.append(_problem(res, "port", message))
+            continue
+        if spec.port in listener_ports:
+            message = f"port {spec.port} is the port of an HTTP Listener"
             result.problems.append(_problem(res, "port", message))
             continue
         wanted = spec.address or listen_address

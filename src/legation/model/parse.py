@@ -17,6 +17,7 @@ from legation.model.fields import known_fields
 from legation.model.host import HostSpec
 from legation.model.kubernetes import is_kubernetes_object, parse_kubernetes_object
 from legation.model.limits import MAX_NESTING_DEPTH, nesting_exceeds
+from legation.model.listener import ListenerSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
 from legation.model.partial import validate_partially
@@ -37,6 +38,7 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
     "Module": ModuleSpec,
     "TCPMapping": TCPMappingSpec,
     "TLSContext": TLSContextSpec,
+    "Listener": ListenerSpec,
     "KubernetesServiceResolver": KubernetesServiceResolverSpec,
     "KubernetesEndpointResolver": KubernetesEndpointResolverSpec,
     "ConsulResolver": ConsulResolverSpec,
@@ -45,7 +47,7 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
 
 KNOWN_NOT_YET: frozenset[str] = frozenset(
     {
-        "Listener", "AuthService", "RateLimitService", "LogService",
+        "AuthService", "RateLimitService", "LogService",
         "TracingService", "DevPortal", "Filter", "FilterPolicy",
     }
 )  # fmt: skip

@@ -67,6 +67,7 @@ class UpstreamTlsResolver:
             )
             return _problem(res, message + "; left out")
         context, choice = found
+        self.contexts_used.add(context.key)
         certificate = None
         if context.spec.secret is not None:
             where = secret_ref(context.spec.secret, res.namespace, context.spec.secret_namespacing)
@@ -82,7 +83,6 @@ class UpstreamTlsResolver:
             ca = self._lookup.ca_bundle(*where)
             if isinstance(ca, Secret):
                 self._secrets[ca.name] = ca
-        self.contexts_used.add(context.key)
         return UpstreamTls(
             sni=choice.sni,
             certificate=certificate,

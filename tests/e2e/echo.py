@@ -7,6 +7,7 @@ Runs in a thread of the test process on a free loopback port.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections import Counter
@@ -32,7 +33,13 @@ class EchoUpstream:
     Use as a context manager: it serves on `port` in a thread until the block ends.
     """
 
-    def __init__(self, name: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        name: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.name = name
         self.healthy = True
         self.failing = False
@@ -75,6 +82,8 @@ class EchoUpstream:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
+        if tls is not None:  # HTTPS: a failed handshake only drops that connection
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.host = host
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

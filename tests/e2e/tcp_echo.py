@@ -6,6 +6,7 @@ An asyncio server on its own event loop in a thread, on a free loopback port.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from types import TracebackType
 
@@ -13,8 +14,10 @@ from types import TracebackType
 class TcpEcho:
     """`with TcpEcho(b"a:") as up:` — each connection gets `tag`, then its bytes echoed."""
 
-    def __init__(self, tag: bytes) -> None:
+    def __init__(self, tag: bytes, tls: ssl.SSLContext | None = None) -> None:
         self.tag = tag
+        self.tls = tls
+        """Serve TLS with this context (a TLS echo server)."""
         self.port = 0
         self.connections = 0
         self._loop = asyncio.new_event_loop()
@@ -28,13 +31,13 @@ class TcpEcho:
             while data := await reader.read(65536):
                 writer.write(data)
                 await writer.drain()
-        except ConnectionError:
+        except (ConnectionError, ssl.SSLError):
             pass
         finally:
             writer.close()
 
     async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.tls)
         self.port = int(self._server.sockets[0].getsockname()[1])
 
     async def _stop(self) -> None:

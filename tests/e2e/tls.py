@@ -7,6 +7,7 @@ import http.client
 import json
 import socket
 import ssl
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -92,3 +93,35 @@ class TlsClient:
 def der_of(leaf: Leaf) -> bytes:
     """DER bytes of a leaf certificate."""
     return ssl.PEM_cert_to_DER_cert(leaf.cert_pem.decode())
+
+
+def ca_secret(name: str, ca_pem: bytes) -> str:
+    """An Opaque Secret manifest holding only CA certificates (`ca.crt`)."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": "default"},
+        "type": "Opaque",
+        "data": {"ca.crt": base64.b64encode(ca_pem).decode()},
+    }
+    return "---\n" + yaml.safe_dump(doc)
+
+
+def tls_context(name: str, **spec: Any) -> str:
+    """A v3alpha1 TLSContext manifest."""
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "TLSContext",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": spec,
+    }
+    return "---\n" + yaml.safe_dump(doc)
+
+
+def with_identity(context: ssl.SSLContext, leaf: Leaf, directory: Path) -> ssl.SSLContext:
+    """`context` presenting `leaf` as its certificate (files written in `directory`)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    cert.write_bytes(leaf.cert_pem)
+    key.write_bytes(leaf.key_pem)
+    context.load_cert_chain(cert, key)
+    return context

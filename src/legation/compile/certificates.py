@@ -105,9 +105,26 @@ def certificate_secret(name: str, source: str, chain: bytes, key: bytes) -> Secr
     )
 
 
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        constraints = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS)
+    except x509.ExtensionNotFound:
+        return False
+    value = constraints.value
+    assert isinstance(value, x509.BasicConstraints)
+    return value.ca
+
+
 def ca_bundle_secret(name: str, source: str, bundle: bytes) -> Secret:
-    """A CA bundle secret, once every certificate in it parses."""
+    """A CA bundle secret, once every certificate in it parses and is a CA
+    (basicConstraints CA:TRUE, without which no verifier trusts it as an issuer)."""
     certs = _certificates(bundle, "the CA bundle")
+    for i, cert in enumerate(certs):
+        if not _is_ca(cert):
+            raise CertificateError(
+                f"certificate {i + 1} of the CA bundle ({cert.subject.rfc4514_string()}) is "
+                "not a CA certificate (basicConstraints CA:TRUE missing)"
+            )
     return Secret(
         name=name,
         kind=SecretKind.CA_BUNDLE,

@@ -36,11 +36,14 @@ from legation.compile.module import access_log_settings, mapping_field_defaults,
 from legation.compile.precedence import virtual_hosts
 from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
-from legation.compile.service import ServiceAddress
+from legation.compile.service import ServiceAddress, parse_service
 from legation.compile.shadow import split_shadows
 from legation.compile.tcpmapping import compile_tcp_mappings
+from legation.compile.tls_contexts import compile_tls_contexts
 from legation.compile.tls_listener import https_listener
+from legation.compile.tls_secrets import SecretLookup
 from legation.compile.upstream_options import MappingDefaults
+from legation.compile.upstream_tls import UpstreamTlsResolver
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.errors import ConfigProblem, Severity
@@ -158,6 +161,7 @@ class _Work:
     endpoint_requests: list[EndpointRequest] = field(default_factory=list)
     load_assignments: list[LoadAssignment] = field(default_factory=list)
     held: list[Resource[Any]] = field(default_factory=list)
+    upstream_tls: UpstreamTlsResolver | None = None
 
 
 Withheld = Mapping[str, tuple[RawObject, str]]
@@ -185,6 +189,7 @@ def compile_config(
     _compile_mappings(work)
     _refuse_control_ports(work)
     _apply_resolvers(work)
+    _originate_upstream_tls(work)
     _group_mappings(work)
     _collect_clusters(work)
     _compile_hosts(work)
@@ -347,10 +352,33 @@ def _apply_resolvers(work: _Work) -> None:
     work.problems.extend(problems + found)
 
 
+def _originate_upstream_tls(work: _Work) -> None:
+    """A Mapping's `tls` (a TLSContext, or true): its cluster originates TLS."""
+    contexts = [r for r in work.resources if r.kind == "TLSContext"]
+    lookup = SecretLookup(work.resources)
+    work.upstream_tls = resolver = UpstreamTlsResolver(
+        compile_tls_contexts(contexts, lookup), lookup
+    )
+    kept = []
+    for cm in work.compiled:
+        address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
+        address = parse_service(cm.resource.spec.service) if cm.resource.spec.tls else address
+        cluster, problems = resolver.originate(cm.resource, cm.cluster, address)
+        work.problems.extend(problems)
+        if cluster is not None and cluster is not cm.cluster:
+            target = dataclasses.replace(cm.target, cluster=cluster.name)
+            cm = dataclasses.replace(cm, cluster=cluster, target=target)
+        if cluster is not None:
+            kept.append(cm)
+    work.compiled = kept
+
+
 def _compile_hosts(work: _Work) -> None:
     """Hosts: hostname, certificate (from a Secret) and cleartext policy, each checked."""
     hosts = [r for r in work.resources if r.kind == "Host"]
-    result = compile_hosts(hosts, work.resources)
+    upstream = work.upstream_tls
+    used = frozenset(upstream.contexts_used) if upstream else frozenset()
+    result = compile_hosts(hosts, work.resources, used)
     work.hosts, work.secrets = result.hosts, result.secrets
     work.problems.extend(result.problems)
 
@@ -387,8 +415,12 @@ def _compile_tcp_mappings(work: _Work) -> None:
         opts.local_names,
         https_port=https_port,
         listener_ports=listener_ports,
+        upstream_tls=work.upstream_tls,
     )
     work.listeners.extend(result.listeners)
+    if work.upstream_tls is not None:  # secrets named by TLS-originating clusters
+        named = {s.name: s for s in work.secrets + work.upstream_tls.secrets()}
+        work.secrets = [named[name] for name in sorted(named)]
     work.problems.extend(result.problems)
     for cluster in result.clusters:
         shared = work.clusters.get(cluster.name)

@@ -136,7 +136,7 @@ def _notices(res: Resource[HostSpec]) -> list[ConfigProblem]:
 
 
 def _tls(
-    res: Resource[HostSpec], hostname: str, contexts: TlsContexts
+    res: Resource[HostSpec], hostname: str, contexts: TlsContexts, lookup: SecretLookup
 ) -> TlsChoice | ConfigProblem:
     """The Host's TLS parameters: its `tlsContext`, its inline `tls`, a TLSContext
     listing its hostname, or the defaults."""
@@ -158,7 +158,9 @@ def _tls(
             return _problem(res, "tlsContext", message)
         return choice
     if spec.tls is not None:
-        inline = tls_choice(spec.tls, res.key)  # its own chain: named after the Host
+        inline = tls_choice(
+            spec.tls, res.key, res.namespace, lookup
+        )  # its own chain: named after the Host
         if isinstance(inline, tuple):
             return _problem(res, f"tls.{inline[0]}", inline[1])
         return inline
@@ -183,7 +185,7 @@ def _compile_one(
     action = _action(res, secret is not None)
     if isinstance(action, ConfigProblem):
         return action
-    tls = _tls(res, hostname, contexts)
+    tls = _tls(res, hostname, contexts, lookup)
     if isinstance(tls, ConfigProblem):
         return tls
     if secret is None:
@@ -198,12 +200,17 @@ def _by_source(res: Resource[Any]) -> tuple[str, int, int, str]:
 
 
 def compile_hosts(
-    hosts: Sequence[Resource[HostSpec]], resources: Sequence[Resource[Any]]
+    hosts: Sequence[Resource[HostSpec]],
+    resources: Sequence[Resource[Any]],
+    contexts_used: frozenset[str] = frozenset(),
 ) -> HostResult:
-    """Check every Host; the first Host (by source) to claim a hostname keeps it."""
+    """Check every Host; the first Host (by source) to claim a hostname keeps it.
+
+    `contexts_used` are TLSContexts used elsewhere (by Mappings): not reported unused.
+    """
     result = HostResult()
     lookup = SecretLookup(resources)
-    contexts = compile_tls_contexts([r for r in resources if r.kind == "TLSContext"])
+    contexts = compile_tls_contexts([r for r in resources if r.kind == "TLSContext"], lookup)
     result.problems.extend(contexts.problems)
     claimed: dict[str, str] = {}
     for res in sorted(hosts, key=_by_source):
@@ -218,9 +225,8 @@ def compile_hosts(
             result.problems.append(_problem(res, "hostname", message))
             continue
         result.hosts.append(compiled)
-    result.problems.extend(
-        contexts.unused({h.tls.context for h in result.hosts if h.tls.context and h.secret})
-    )
-    used = {h.secret for h in result.hosts}
+    used_contexts = {h.tls.context for h in result.hosts if h.tls.context and h.secret}
+    result.problems.extend(contexts.unused(used_contexts | contexts_used))
+    used = {h.secret for h in result.hosts} | {h.tls.client_ca for h in result.hosts}
     result.secrets = [s for s in lookup.used() if s.name in used]
     return result

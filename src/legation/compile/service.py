@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from legation.ir.clusters import Cluster, Discovery
 from legation.ir.upstream import UpstreamOptions
@@ -26,6 +26,8 @@ class ServiceAddress:
     host: str
     port: int
     tls: bool
+    port_given: bool = field(default=True, compare=False)
+    """False when the port is the scheme's default (then TLS origination uses 443)."""
 
 
 def parse_service(service: str) -> ServiceAddress:
@@ -56,7 +58,7 @@ def parse_service(service: str) -> ServiceAddress:
         port = 443 if tls else 80
     if not host:
         raise ServiceError(f"missing host in {service!r}")
-    return ServiceAddress(host, port, tls)
+    return ServiceAddress(host, port, tls, port_given=bool(port_text))
 
 
 def is_ip(host: str) -> bool:
@@ -80,6 +82,11 @@ def _unnamed_settings(options: UpstreamOptions) -> list[str]:
     return out
 
 
+def cluster_prefix(host: str, port: int) -> str:
+    """The start of the name of every cluster for `host:port`."""
+    return f"cluster_{_UNSAFE.sub('_', host)}_{port}"
+
+
 def cluster_for(
     address: ServiceAddress,
     service: str,
@@ -98,7 +105,7 @@ def cluster_for(
     discovery = Discovery.STATIC if is_ip(address.host) else Discovery.STRICT_DNS
     if discovery is Discovery.STRICT_DNS and dns_type == "logical_dns":
         discovery = Discovery.LOGICAL_DNS
-    name = f"cluster_{_UNSAFE.sub('_', address.host)}_{address.port}"
+    name = cluster_prefix(address.host, address.port)
     if address.tls:
         name += "_tls"
     settings = []

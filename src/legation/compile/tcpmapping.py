@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from legation.compile.canary import split_weights
 from legation.compile.control_ports import control_port_error
 from legation.compile.service import ServiceError, cluster_for, parse_service
+from legation.compile.upstream_tls import UpstreamTlsResolver
 from legation.ir.clusters import Cluster
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.listeners import ChainMatch, FilterChain, Listener
@@ -97,13 +98,15 @@ def compile_tcp_mappings(
     local_names: Collection[str] = (),
     https_port: int | None = None,
     listener_ports: Collection[int] = (),
+    upstream_tls: UpstreamTlsResolver | None = None,
 ) -> TcpResult:
     """Check every TCPMapping, group them by port and host, and build the listeners.
 
     `https_port` is the HTTPS listener's port when there is one (not for TCPMappings),
     `listener_ports` those of HTTP Listener resources.
     A `service` on one of the gateway's `control_ports` at a local address (see
-    `control_ports.control_port_error`) is an error.
+    `control_ports.control_port_error`) is an error. `upstream_tls` resolves `tls`
+    (TLS to the service, on port 443 by default).
     """
     result = TcpResult()
     groups: dict[int, dict[str | None, list[_Member]]] = defaultdict(lambda: defaultdict(list))
@@ -146,7 +149,13 @@ def compile_tcp_mappings(
             )
             result.problems.append(_problem(res, "port", message))
             continue
-        group.append(_Member(res, cluster_for(address, spec.service, None)))
+        cluster: Cluster | None = cluster_for(address, spec.service, None)
+        if upstream_tls is not None and cluster is not None:
+            cluster, problems = upstream_tls.originate(res, cluster, address)
+            result.problems.extend(problems)
+        if cluster is None:
+            continue
+        group.append(_Member(res, cluster))
     clusters: dict[str, tuple[Cluster, list[str]]] = {}
     for port in sorted(groups):
         by_host = groups[port]

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from legation.compile.tls_secrets import SecretLookup
 from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.secrets import Secret
 from legation.model.resource import Resource
 from legation.model.tlscontext import TLS_NOT_YET_IMPLEMENTED, TLSContextSpec, TLSSettings
 
@@ -35,13 +37,59 @@ class TlsChoice:
     context: str | None = None
     """Key of the TLSContext (or of the Host, for inline `tls`) it came from; None for
     the defaults."""
+    client_ca: str | None = None
+    """IR secret name of the CA bundle client certificates are checked against (mTLS)."""
+    cert_required: bool = False
+    """Refuse clients without a valid certificate (else the certificate is optional)."""
+    sni: str | None = None
+    """Server name sent when the settings originate TLS to an upstream."""
 
 
 DEFAULT_TLS = TlsChoice()
 
 
-def tls_choice(settings: TLSSettings, context: str | None = None) -> TlsChoice | tuple[str, str]:
-    """The parameters `settings` ask for, or (field, message) for the first bad one."""
+def secret_ref(name: str, namespace: str, namespacing: bool | None) -> tuple[str, str]:
+    """(namespace, name) of a Secret named in a TLSContext: `name.namespace` names
+    another namespace unless `secret_namespacing` is false (as in Emissary)."""
+    if namespacing is not False and "." in name:
+        name, namespace = name.rsplit(".", 1)
+    return namespace, name
+
+
+def _client_ca(
+    settings: TLSSettings, namespace: str, lookup: SecretLookup | None
+) -> Secret | tuple[str, str] | None:
+    """The CA bundle named by `ca_secret`, None without one, or (field, message)."""
+    if settings.cert_required is not None and not isinstance(settings.cert_required, bool):
+        return "cert_required", "expected true or false"
+    if settings.ca_secret is None:
+        if settings.cert_required:
+            return "cert_required", "needs ca_secret: the CA client certificates must chain to"
+        return None
+    if not isinstance(settings.ca_secret, str) or not settings.ca_secret:
+        return "ca_secret", "expected the name of a Secret holding CA certificates"
+    if lookup is None:
+        return None
+    where = secret_ref(settings.ca_secret, namespace, settings.secret_namespacing)
+    found = lookup.ca_bundle(*where)
+    return ("ca_secret", found) if isinstance(found, str) else found
+
+
+def tls_choice(
+    settings: TLSSettings,
+    context: str | None = None,
+    namespace: str = "default",
+    lookup: SecretLookup | None = None,
+) -> TlsChoice | tuple[str, str]:
+    """The parameters `settings` ask for, or (field, message) for the first bad one.
+
+    `ca_secret` is looked up in `lookup` (in `namespace` unless it names another).
+    """
+    ca = _client_ca(settings, namespace, lookup)
+    if isinstance(ca, tuple):
+        return ca
+    if settings.sni is not None and not isinstance(settings.sni, str):
+        return "sni", "expected a server name"
     versions = []
     for name in ("min_tls_version", "max_tls_version"):
         value = getattr(settings, name)
@@ -61,6 +109,9 @@ def tls_choice(settings: TLSSettings, context: str | None = None) -> TlsChoice |
         ecdh_curves=tuple(settings.ecdh_curves or ()),
         alpn_protocols=tuple(alpn) if alpn else DEFAULT_ALPN,
         context=context,
+        client_ca=ca.name if ca is not None else None,
+        cert_required=bool(settings.cert_required) and ca is not None,
+        sni=settings.sni or None,
     )
 
 
@@ -108,12 +159,17 @@ class TlsContexts:
         ]
 
 
-def compile_tls_contexts(resources: Sequence[Resource[TLSContextSpec]]) -> TlsContexts:
-    """Check every TLSContext; a bad one is an error on its field and is left out."""
+def compile_tls_contexts(
+    resources: Sequence[Resource[TLSContextSpec]], lookup: SecretLookup | None = None
+) -> TlsContexts:
+    """Check every TLSContext; a bad one is an error on its field and is left out.
+
+    With `lookup`, the CA bundle of `ca_secret` must exist and hold CA certificates.
+    """
     out = TlsContexts()
     for res in sorted(resources, key=lambda r: r.key):
         out.problems.extend(settings_notices(res, res.spec))
-        choice = tls_choice(res.spec, res.key)
+        choice = tls_choice(res.spec, res.key, res.namespace, lookup)
         if isinstance(choice, tuple):
             name, message = choice
             out.problems.append(

@@ -56,6 +56,8 @@ def https_listener(
             choice.max_version,
             choice.cipher_suites,
             choice.ecdh_curves,
+            choice.client_ca,
+            choice.cert_required,
         )
         chains.append(FilterChain(name, ChainMatch(server_names), tls, http=manager))
     return Listener(f"https-{port}", address, port, tuple(chains))

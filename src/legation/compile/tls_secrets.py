@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from legation.compile.certificates import CertificateError, certificate_secret
+from legation.compile.certificates import CertificateError, ca_bundle_secret, certificate_secret
 from legation.ir.secrets import Secret
 from legation.model.resource import Resource
-from legation.model.secret import CERT_KEY, PRIVATE_KEY, TLS_SECRET_TYPE, SecretSpec
+from legation.model.secret import CA_KEY, CERT_KEY, PRIVATE_KEY, TLS_SECRET_TYPE, SecretSpec
+
+CA_SUFFIX = "/ca"
+"""Appended to `namespace/name` for the CA bundle of a Secret, which is its own SDS
+secret (a validation context), apart from the Secret's certificate."""
 
 
 class SecretLookup:
@@ -32,6 +36,30 @@ class SecretLookup:
         if key not in self._done:
             self._done[key] = self._load(namespace, name)
         return self._done[key]
+
+    def ca_bundle(self, namespace: str, name: str) -> Secret | str:
+        """The CA bundle in Secret `namespace/name` (`ca.crt`, else `tls.crt`), or a
+        message saying what is wrong."""
+        key = (namespace, name + CA_SUFFIX)
+        if key not in self._done:
+            self._done[key] = self._load_ca(namespace, name)
+        return self._done[key]
+
+    def _load_ca(self, namespace: str, name: str) -> Secret | str:
+        res = self._secrets.get((namespace, name))
+        what = f"Secret {namespace}/{name}"
+        if res is None:
+            return f"{what} does not exist"
+        try:
+            bundle = res.spec.value(CA_KEY) or res.spec.value(CERT_KEY)
+        except ValueError as exc:
+            return f"{what}: {exc}"
+        if not bundle:
+            return f"{what} has no {CA_KEY} or {CERT_KEY} holding the CA certificates"
+        try:
+            return ca_bundle_secret(f"{namespace}/{name}{CA_SUFFIX}", res.key, bundle)
+        except CertificateError as exc:
+            return f"{what}: {exc}"
 
     def used(self) -> list[Secret]:
         """Every secret loaded successfully, sorted by name."""

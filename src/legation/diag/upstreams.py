@@ -26,8 +26,11 @@ CLUSTER_STATS: tuple[str, ...] = (
     "upstream_rq_timeout",
     "upstream_cx_connect_fail",
     "upstream_cx_active",
+    "ssl.fail_verify_error",
+    "ssl.connection_error",
 )
-"""Per-cluster counters shown on the clusters page."""
+"""Per-cluster counters shown on the clusters page; `ssl.*` tell why TLS to the
+upstream failed (its certificate does not chain to the CA, or the handshake failed)."""
 
 _UNHEALTHY_FLAGS = (
     "failed_active_health_check",
@@ -148,14 +151,16 @@ def parse_stats(body: str) -> dict[str, dict[str, int]]:
         name, sep, value = line.partition(": ")
         if not sep or not name.startswith("cluster."):
             continue
-        cluster, _, stat = name[len("cluster.") :].rpartition(".")
-        if stat in CLUSTER_STATS and value.strip().isdigit():
-            out.setdefault(cluster, {})[stat] = int(value)
+        rest = name[len("cluster.") :]
+        # a stat name may itself hold a dot (`ssl.fail_verify_error`)
+        stat = next((s for s in CLUSTER_STATS if rest.endswith("." + s)), None)
+        if stat is not None and value.strip().isdigit():
+            out.setdefault(rest[: -len(stat) - 1], {})[stat] = int(value)
     return out
 
 
 def _stats_path() -> str:
-    pattern = r"^cluster\..+\.(" + "|".join(CLUSTER_STATS) + ")$"
+    pattern = r"^cluster\..+\.(" + "|".join(s.replace(".", r"\.") for s in CLUSTER_STATS) + ")$"
     return "/stats?filter=" + quote(pattern, safe="")
 
 

@@ -7,10 +7,10 @@ from typing import Any
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.core.v3 import address_pb2, base_pb2
 from envoy.config.endpoint.v3 import endpoint_components_pb2, endpoint_pb2
-from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 from google.protobuf import any_pb2, duration_pb2
 
 from legation.envoy.endpoint import eds_config
+from legation.envoy.secret import TLS_TRANSPORT_SOCKET, upstream_tls_context
 from legation.envoy.upstream import apply_upstream_options
 from legation.ir.clusters import Cluster, Discovery
 
@@ -55,10 +55,10 @@ def translate_cluster(cluster: Cluster) -> Any:
         message.eds_cluster_config.CopyFrom(eds_config())
     apply_upstream_options(cluster.options, message)
     if cluster.tls:
-        context = tls_pb2.UpstreamTlsContext(sni=cluster.host)
+        context = upstream_tls_context(cluster.host, cluster.upstream_tls)
         packed = any_pb2.Any()
         packed.Pack(context)
         message.transport_socket.CopyFrom(
-            base_pb2.TransportSocket(name="envoy.transport_sockets.tls", typed_config=packed)
+            base_pb2.TransportSocket(name=TLS_TRANSPORT_SOCKET, typed_config=packed)
         )
     return message

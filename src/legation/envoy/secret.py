@@ -13,6 +13,7 @@ from envoy.config.core.v3 import base_pb2
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2, tls_pb2
 
 from legation.envoy.config_source import ads_source
+from legation.ir.clusters import UpstreamTls
 from legation.ir.listeners import DownstreamTls
 from legation.ir.secrets import Secret, SecretKind
 
@@ -56,15 +57,23 @@ def redact_secret_data(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def downstream_tls_context(tls: DownstreamTls) -> Any:
-    """The `DownstreamTlsContext` of a terminating filter chain: certificates over SDS."""
+def _sds(name: str) -> Any:
+    return secret_pb2.SdsSecretConfig(name=name, sds_config=ads_source())
+
+
+def _common_context(
+    certificates: tuple[str, ...],
+    alpn: tuple[str, ...],
+    tls: DownstreamTls | UpstreamTls,
+    trusted_ca: str | None,
+) -> Any:
+    """Certificates and the CA bundle named over SDS, ALPN and protocol parameters."""
     common = tls_pb2.CommonTlsContext(
-        tls_certificate_sds_secret_configs=[
-            secret_pb2.SdsSecretConfig(name=name, sds_config=ads_source())
-            for name in tls.certificates
-        ],
-        alpn_protocols=list(tls.alpn_protocols),
+        tls_certificate_sds_secret_configs=[_sds(name) for name in certificates],
+        alpn_protocols=list(alpn),
     )
+    if trusted_ca is not None:
+        common.validation_context_sds_secret_config.CopyFrom(_sds(trusted_ca))
     params = common.tls_params
     protocol = common_pb2.TlsParameters.TlsProtocol
     if tls.min_version is not None:
@@ -75,4 +84,27 @@ def downstream_tls_context(tls: DownstreamTls) -> Any:
     params.ecdh_curves.extend(tls.ecdh_curves)
     if params.ByteSize() == 0:
         common.ClearField("tls_params")  # reading it above marked it present
-    return tls_pb2.DownstreamTlsContext(common_tls_context=common)
+    return common
+
+
+def downstream_tls_context(tls: DownstreamTls) -> Any:
+    """The `DownstreamTlsContext` of a terminating filter chain: certificates over SDS.
+
+    With a client CA the client's certificate is asked for and checked (mTLS); it is
+    only required when `require_client_certificate` says so.
+    """
+    common = _common_context(tls.certificates, tls.alpn_protocols, tls, tls.client_ca)
+    context = tls_pb2.DownstreamTlsContext(common_tls_context=common)
+    if tls.require_client_certificate:
+        context.require_client_certificate.value = True
+    return context
+
+
+def upstream_tls_context(host: str, tls: UpstreamTls | None) -> Any:
+    """The `UpstreamTlsContext` of a cluster that originates TLS; SNI is `host` unless
+    the TLSContext names another."""
+    if tls is None:
+        return tls_pb2.UpstreamTlsContext(sni=host)
+    certificates = (tls.certificate,) if tls.certificate is not None else ()
+    common = _common_context(certificates, tls.alpn_protocols, tls, tls.trusted_ca)
+    return tls_pb2.UpstreamTlsContext(common_tls_context=common, sni=tls.sni or host)

@@ -22,6 +22,27 @@ class Discovery(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamTls:
+    """TLS origination settings of a cluster beyond "speak TLS" (from a TLSContext)."""
+
+    sni: str | None = None
+    """Server name sent in the ClientHello; None sends the cluster's host."""
+    certificate: str | None = None
+    """Name of a `Gateway.secrets` certificate presented as the client certificate."""
+    trusted_ca: str | None = None
+    """Name of a `Gateway.secrets` CA bundle the upstream's certificate must chain to;
+    None does not verify the upstream."""
+    min_version: str | None = None
+    """Envoy's `TlsProtocol` name; None keeps Envoy's default."""
+    max_version: str | None = None
+    cipher_suites: tuple[str, ...] = ()
+    ecdh_curves: tuple[str, ...] = ()
+    alpn_protocols: tuple[str, ...] = ()
+    context: str | None = None
+    """Key of the TLSContext it came from."""
+
+
+@dataclass(frozen=True, slots=True)
 class Cluster:
     """One upstream service as Envoy sees it."""
 
@@ -33,6 +54,10 @@ class Cluster:
     port: int
     discovery: Discovery
     tls: bool = False
+    """Originate TLS to the upstream."""
+    upstream_tls: UpstreamTls | None = None
+    """Certificates, CA and parameters of that TLS (a Mapping's `tls`); None: plain TLS
+    with the host as SNI and no verification."""
     connect_timeout_ms: int = 3000
     options: UpstreamOptions = field(default_factory=UpstreamOptions)
     """Load balancing, limits, health checks, protocol: part of the cluster's identity."""

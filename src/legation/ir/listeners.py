@@ -39,6 +39,11 @@ class DownstreamTls:
     cipher_suites: tuple[str, ...] = ()
     """BoringSSL cipher names; empty keeps Envoy's defaults."""
     ecdh_curves: tuple[str, ...] = ()
+    client_ca: str | None = None
+    """Name of a `Gateway.secrets` CA bundle: client certificates are asked for and
+    checked against it (mTLS); None asks for none."""
+    require_client_certificate: bool = False
+    """Refuse the handshake when the client presents no valid certificate."""
 
 
 @dataclass(frozen=True, slots=True)

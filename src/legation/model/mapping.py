@@ -105,6 +105,8 @@ class MappingSpec(StrictModel):
     # --- read, refused (MAPPING_REFUSED) or not implemented yet (NOT_YET_IMPLEMENTED)
     envoy_override: Any = None
     tls: Any = None
+    """A TLSContext name (client certificate, CA, SNI, versions), or true: originate TLS
+    to the service (port 443 by default)."""
     bypass_auth: Any = None
     auth_context_extensions: Any = None
     labels: Any = None
@@ -136,9 +138,9 @@ class MappingSpec(StrictModel):
 
 
 NOT_YET_IMPLEMENTED: tuple[str, ...] = (
-    "tls", "bypass_auth", "auth_context_extensions", "labels", "rate_limits",
+    "bypass_auth", "auth_context_extensions", "labels", "rate_limits",
 )  # fmt: skip
-"""Mapping fields that belong to other work (upstream TLS, authentication, rate limits):
+"""Mapping fields that belong to other work (authentication, rate limits):
 they load, and each use gets a notice."""
 
 MAPPING_REFUSED: dict[str, str] = {

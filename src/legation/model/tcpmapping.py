@@ -23,8 +23,9 @@ class TCPMappingSpec(StrictModel):
     weight: int | None = Field(default=None, ge=0, le=100)
     idle_timeout_ms: int | None = Field(default=None, ge=0)
     docs: Any = None
-    # accepted, not implemented yet (see TCP_NOT_YET_IMPLEMENTED)
     tls: Any = None
+    """A TLSContext name, or true: originate TLS to the service (port 443 by default)."""
+    # accepted, not implemented yet (see TCP_NOT_YET_IMPLEMENTED)
     resolver: Any = None
     circuit_breakers: Any = None
     enable_ipv4: Any = None
@@ -34,7 +35,7 @@ class TCPMappingSpec(StrictModel):
 
 
 TCP_NOT_YET_IMPLEMENTED: tuple[str, ...] = (
-    "tls", "resolver", "circuit_breakers", "enable_ipv4", "enable_ipv6", "cluster_tag",
+    "resolver", "circuit_breakers", "enable_ipv4", "enable_ipv6", "cluster_tag",
     "stats_name",
 )  # fmt: skip
 """TCPMapping fields that load but have no effect yet; each use gets a notice."""

@@ -21,15 +21,22 @@ class TLSSettings(StrictModel):
     ecdh_curves: list[str] | None = None
     alpn_protocols: str | list[str] | None = None
     """Comma-separated (`h2,http/1.1`) or a list; default `h2,http/1.1`."""
-    # accepted, not implemented yet (see TLS_NOT_YET_IMPLEMENTED)
     ca_secret: Any = None
+    """Secret with the CA certificates (`ca.crt`, else `tls.crt`) that client
+    certificates (mTLS) or, for a Mapping's `tls`, the upstream's certificate must
+    chain to."""
     cert_required: Any = None
+    """With `ca_secret`: refuse clients without a valid certificate (false: asked for,
+    optional)."""
+    sni: Any = None
+    """Server name sent to an upstream (a Mapping's `tls`); default: the service host."""
+    secret_namespacing: Any = None
+    """False: a `.` in a Secret name is part of the name, not `name.namespace`."""
+    # accepted, not implemented yet (see TLS_NOT_YET_IMPLEMENTED)
     cert_chain_file: Any = None
     private_key_file: Any = None
     cacert_chain_file: Any = None
     crl_secret: Any = None
-    sni: Any = None
-    secret_namespacing: Any = None
     redirect_cleartext_from: Any = None
     v3CRLSecret: Any = None
 
@@ -44,7 +51,7 @@ class TLSContextSpec(TLSSettings):
 
 
 TLS_NOT_YET_IMPLEMENTED: tuple[str, ...] = (
-    "ca_secret", "cert_required", "cert_chain_file", "private_key_file", "cacert_chain_file",
-    "crl_secret", "sni", "secret_namespacing", "redirect_cleartext_from", "v3CRLSecret",
+    "cert_chain_file", "private_key_file", "cacert_chain_file", "crl_secret",
+    "redirect_cleartext_from", "v3CRLSecret",
 )  # fmt: skip
 """TLS fields that load but have no effect yet; each use gets a notice."""

@@ -1,0 +1,133 @@
+"""TLS origination named by a Mapping's or TCPMapping's `tls`: a TLSContext, or `true`.
+
+`tls: <name>` names a TLSContext in the resource's namespace: its `secret` becomes the
+client certificate, its `ca_secret` the CA the upstream's certificate must chain to,
+its `sni` the server name (default: the service's host), and its versions, ciphers and
+ALPN apply. `tls: true` (v2) originates TLS with no certificate and no verification,
+as `https://` does. Without a port, the service's port becomes 443, as in Emissary.
+The cluster's name carries a hash of these settings, so two Mappings to one service
+with different TLS get two clusters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+from legation.compile.service import ServiceAddress, cluster_prefix
+from legation.compile.tls_contexts import TlsContexts, secret_ref
+from legation.compile.tls_secrets import SecretLookup
+from legation.ir.clusters import Cluster, Discovery, UpstreamTls
+from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.secrets import Secret
+from legation.model.resource import Resource
+from legation.model.tlscontext import TLSContextSpec
+
+
+def _problem(res: Resource[Any], message: str, notice: bool = False) -> ConfigProblem:
+    return ConfigProblem(
+        res.field_source("tls"),
+        res.key,
+        message,
+        field=res.spec_path + "tls",
+        severity=Severity.NOTICE if notice else Severity.ERROR,
+    )
+
+
+def _alpn(spec: TLSContextSpec) -> tuple[str, ...]:
+    """Only ALPN written in the TLSContext: offering h2 by default could make the
+    upstream answer in a protocol the cluster does not speak."""
+    alpn = spec.alpn_protocols
+    if isinstance(alpn, str):
+        alpn = [p.strip() for p in alpn.split(",") if p.strip()]
+    return tuple(alpn or ())
+
+
+class UpstreamTlsResolver:
+    """Turns `tls` values into TLS-originating clusters; remembers the secrets used."""
+
+    def __init__(self, contexts: TlsContexts, lookup: SecretLookup) -> None:
+        """Resolve against valid `contexts`, loading secrets from `lookup`."""
+        self._contexts = contexts
+        self._lookup = lookup
+        self._secrets: dict[str, Secret] = {}
+        self.contexts_used: set[str] = set()
+        """Keys of the TLSContexts some cluster took its settings from."""
+
+    def secrets(self) -> list[Secret]:
+        """The certificates and CA bundles the resolved clusters name, sorted by name."""
+        return [self._secrets[name] for name in sorted(self._secrets)]
+
+    def _settings(self, res: Resource[Any], name: str) -> UpstreamTls | ConfigProblem:
+        found = self._contexts.by_name.get((res.namespace, name))
+        if found is None:
+            message = (
+                f"TLSContext {name!r} (namespace {res.namespace}) does not exist or is invalid"
+            )
+            return _problem(res, message + "; left out")
+        context, choice = found
+        self.contexts_used.add(context.key)
+        certificate = None
+        if context.spec.secret is not None:
+            where = secret_ref(context.spec.secret, res.namespace, context.spec.secret_namespacing)
+            secret = self._lookup.certificate(*where)
+            if isinstance(secret, str):
+                return _problem(res, f"{context.key}: client certificate: {secret}; left out")
+            self._secrets[secret.name] = secret
+            certificate = secret.name
+        if choice.client_ca is not None:
+            where = secret_ref(
+                context.spec.ca_secret, res.namespace, context.spec.secret_namespacing
+            )
+            ca = self._lookup.ca_bundle(*where)
+            if isinstance(ca, Secret):
+                self._secrets[ca.name] = ca
+        return UpstreamTls(
+            sni=choice.sni,
+            certificate=certificate,
+            trusted_ca=choice.client_ca,
+            min_version=choice.min_version,
+            max_version=choice.max_version,
+            cipher_suites=choice.cipher_suites,
+            ecdh_curves=choice.ecdh_curves,
+            alpn_protocols=_alpn(context.spec),
+            context=context.key,
+        )
+
+    def originate(
+        self, res: Resource[Any], cluster: Cluster, address: ServiceAddress
+    ) -> tuple[Cluster | None, list[ConfigProblem]]:
+        """`cluster` as the resource's `tls` wants it (None and an error when it cannot)."""
+        value = res.spec.tls
+        if value is None or value is False:
+            return cluster, []
+        problems = []
+        settings = None
+        if isinstance(value, str):
+            found = self._settings(res, value)
+            if isinstance(found, ConfigProblem):
+                return None, [found]
+            settings = found
+            if cluster.service.lower().startswith("http://"):
+                message = "the service says http://, but `tls` names a TLSContext: TLS is used"
+                problems.append(_problem(res, message, notice=True))
+        elif value is not True:
+            return None, [_problem(res, "expected the name of a TLSContext, or true")]
+        return _with_tls(cluster, address, settings), problems
+
+
+def _with_tls(cluster: Cluster, address: ServiceAddress, tls: UpstreamTls | None) -> Cluster:
+    port, name = cluster.port, cluster.name
+    # an EDS cluster's port is the Service port its endpoints were asked for: kept
+    if not (address.port_given or address.tls) and cluster.discovery is not Discovery.EDS:
+        port = 443
+        old = cluster_prefix(cluster.host, cluster.port)
+        if name.startswith(old):
+            name = cluster_prefix(cluster.host, port) + name[len(old) :]
+    if not cluster.tls:
+        name += "_tls"
+    if tls is not None:
+        digest = hashlib.sha1(repr(tls).encode(), usedforsecurity=False).hexdigest()[:8]
+        name += f"_ctx{digest}"
+    return dataclasses.replace(cluster, name=name, port=port, tls=True, upstream_tls=tls)

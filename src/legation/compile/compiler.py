@@ -24,6 +24,7 @@ from legation.compile.host_routes import (
 from legation.compile.hosts import CompiledHost, compile_hosts
 from legation.compile.http_settings import http_filter_settings, http_settings
 from legation.compile.ingress import ingress_mappings
+from legation.compile.ingress_tls import IngressTls, ingress_tls_hosts
 from legation.compile.listener_chains import (
     XfpMemo,
     listener_ir,
@@ -162,6 +163,7 @@ class _Work:
     load_assignments: list[LoadAssignment] = field(default_factory=list)
     held: list[Resource[Any]] = field(default_factory=list)
     upstream_tls: UpstreamTlsResolver | None = None
+    ingress_tls: list[IngressTls] = field(default_factory=list)
 
 
 Withheld = Mapping[str, tuple[RawObject, str]]
@@ -193,6 +195,7 @@ def compile_config(
     _group_mappings(work)
     _collect_clusters(work)
     _compile_hosts(work)
+    _compile_ingress_tls(work)
     _compile_listeners(work)
     _compile_tcp_mappings(work)
     _assign_endpoints(work)
@@ -309,6 +312,7 @@ def _ingresses_to_mappings(work: _Work) -> None:
     result = ingress_mappings(work.resources)
     work.resources.extend(result.mappings)
     work.problems.extend(result.problems)
+    work.ingress_tls = result.tls
 
 
 def _compile_mappings(work: _Work) -> None:
@@ -398,6 +402,17 @@ def _compile_listeners(work: _Work) -> None:
         work.problems.extend(unbound_hosts(work.listener_specs, work.hosts, work.host_meta))
 
 
+def _compile_ingress_tls(work: _Work) -> None:
+    """Ingress spec.tls: TLS-only Hosts (HTTPS port), after the Host resources."""
+    if work.ingress_tls:
+        found = ingress_tls_hosts(work.ingress_tls, work.hosts, SecretLookup(work.resources))
+        work.hosts.extend(found.hosts)
+        known = {s.name for s in work.secrets}
+        work.secrets.extend(s for s in found.secrets if s.name not in known)
+        work.secrets.sort(key=lambda s: s.name)
+        work.problems.extend(found.problems)
+
+
 def _compile_tcp_mappings(work: _Work) -> None:
     """TCPMappings: a TCP listener per port; their clusters join the HTTP ones."""
     tcp = [r for r in work.resources if r.kind == "TCPMapping"]
@@ -479,14 +494,18 @@ def _build_routes(work: _Work) -> None:
         _build_listener_routes(work, routes)
         return
     name = f"http-{work.options.http_port}"
+    hosts = [h for h in work.hosts if not h.tls_only]  # Ingress TLS leaves cleartext be
     if not work.hosts:  # no Host resources: every Mapping on every host, as before Hosts
         work.route_configs.append(RouteConfig(name=name, virtual_hosts=virtual_hosts(routes)))
         return
     labels = mapping_labels([r for r in work.resources if r.kind == "Mapping"])
-    work.problems.extend(unserved(work.hosts, routes, labels))
     memo = work.cache.host_routes
     memo.start()
-    cleartext = host_virtual_hosts(work.hosts, routes, labels, cleartext=True, memo=memo)
+    if hosts:
+        work.problems.extend(unserved(hosts, routes, labels))
+        cleartext = host_virtual_hosts(hosts, routes, labels, cleartext=True, memo=memo)
+    else:
+        cleartext = virtual_hosts(routes)
     work.route_configs.append(RouteConfig(name=name, virtual_hosts=cleartext))
     tls_hosts = [h for h in work.hosts if h.secret is not None]
     if tls_hosts:

@@ -57,6 +57,9 @@ class CompiledHost:
     source: Source
     tls: TlsChoice = DEFAULT_TLS
     """TLS parameters (from its TLSContext or inline `tls`) when it terminates TLS."""
+    tls_only: bool = False
+    """Made from an Ingress's `spec.tls` (compile/ingress_tls.py): it is served on the
+    HTTPS port only and leaves cleartext routing as it would be without it."""
 
 
 @dataclass

@@ -21,6 +21,8 @@ clusters and endpoints of Mappings. The rules:
   EndpointSlices (or Endpoints) for it are known, the Mapping goes straight to them
   (the `kubernetes-endpoint` resolver, EDS); otherwise to the Service's DNS name.
   `defaultBackend` catches whatever no rule matched.
+- **tls**: each host of a `spec.tls` entry is served on the HTTPS port with the
+  entry's Secret, like a Host (see compile/ingress_tls.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from legation.compile.ingress_tls import IngressTls, tls_entries
 from legation.ir.errors import ConfigProblem, Severity
 from legation.model.endpointslice import SERVICE_NAME_LABEL
 from legation.model.ingress import (
@@ -79,6 +82,8 @@ class IngressResult:
     problems: list[ConfigProblem] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
     """Keys of the Ingresses this gateway serves (their status gets its address)."""
+    tls: list[IngressTls] = field(default_factory=list)
+    """The hosts of their `spec.tls` entries (HTTPS, see compile/ingress_tls.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,11 +274,7 @@ def ingress_mappings(resources: Sequence[Resource[Any]]) -> IngressResult:
         result.accepted.append(res.key)
         result.problems.extend(problems)
         paths.extend(found)
-        if res.spec.tls:
-            result.problems.append(
-                _problem(res, "spec.tls", "TLS is not implemented for Ingress yet; HTTPS "
-                         "requests for these hosts are not served", Severity.NOTICE)
-            )  # fmt: skip
+        result.tls.extend(tls_entries(res))
     exact_rules = {(p.host, p.value) for p in paths if p.exact_rule}
     for path in paths:
         if path.exact and not path.exact_rule and (path.host, path.value) in exact_rules:

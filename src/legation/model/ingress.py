@@ -76,7 +76,7 @@ class IngressRule(KubeModel):
 
 
 class IngressTLS(KubeModel):
-    """TLS for some hosts from a Secret (read, not acted on yet)."""
+    """TLS for some hosts from a Secret (served by compile/ingress_tls.py)."""
 
     hosts: list[str] = Field(default_factory=list)
     secretName: str | None = None

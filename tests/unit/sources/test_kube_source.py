@@ -110,26 +110,6 @@ async def test_missing_permissions_stop_the_source_with_their_names(
     await source.close()
 
 
-async def test_secrets_that_never_hold_configuration_are_not_delivered() -> None:
-    api = scripted()
-    api.on_get(
-        "/api/v1/secrets",
-        listing(
-            [
-                obj("Secret", "tls", "1", type="kubernetes.io/tls", data={"tls.crt": "eA=="}),
-                obj("Secret", "token", "2", type="kubernetes.io/service-account-token"),
-            ],
-            rv="3",
-        ),
-    )
-    source = KubernetesSource(options(), api)
-    try:
-        snapshot = await source.initial()
-        assert [raw.doc["metadata"]["name"] for raw in snapshot.objects] == ["tls"]
-    finally:
-        await source.close()
-
-
 async def test_report_creates_events_for_errors() -> None:
     api = scripted(
         mappings=[

@@ -94,6 +94,8 @@ class InformerOptions:
     namespace: str | None = None
     """Watch one namespace; None for all (cluster-scoped kinds ignore it)."""
     label_selector: str | None = None
+    field_selector: str | None = None
+    """E.g. `metadata.name=X`: watch one object by name (see secret_watch.py)."""
     page_size: int = 500
     watch_timeout_s: float = 300.0
     """Server-side watch duration (randomised up to twice this, as client-go does)."""
@@ -129,13 +131,18 @@ class Informer:
     def scope(self) -> str:
         """`in namespace X` or `in all namespaces`, for messages."""
         if self.rtype.namespaced and self.options.namespace:
-            return f"in namespace {self.options.namespace}"
+            where = f"in namespace {self.options.namespace}"
+            if self.options.field_selector:
+                where += f" ({self.options.field_selector})"
+            return where
         return "cluster-wide" if not self.rtype.namespaced else "in all namespaces"
 
     def _params(self) -> list[tuple[str, str]]:
         params: list[tuple[str, str]] = []
         if self.options.label_selector and self.rtype.selectable:
             params.append(("labelSelector", self.options.label_selector))
+        if self.options.field_selector:
+            params.append(("fieldSelector", self.options.field_selector))
         return params
 
     def _path(self) -> str:

@@ -73,11 +73,11 @@ EVENTS = ResourceType("", "v1", "events", "Event")
 BUILTIN_TYPES: tuple[ResourceType, ...] = (
     SERVICES,
     ENDPOINT_SLICES,
-    SECRETS,
     INGRESSES,
     INGRESS_CLASSES,
 )
-"""Built-in kinds watched whenever the Kubernetes source runs."""
+"""Built-in kinds watched whenever the Kubernetes source runs (Secrets only by name,
+when referenced: see secret_watch.py)."""
 
 
 def ambassador_type(kind: str, version: str) -> ResourceType:

@@ -46,28 +46,19 @@ from legation.sources.kubernetes.resources import (
     ambassador_type,
     resource_version,
 )
+from legation.sources.kubernetes.secret_refs import all_secret_references
+from legation.sources.kubernetes.secret_watch import SecretWatches
 from legation.sources.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-IGNORED_SECRET_TYPES = frozenset(
-    {
-        "kubernetes.io/service-account-token",
-        "kubernetes.io/dockercfg",
-        "kubernetes.io/dockerconfigjson",
-        "bootstrap.kubernetes.io/token",
-        "helm.sh/release.v1",
-    }
-)
-"""Secrets that never hold gateway configuration (TLS certificates, credentials do)."""
-
 SYNC_LOG_INTERVAL_S = 10.0
-
-
-def _wanted_secret(obj: dict[str, Any]) -> bool:
-    return obj.get("type") not in IGNORED_SECRET_TYPES
+SECRET_SYNC_TIMEOUT_S = 5.0
+"""How long a snapshot waits for a newly referenced Secret's first list."""
+REFERRING_KINDS = frozenset({"Host", "TLSContext", "Ingress", "Service"})
+"""Kinds whose objects can name Secrets (Services through their annotation)."""
 
 
 def _ref(obj: dict[str, Any], rtype: ResourceType) -> ObjectRef:
@@ -103,6 +94,9 @@ class KubernetesSource:
         self._problems: Sequence[ConfigProblem] = ()
         self._raw: dict[tuple[str, str], tuple[str, RawObject, ObjectRef]] = {}
         self._refs: dict[str, list[ObjectRef]] = {}
+        self.secrets: SecretWatches | None = None
+        """The by-name Secret informers (set once connected)."""
+        self._secret_refs_stale = True
         self.snapshots = 0
 
     # --- ConfigSource --------------------------------------------------------------
@@ -147,6 +141,8 @@ class KubernetesSource:
             )
             self._spawn(self._rediscover(), "rediscover-crds")
         await self._wait_synced()
+        self.secrets = SecretWatches(self.api, self.options.namespace, self._on_secret)
+        await self._sync_secrets()
         if self.options.events:
             self._spawn(self._report_loop(EventRecorder(self.api)), "k8s-events")
         if self.options.ingress_status_address:
@@ -172,6 +168,7 @@ class KubernetesSource:
                 except TimeoutError:
                     break
             self._dirty.clear()
+            await self._sync_secrets()
             yield self.snapshot()
 
     def report(self, problems: Sequence[ConfigProblem]) -> None:
@@ -184,6 +181,8 @@ class KubernetesSource:
         for task in self._tasks:
             await cancel_quietly(task)
         self._tasks.clear()
+        if self.secrets is not None:
+            await self.secrets.close()
         if self._api is not None:
             await self._api.close()
 
@@ -193,32 +192,92 @@ class KubernetesSource:
         objects: list[RawObject] = []
         refs: dict[str, list[ObjectRef]] = {}
         fresh: dict[tuple[str, str], tuple[str, RawObject, ObjectRef]] = {}
-        for kind in sorted(self.informers):
-            informer = self.informers[kind]
-            for key in sorted(informer.cache):
-                obj = informer.cache[key]
-                rv = resource_version(obj)
-                ident = (kind, key)
-                hit = self._raw.get(ident)
-                if hit is None or hit[0] != rv or not rv:
-                    ref = _ref(obj, informer.rtype)
-                    hit = (rv, RawObject(obj, Source(_location(ref))), ref)
-                fresh[ident] = hit
-                objects.append(hit[1])
-                refs.setdefault(hit[1].source.location, []).append(hit[2])
+        for kind, key, obj in self._watched_objects():
+            rtype = SECRETS if kind == SECRETS.kind else self.informers[kind].rtype
+            rv = resource_version(obj)
+            ident = (kind, key)
+            hit = self._raw.get(ident)
+            if hit is None or hit[0] != rv or not rv:
+                ref = _ref(obj, rtype)
+                hit = (rv, RawObject(obj, Source(_location(ref))), ref)
+            fresh[ident] = hit
+            objects.append(hit[1])
+            refs.setdefault(hit[1].source.location, []).append(hit[2])
         self._raw, self._refs = fresh, refs
         self.snapshots += 1
-        problems = tuple(
-            ConfigProblem(
-                Source("kubernetes"),
-                None,
-                f"CRD {ambassador_type(kind, 'v3alpha1').qualified} is not installed: "
-                f"{kind} resources are not watched",
-                severity=Severity.NOTICE,
+        problems = (
+            tuple(
+                ConfigProblem(
+                    Source("kubernetes"),
+                    None,
+                    f"CRD {ambassador_type(kind, 'v3alpha1').qualified} is not installed: "
+                    f"{kind} resources are not watched",
+                    severity=Severity.NOTICE,
+                )
+                for kind in self.missing_crds
             )
-            for kind in self.missing_crds
+            + self._secret_problems()
         )
         return Snapshot(tuple(objects), problems, origin=self.description)
+
+    def _watched_objects(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(kind, key, object) of every cached object, Secrets (watched by name) included."""
+        out = [
+            (kind, key, self.informers[kind].cache[key])
+            for kind in sorted(self.informers)
+            for key in sorted(self.informers[kind].cache)
+        ]
+        if self.secrets is not None:
+            out.extend((SECRETS.kind, key, obj) for key, obj in self.secrets.objects())
+        return out
+
+    def _secret_problems(self) -> tuple[ConfigProblem, ...]:
+        """Named Secrets that cannot be read, or lie outside the watched namespace."""
+        if self.secrets is None:
+            return ()
+        unreadable = [
+            ConfigProblem(Source(f"{ns}/{name}"), None, f"cannot read Secret {ns}/{name}: {err}")
+            for (ns, name), err in self.secrets.failing()
+        ]
+        outside = [
+            ConfigProblem(
+                Source(f"{ns}/{name}"),
+                None,
+                f"Secret {ns}/{name} is outside the watched namespace "
+                f"{self.options.namespace}: it is not read",
+            )
+            for ns, name in sorted(self.secrets.out_of_scope)
+        ]
+        return tuple(unreadable + outside)
+
+    # --- Secrets, by name --------------------------------------------------------------
+    def _referring_objects(self) -> list[dict[str, Any]]:
+        return [
+            obj
+            for kind, informer in self.informers.items()
+            if kind in REFERRING_KINDS
+            for obj in informer.cache.values()
+        ]
+
+    async def _sync_secrets(self) -> None:
+        """Watch exactly the Secrets named now; wait (briefly) for new ones' first list."""
+        if self.secrets is None or not self._secret_refs_stale:
+            return
+        self._secret_refs_stale = False
+        started = await self.secrets.sync(all_secret_references(self._referring_objects()))
+        pending = await self.secrets.wait_synced(started, SECRET_SYNC_TIMEOUT_S)
+        for informer in pending:
+            log.warning(
+                "Secret %s/%s not listed yet%s",
+                informer.options.namespace,
+                (informer.options.field_selector or "").removeprefix("metadata.name="),
+                f": {informer.last_error}" if informer.last_error else "",
+            )
+        self._dirty.clear()  # the new Secrets' ADDED events are in this snapshot
+
+    def _on_secret(self, event: InformerEvent) -> None:
+        log.debug("Secret %s %s", event.key, event.type.value)
+        self._dirty.set()
 
     # --- informers -------------------------------------------------------------------
     def _start_informer(self, rtype: ResourceType) -> None:
@@ -227,16 +286,15 @@ class KubernetesSource:
             label_selector=self.options.label_selector,
             backoff=Backoff(),
         )
-        accept = _wanted_secret if rtype == SECRETS else None
-        informer = Informer(
-            self.api, rtype, options, handler=lambda e: self._on_event(rtype, e), accept=accept
-        )
+        informer = Informer(self.api, rtype, options, handler=lambda e: self._on_event(rtype, e))
         self.informers[rtype.kind] = informer
         self._spawn(informer.run(), f"informer-{rtype.qualified}")
 
     def _on_event(self, rtype: ResourceType, event: InformerEvent) -> None:
         log.debug("%s %s %s", rtype.kind, event.key, event.type.value)
         self._dirty.set()
+        if rtype.kind in REFERRING_KINDS:
+            self._secret_refs_stale = True
         if rtype in (INGRESSES, INGRESS_CLASSES):
             self._status_wakeup.set()
 

@@ -1,0 +1,101 @@
+"""Which Secrets the configuration refers to, read from the raw watched objects.
+
+legation reads a Secret only when something names it: a Host's `tlsSecret`, a
+TLSContext's `secret` or `ca_secret`, or an Ingress's `spec.tls[].secretName` (Hosts and
+TLSContexts written in a Service's `getambassador.io/config` annotation count too).
+This runs on raw dicts, before any parsing: a reference is a (namespace, name) pair,
+and a malformed object simply refers to nothing (its errors come from the compiler).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from legation.model.annotations import CONFIG_ANNOTATION
+
+SecretRef = tuple[str, str]
+"""(namespace, name) of a Secret."""
+
+
+def _namespace(doc: Mapping[str, Any], default: str) -> str:
+    meta = doc.get("metadata")
+    if isinstance(meta, dict) and meta.get("namespace"):
+        return str(meta["namespace"])
+    return str(doc.get("namespace") or default)
+
+
+def _spec(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = doc.get("spec")
+    # v0/v1 Ambassador documents in annotations keep their fields at the top level
+    return spec if isinstance(spec, dict) else doc
+
+
+def _host_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
+    ref = _spec(doc).get("tlsSecret")
+    if not isinstance(ref, dict) or not isinstance(ref.get("name"), str) or not ref["name"]:
+        return set()
+    return {(str(ref.get("namespace") or namespace), ref["name"])}
+
+
+def _context_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
+    spec = _spec(doc)
+    out: set[SecretRef] = set()
+    for field in ("secret", "ca_secret"):
+        value = spec.get(field)
+        if not isinstance(value, str) or not value:
+            continue
+        out.add((namespace, value))
+        # Emissary's `name.namespace` form (secret_namespacing, on by default)
+        name, dot, other = value.rpartition(".")
+        if dot and name and other and spec.get("secret_namespacing") is not False:
+            out.add((other, name))
+    return out
+
+
+def _ingress_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
+    tls = _spec(doc).get("tls")
+    if not isinstance(tls, list):
+        return set()
+    names = (t.get("secretName") for t in tls if isinstance(t, dict))
+    return {(namespace, n) for n in names if isinstance(n, str) and n}
+
+
+_BY_KIND = {"Host": _host_refs, "TLSContext": _context_refs, "Ingress": _ingress_refs}
+
+
+def _annotation_docs(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    meta = doc.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    text = annotations.get(CONFIG_ANNOTATION) if isinstance(annotations, dict) else None
+    if not isinstance(text, str):
+        return []
+    try:
+        return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except yaml.YAMLError:
+        return []  # the compiler reports the broken annotation
+
+
+def secret_references(doc: Mapping[str, Any]) -> set[SecretRef]:
+    """The Secrets one watched object refers to (none for kinds that cannot)."""
+    kind = doc.get("kind")
+    namespace = _namespace(doc, "default")
+    if kind == "Service":
+        out: set[SecretRef] = set()
+        for inner in _annotation_docs(doc):
+            refer = _BY_KIND.get(str(inner.get("kind")))
+            if refer is not None:
+                out |= refer(inner, _namespace(inner, namespace))
+        return out
+    refer = _BY_KIND.get(str(kind))
+    return refer(doc, namespace) if refer is not None else set()
+
+
+def all_secret_references(docs: Iterable[Mapping[str, Any]]) -> set[SecretRef]:
+    """Every Secret the objects refer to."""
+    out: set[SecretRef] = set()
+    for doc in docs:
+        out |= secret_references(doc)
+    return out

@@ -221,3 +221,37 @@ def test_tcpmapping_originates_tls_to_a_tls_echo_server(gw: RunningGateway, tcp_
             return None
 
     assert poll(exchange) == b"t:hello\n"
+
+
+def test_the_legacy_tls_module_terminates_and_requires_client_certificates(pki: Pki) -> None:
+    module = {
+        "apiVersion": "getambassador.io/v2",
+        "kind": "Module",
+        "metadata": {"name": "tls", "namespace": "default"},
+        "spec": {
+            "config": {
+                "server": {"enabled": True, "secret": "server-tls"},
+                "client": {"enabled": True, "secret": "client-ca", "cert_required": True},
+            }
+        },
+    }
+    with EchoUpstream("web") as web:
+        files = {
+            "secrets.yaml": tls_secret("server-tls", pki.server)
+            + ca_secret("client-ca", pki.client_ca.cert_pem),
+            "module.yaml": yaml.safe_dump(module),
+            "mappings.yaml": mapping("web", web.service, "/", hostname="*"),
+        }
+        with RunningGateway(files) as gw:
+            gw.wait_ready()
+            client = _connect(gw, pki, "required.example.com", True)
+            assert client.get("/x")[0] == 200
+            client.close()
+            with pytest.raises((ssl.SSLError, ConnectionError)):
+                bare = TlsClient(
+                    gw.https_port,
+                    "required.example.com",
+                    pki.server_ca,
+                    context=_client(pki, False),
+                )
+                bare.get("/x")

@@ -42,6 +42,7 @@ from legation.compile.shadow import split_shadows
 from legation.compile.tcpmapping import compile_tcp_mappings
 from legation.compile.tls_contexts import compile_tls_contexts
 from legation.compile.tls_listener import https_listener
+from legation.compile.tls_module import tls_module_resources
 from legation.compile.tls_secrets import SecretLookup
 from legation.compile.upstream_options import MappingDefaults
 from legation.compile.upstream_tls import UpstreamTlsResolver
@@ -187,6 +188,7 @@ def compile_config(
     _reject_duplicates(work)
     _withhold(work, withheld or {})
     _apply_module(work)
+    _tls_module(work)
     _ingresses_to_mappings(work)
     _compile_mappings(work)
     _refuse_control_ports(work)
@@ -305,6 +307,13 @@ def _apply_module(work: _Work) -> None:
     modules = [r for r in work.resources if r.kind == "Module"]
     work.module, problems = module_settings(modules)
     work.problems.extend(problems)
+
+
+def _tls_module(work: _Work) -> None:
+    """The `tls` Module of Ambassador 0.x/1.x becomes a Host for `*` and its TLSContext."""
+    result = tls_module_resources([r for r in work.resources if r.kind == "Module"])
+    work.resources.extend(result.resources)
+    work.problems.extend(result.problems)
 
 
 def _ingresses_to_mappings(work: _Work) -> None:

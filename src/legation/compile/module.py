@@ -11,6 +11,7 @@ from legation.model.mapping_defaults import MAPPING_CLASS, MappingFieldDefaults
 from legation.model.module import MODULE_IMPLEMENTED, MODULE_REFUSED, ModuleConfig, ModuleSpec
 from legation.model.partial import validate_partially
 from legation.model.resource import Resource
+from legation.model.tls_module import TlsModuleSpec
 
 
 def module_settings(
@@ -20,6 +21,8 @@ def module_settings(
     problems: list[ConfigProblem] = []
     chosen: Resource[ModuleSpec] | None = None
     for res in sorted(modules, key=lambda r: r.key):
+        if isinstance(res.spec, TlsModuleSpec):
+            continue  # read by compile/tls_module.py
         if res.name != "ambassador":
             problems.append(
                 ConfigProblem(

@@ -29,6 +29,7 @@ from legation.model.resolver import (
 )
 from legation.model.resource import Resource
 from legation.model.tcpmapping import TCPMappingSpec
+from legation.model.tls_module import TLS_MODULE_NAME, TlsModuleSpec
 from legation.model.tlscontext import TLSContextSpec
 from legation.model.versions import EnvelopeError, is_ambassador_document, open_envelope
 
@@ -144,13 +145,16 @@ def parse_ambassador_document(raw: RawObject, default_namespace: str) -> ParseRe
         )
         return result
     model = SPEC_MODELS.get(env.kind)
+    legacy_tls = env.kind == "Module" and env.name == TLS_MODULE_NAME
+    if legacy_tls:  # Ambassador 0.x/1.x `tls` Module: its own shape
+        model = TlsModuleSpec
     if model is None:
         what = "not supported yet" if env.kind in KNOWN_NOT_YET else "unknown kind"
         result.problems.append(
             ConfigProblem(raw.source, env.key, f"{what}; skipped", severity=Severity.NOTICE)
         )
         return result
-    if env.kind in PARTIAL_KINDS:
+    if env.kind in PARTIAL_KINDS and not legacy_tls:
         partial, failures = validate_partially(model, env.spec)
         for failure in failures:
             for p in _validation_problems(failure, raw, env.key, env.spec_path, model):

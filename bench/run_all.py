@@ -26,6 +26,7 @@ BENCHMARKS: tuple[str, ...] = (
     "propagation_bench.py",
     "dataplane_bench.py",
     "probe_bench.py",
+    "tls_bench.py",
 )
 TIMEOUT_S = 600.0
 

@@ -27,6 +27,7 @@ BENCHMARKS: tuple[str, ...] = (
     "dataplane_bench.py",
     "probe_bench.py",
     "cli_startup_bench.py",
+    "tls_bench.py",
 )
 TIMEOUT_S = 600.0
 

@@ -136,9 +136,11 @@ def test_emissary_setup_redirects_cleartext_and_serves_tls(
 def _handshake_fails(port: int, sni: str, ca: TestCA) -> bool:
     context = ssl.create_default_context(cadata=ca.cert_pem.decode())
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-            with context.wrap_socket(raw, server_hostname=sni):
-                return False
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=sni),
+        ):
+            return False
     except (ssl.SSLError, ConnectionError):
         return True
 
@@ -146,7 +148,7 @@ def _handshake_fails(port: int, sni: str, ca: TestCA) -> bool:
 def test_host_selector_takes_only_the_hosts_it_selects(
     setup: tuple[RunningGateway, Ports], ca: TestCA
 ) -> None:
-    gw, ports = setup
+    ports = setup[1]
     client = TlsClient(ports.internal, "b.example.com", ca)
     try:
         status, body = client.get("/b/x")

@@ -81,9 +81,12 @@ def test_grpc_refuses_an_untrusted_certificate(gw: tuple[RunningGateway, GrpcEch
     other = TestCA("another CA")
     credentials = grpc.ssl_channel_credentials(root_certificates=other.cert_pem)
     options = [("grpc.ssl_target_name_override", NAME)]
-    with grpc.secure_channel(f"127.0.0.1:{gw[0].https_port}", credentials, options=options) as ch:
-        with pytest.raises(grpc.RpcError) as info:
-            ch.unary_unary(f"/{GRPC_SERVICE}/Unary")(b"ping", timeout=5)
+    target = f"127.0.0.1:{gw[0].https_port}"
+    with (
+        grpc.secure_channel(target, credentials, options=options) as ch,
+        pytest.raises(grpc.RpcError) as info,
+    ):
+        ch.unary_unary(f"/{GRPC_SERVICE}/Unary")(b"ping", timeout=5)
     assert info.value.code() is grpc.StatusCode.UNAVAILABLE
 
 

@@ -1,0 +1,244 @@
+"""HTTPS through legation beside a hand-written Envoy TLS configuration, and how fast a
+changed certificate is served.
+
+Setups, each measured with wrk (1 thread, 32 connections) against nginx `return 200`
+(1 worker) on loopback, Envoy `--concurrency 1` (the same binary) terminating TLS with
+one ECDSA P-256 certificate:
+- envoy-minimal: a static configuration, one TLS chain, one prefix route;
+- legation: a Host `*` with the certificate from a folder Secret, one Mapping;
+each with keep-alive, and with `Connection: close` (a new TLS handshake per request,
+so requests/s are handshakes/s).
+
+Then the Secret file is rewritten with a new certificate N times; each time, new
+handshakes are made every 5 ms until the new certificate is presented.
+
+Targets: legation ≥ 0.95x the requests/s of the hand-written configuration (both
+modes); secret change → new certificate served, p50 ≤ 100 ms.
+Needs `wrk` and `nginx` (Debian: `apt-get install -y wrk nginx-light`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import Report, base_parser, free_port, ms, percentile, say, table, times, verdict
+from _gateway import Gateway
+from dataplane_bench import HCM, NGINX_CONF, Result, wrk
+
+from legation.envoy.binary import find_envoy_binary
+from tests.certs import Leaf, TestCA
+
+ENVOY_TLS = """
+admin:
+  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}
+static_resources:
+  listeners:
+  - name: l
+    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
+    filter_chains:
+    - transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/{tls}
+          common_tls_context:
+            alpn_protocols: [h2, http/1.1]
+            tls_certificates:
+            - certificate_chain: {{filename: {cert}}}
+              private_key: {{filename: {key}}}
+      filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/{hcm}
+          stat_prefix: h
+          route_config:
+            virtual_hosts:
+            - name: v
+              domains: ["*"]
+              routes: [{{match: {{prefix: /}}, route: {{cluster: u}}}}]
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: u
+    type: STATIC
+    connect_timeout: 1s
+    load_assignment:
+      cluster_name: u
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream}}}}}
+"""
+"""A hand-written static Envoy configuration: one TLS chain, one prefix route."""
+
+TLS_CONTEXT = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
+
+CLOSE_SCRIPT = 'wrk.headers["Connection"] = "close"\n'
+"""wrk Lua: every request on a new connection (a full TLS handshake each)."""
+
+
+def secret_yaml(leaf: Leaf) -> str:
+    """A kubernetes.io/tls Secret `bench-tls` (stringData PEM)."""
+
+    def block(pem: bytes) -> str:
+        return "\n".join("    " + line for line in pem.decode().strip().splitlines())
+
+    return (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: bench-tls, namespace: default}\n"
+        "type: kubernetes.io/tls\nstringData:\n"
+        f"  tls.crt: |\n{block(leaf.cert_pem)}\n  tls.key: |\n{block(leaf.key_pem)}\n"
+    )
+
+
+def write_config(folder: Path, leaf: Leaf, upstream: int) -> None:
+    """Secret + Host `*` (TLS, cleartext routed) + one Mapping to the upstream."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "secret.yaml").write_text(secret_yaml(leaf))
+    (folder / "routes.yaml").write_text(
+        "apiVersion: getambassador.io/v3alpha1\nkind: Host\n"
+        "metadata: {name: all, namespace: default}\n"
+        "spec: {hostname: '*', tlsSecret: {name: bench-tls},"
+        " requestPolicy: {insecure: {action: Route}}}\n"
+        "---\napiVersion: getambassador.io/v3alpha1\nkind: Mapping\n"
+        "metadata: {name: up, namespace: default}\n"
+        f"spec: {{hostname: '*', prefix: /, service: 127.0.0.1:{upstream}}}\n"
+    )
+
+
+def served_der(port: int) -> bytes | None:
+    """The certificate a new TLS handshake on `port` gets (DER), or None on failure."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=1) as raw,
+            context.wrap_socket(raw, server_hostname="bench.example.com") as tls,
+        ):
+            return tls.getpeercert(binary_form=True)
+    except (OSError, ssl.SSLError):
+        return None
+
+
+def rotation_samples(folder: Path, port: int, ca: TestCA, count: int) -> list[float]:
+    """Seconds from a Secret rewrite (atomic rename) to the new certificate served."""
+    out = []
+    for _ in range(count):
+        leaf = ca.issue("bench.example.com")
+        der = ssl.PEM_cert_to_DER_cert(leaf.cert_pem.decode())
+        tmp = folder / ".secret.yaml.tmp"
+        tmp.write_text(secret_yaml(leaf))
+        start = time.monotonic()
+        tmp.replace(folder / "secret.yaml")
+        while served_der(port) != der:
+            if time.monotonic() - start > 10:
+                raise RuntimeError("new certificate not served within 10 s")
+            time.sleep(0.005)
+        out.append(time.monotonic() - start)
+        time.sleep(0.2)
+    return out
+
+
+def run_envoy_minimal(work: Path, leaf: Leaf, upstream: int, seconds: int) -> list[Result]:
+    """wrk against the hand-written TLS configuration, keep-alive and new connections."""
+    (work / "cert.pem").write_bytes(leaf.cert_pem)
+    (work / "key.pem").write_bytes(leaf.key_pem)
+    port, admin = free_port(), free_port()
+    config = ENVOY_TLS.format(
+        admin=admin, port=port, upstream=upstream, hcm=HCM, tls=TLS_CONTEXT,
+        cert=work / "cert.pem", key=work / "key.pem",
+    )  # fmt: skip
+    (work / "envoy.yaml").write_text(config)
+    args = [str(find_envoy_binary()), "-c", str(work / "envoy.yaml"), "--concurrency", "1",
+            "--disable-hot-restart", "--log-level", "error"]  # fmt: skip
+    envoy = subprocess.Popen(args)
+    try:
+        time.sleep(1.0)
+        return _pair("envoy-minimal", f"https://127.0.0.1:{port}/x", work, seconds)
+    finally:
+        envoy.terminate()
+        envoy.wait()
+
+
+def _pair(label: str, url: str, work: Path, seconds: int) -> list[Result]:
+    close = work / "close.lua"
+    close.write_text(CLOSE_SCRIPT)
+    return [
+        wrk(f"{label} keep-alive", url, seconds),
+        wrk(f"{label} new conn", url, seconds, close),
+    ]
+
+
+def main() -> int:
+    """Run the setups and the rotation samples; print the table and the ratios."""
+    parser = base_parser(__doc__ or "")
+    parser.add_argument("--seconds", type=int, default=8, help="wrk duration per setup")
+    parser.add_argument("--samples", type=int, default=30, help="certificate changes")
+    args = parser.parse_args()
+    seconds, samples = (3, 10) if args.quick else (args.seconds, args.samples)
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None:
+            say(f"tls_bench: `{tool}` not found (apt-get install -y wrk nginx-light); skipped")
+            return 0
+    report = Report("tls")
+    ca = TestCA("bench CA")
+    leaf = ca.issue("bench.example.com")
+    say(f"== TLS: wrk -t1 -c32, {seconds} s per setup, Envoy --concurrency 1 ==")
+    with tempfile.TemporaryDirectory(prefix="legation-bench-tls-") as tmp:
+        work = Path(tmp)
+        upstream, proxy = free_port(), free_port()
+        (work / "nginx.conf").write_text(
+            NGINX_CONF.format(dir=work, upstream=upstream, proxy=proxy)
+        )
+        nginx = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)])
+        try:
+            time.sleep(0.5)
+            results = run_envoy_minimal(work, leaf, upstream, seconds)
+            folder = work / "cfg"
+            write_config(folder, leaf, upstream)
+            https = free_port()
+            with Gateway(folder, work / "legation.log", ["--https-port", str(https)]) as gw:
+                gw.wait_ready(60)
+                results += _pair("legation", f"https://127.0.0.1:{https}/x", work, seconds)
+                rotation = rotation_samples(folder, https, ca, samples)
+        finally:
+            nginx.terminate()
+            nginx.wait()
+    rows = [[r.setup, f"{r.rps:,.0f}", f"{r.p50_ms:.2f} ms", f"{r.p99_ms:.2f} ms"] for r in results]
+    say(table(rows, ["setup", "requests/s", "p50", "p99"]))
+    for i, mode in enumerate(("keep-alive", "new conn")):
+        mine, base = results[2 + i], results[i]
+        ratio = mine.rps / base.rps
+        say(f"legation vs hand-written Envoy ({mode}): {times(ratio)} (target ≥ 0.95x)")
+        report.figure(
+            f"HTTPS rps ({mode}) vs minimal Envoy",
+            f"{mine.rps:,.0f}/s",
+            baseline=f"{base.rps:,.0f}/s",
+            ratio=times(ratio),
+            target="≥ 0.95x",
+            verdict="PASS" if ratio >= 0.95 else "MISS",
+        )
+    p50, p99 = percentile(rotation, 50), percentile(rotation, 99)
+    say(
+        f"secret change → new certificate served: p50 {ms(p50)}, p99 {ms(p99)}, "
+        f"max {ms(max(rotation))} over {len(rotation)} (target p50 ≤ 100 ms): {verdict(p50, 0.1)}"
+    )
+    report.figure(
+        "secret change → new cert p50", ms(p50), target="≤ 100 ms", verdict=verdict(p50, 0.1)
+    )
+    report.write(args.summary_json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

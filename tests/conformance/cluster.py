@@ -71,7 +71,7 @@ class Gateway:
         self.http_port, self.diag_port = free_port(), free_port()
         self.admin_port, self.xds_port = free_port(), free_port()
         self.https_port = free_port()
-        """Nothing listens here: legation does not terminate TLS for Ingress yet."""
+        """legation's HTTPS port (Ingress spec.tls)."""
         self.kubeconfig = kubeconfig
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -82,8 +82,8 @@ class Gateway:
         args = [
             sys.executable, "-m", "legation.cli.main", "run",
             "--kubernetes", "--kubeconfig", str(self.kubeconfig),
-            "--http-port", str(self.http_port), "--diag-port", str(self.diag_port),
-            "--admin-port", str(self.admin_port), "--xds-port", str(self.xds_port),
+            "--http-port", str(self.http_port), "--https-port", str(self.https_port),
+            "--diag-port", str(self.diag_port), "--admin-port", str(self.admin_port), "--xds-port", str(self.xds_port),
             "--diag-host", "127.0.0.1", "--envoy-concurrency", "1", "--drain-seconds", "1",
             "--no-kubernetes-events",
         ]  # fmt: skip

@@ -1,8 +1,7 @@
 """The Ingress conformance features, run in pytest (`make conformance` prints the report).
 
-One scenario is known to fail: TLS ("should send TLS traffic to the matching backend
-service") needs legation to terminate TLS from an Ingress's `tls` Secret, which is not
-implemented yet. Every other scenario must pass.
+Every scenario must pass, TLS ("should send TLS traffic to the matching backend
+service", served from the Ingress's `spec.tls` Secret) included.
 """
 
 from __future__ import annotations
@@ -11,8 +10,8 @@ from tests.conformance.gherkin import parse_features
 from tests.conformance.run_ingress import FEATURES, run_conformance, summary
 from tests.k8s.apiserver import KubeApiServer
 
-MIN_PASSED = 29
-KNOWN_FAILURES = {"An Ingress with a host rule should send TLS traffic to the matching backend"}
+MIN_PASSED = 30
+KNOWN_FAILURES: set[str] = set()
 
 
 def test_features_parse() -> None:
@@ -32,7 +31,7 @@ def test_features_parse() -> None:
 
 
 def test_ingress_conformance() -> None:
-    """At least MIN_PASSED scenarios pass, and only the known ones fail."""
+    """All MIN_PASSED scenarios pass (no known failures left)."""
     from tests.k8s.conftest import _ensure_assets
 
     with KubeApiServer(assets=_ensure_assets()) as server:

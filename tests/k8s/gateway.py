@@ -21,7 +21,8 @@ class KubeGateway(RunningGateway):
         return [
             sys.executable, "-m", "legation.cli.main", "run",
             "--kubernetes", "--kubeconfig", str(self.kubeconfig),
-            "--http-port", str(self.http_port), "--diag-port", str(self.diag_port),
+            "--http-port", str(self.http_port), "--https-port", str(self.https_port),
+            "--diag-port", str(self.diag_port),
             *self.control_args(),
             "--diag-host", "127.0.0.1", "--envoy-concurrency", "1", "--drain-seconds", "1",
             *self.extra_args,

@@ -21,7 +21,7 @@ from legation.compile.tls_contexts import (
     tls_choice,
 )
 from legation.compile.tls_secrets import SecretLookup
-from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.errors import ConfigProblem
 from legation.ir.provenance import Source
 from legation.ir.secrets import Secret
 from legation.model.host import HOST_NOT_YET_IMPLEMENTED, HostSpec
@@ -71,18 +71,6 @@ class HostResult:
     problems: list[ConfigProblem] = field(default_factory=list)
 
 
-def _problem(
-    res: Resource[HostSpec], name: str, message: str, notice: bool = False
-) -> ConfigProblem:
-    return ConfigProblem(
-        res.field_source(name),
-        res.key,
-        message,
-        field=res.spec_path + name,
-        severity=Severity.NOTICE if notice else Severity.ERROR,
-    )
-
-
 def hostname_error(hostname: str) -> str | None:
     """Why `hostname` is not a valid Host glob (`*` only as a whole first or last
     label), or None."""
@@ -109,32 +97,32 @@ def _action(res: Resource[HostSpec], tls: bool) -> InsecureAction | ConfigProble
         if wanted.lower() == action.value.lower():
             return action
     choices = ", ".join(a.value for a in InsecureAction)
-    return _problem(res, "requestPolicy.insecure.action", f"{wanted!r} is not one of {choices}")
+    return res.problem("requestPolicy.insecure.action", f"{wanted!r} is not one of {choices}")
 
 
 def _notices(res: Resource[HostSpec]) -> list[ConfigProblem]:
     spec = res.spec
     out = [
-        _problem(res, name, "accepted but not implemented yet; it has no effect", True)
+        res.problem(name, "accepted but not implemented yet; it has no effect", notice=True)
         for name in HOST_NOT_YET_IMPLEMENTED
         if getattr(spec, name) is not None
     ]
     acme = spec.acmeProvider
     if acme is not None and not (isinstance(acme, dict) and acme.get("authority") == "none"):
-        out.append(_problem(res, "acmeProvider", "ACME is not supported; ignored", True))
+        out.append(res.problem("acmeProvider", "ACME is not supported; ignored", notice=True))
     insecure = spec.requestPolicy.insecure if spec.requestPolicy else None
     if insecure is not None and insecure.additionalPort is not None:
         message = "not implemented yet: cleartext is served on the HTTP port (--http-port)"
-        out.append(_problem(res, "requestPolicy.insecure.additionalPort", message, True))
+        out.append(res.problem("requestPolicy.insecure.additionalPort", message, notice=True))
     if spec.tls is not None:
         out.extend(settings_notices(res, spec.tls, "tls."))
     if spec.tlsSecret is None and (spec.tls is not None or spec.tlsContext is not None):
         name = "tls" if spec.tls is not None else "tlsContext"
         message = "has no effect without tlsSecret: this Host does not terminate TLS"
-        out.append(_problem(res, name, message, True))
+        out.append(res.problem(name, message, notice=True))
     if spec.mappingSelector and spec.mappingSelector.matchExpressions is not None:
         message = "not implemented yet; only matchLabels select Mappings"
-        out.append(_problem(res, "mappingSelector.matchExpressions", message, True))
+        out.append(res.problem("mappingSelector.matchExpressions", message, notice=True))
     return out
 
 
@@ -146,26 +134,26 @@ def _tls(
     spec = res.spec
     secret = spec.tlsSecret.name if spec.tlsSecret else None
     if spec.tlsContext is not None and spec.tls is not None:
-        return _problem(res, "tls", "set either tlsContext or tls, not both")
+        return res.problem("tls", "set either tlsContext or tls, not both")
     if spec.tlsContext is not None:
         found = contexts.by_name.get((res.namespace, spec.tlsContext.name))
         if found is None:
             message = f"TLSContext {spec.tlsContext.name!r} (namespace {res.namespace}) "
-            return _problem(res, "tlsContext", message + "does not exist or is invalid")
+            return res.problem("tlsContext", message + "does not exist or is invalid")
         context, choice = found
         if context.spec.secret not in (None, secret):
             message = (
                 f"{context.key} names Secret {context.spec.secret!r}, but the Host's "
                 f"tlsSecret is {secret!r}; they must be the same"
             )
-            return _problem(res, "tlsContext", message)
+            return res.problem("tlsContext", message)
         return choice
     if spec.tls is not None:
         inline = tls_choice(
             spec.tls, res.key, res.namespace, lookup
         )  # its own chain: named after the Host
         if isinstance(inline, tuple):
-            return _problem(res, f"tls.{inline[0]}", inline[1])
+            return res.problem(f"tls.{inline[0]}", inline[1])
         return inline
     return contexts.for_hostname(hostname, secret) or DEFAULT_TLS
 
@@ -177,13 +165,13 @@ def _compile_one(
     hostname = (spec.hostname or "*").lower()
     error = hostname_error(hostname)
     if error is not None:
-        return _problem(res, "hostname", error)
+        return res.problem("hostname", error)
     secret = None
     if spec.tlsSecret is not None:
         namespace = spec.tlsSecret.namespace or res.namespace
         found = lookup.certificate(namespace, spec.tlsSecret.name)
         if isinstance(found, str):
-            return _problem(res, "tlsSecret", f"{found}; the Host is left out")
+            return res.problem("tlsSecret", f"{found}; the Host is left out")
         secret = found.name
     action = _action(res, secret is not None)
     if isinstance(action, ConfigProblem):
@@ -225,7 +213,7 @@ def compile_hosts(
         other = claimed.setdefault(compiled.hostname, res.key)
         if other != res.key:
             message = f"hostname {compiled.hostname!r} is already claimed by {other}; left out"
-            result.problems.append(_problem(res, "hostname", message))
+            result.problems.append(res.problem("hostname", message))
             continue
         result.hosts.append(compiled)
     used_contexts = {h.tls.context for h in result.hosts if h.tls.context and h.secret}

@@ -77,32 +77,20 @@ class ListenerResult:
     problems: list[ConfigProblem] = field(default_factory=list)
 
 
-def _problem(
-    res: Resource[ListenerSpec], name: str, message: str, notice: bool = False
-) -> ConfigProblem:
-    return ConfigProblem(
-        res.field_source(name),
-        res.key,
-        message,
-        field=res.spec_path + name,
-        severity=Severity.NOTICE if notice else Severity.ERROR,
-    )
-
-
 def _stack(res: Resource[ListenerSpec]) -> tuple[str, ...] | ConfigProblem:
     spec = res.spec
     if spec.protocol is not None and spec.protocolStack is not None:
-        return _problem(res, "protocol", "set either protocol or protocolStack, not both")
+        return res.problem("protocol", "set either protocol or protocolStack, not both")
     if spec.protocol is not None:
         return PROTOCOL_STACKS[spec.protocol]
     if not spec.protocolStack:
-        return _problem(res, "protocol", "one of protocol and protocolStack is required")
+        return res.problem("protocol", "one of protocol and protocolStack is required")
     stack = tuple(spec.protocolStack)
     if "UDP" in stack:
-        return _problem(res, "protocolStack", "UDP (HTTP/3) is not supported")
+        return res.problem("protocolStack", "UDP (HTTP/3) is not supported")
     if stack[-1] != "TCP" or stack.count("TCP") != 1 or len(set(stack)) != len(stack):
         message = f"{list(stack)} is not a protocol stack: each layer once, ending in TCP"
-        return _problem(res, "protocolStack", message)
+        return res.problem("protocolStack", message)
     return stack
 
 
@@ -123,15 +111,15 @@ def _compile_one(res: Resource[ListenerSpec]) -> CompiledListener | ConfigProble
     binding = spec.hostBinding
     if binding.namespace is None and binding.selector is None:
         message = "hostBinding needs namespace.from or selector (or both)"
-        return _problem(res, "hostBinding", message)
+        return res.problem("hostBinding", message)
     if binding.namespace is not None and binding.namespace.from_ == "SELECTOR":
         message = "from: SELECTOR is not supported (as in Emissary); use SELF or ALL"
-        return _problem(res, "hostBinding.namespace.from", message)
+        return res.problem("hostBinding.namespace.from", message)
     selector = None
     if binding.selector is not None:
         if binding.selector.matchLabels is None:
             message = "only matchLabels is supported in a Listener's host selector"
-            return _problem(res, "hostBinding.selector", message)
+            return res.problem("hostBinding.selector", message)
         selector = tuple(sorted(binding.selector.matchLabels.items()))
     everywhere = binding.namespace is None or binding.namespace.from_ == "ALL"
     return CompiledListener(
@@ -164,7 +152,7 @@ def compile_listeners(resources: Sequence[Resource[ListenerSpec]]) -> ListenerRe
         other = ports.setdefault(compiled.port, res.key)
         if other != res.key:
             message = f"port {compiled.port} is already the port of {other}; left out"
-            result.problems.append(_problem(res, "port", message))
+            result.problems.append(res.problem("port", message))
             continue
         result.listeners.append(compiled)
     result.listeners.sort(key=lambda li: li.port)

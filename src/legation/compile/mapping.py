@@ -71,11 +71,6 @@ def _exact_or_present(name: str, value: str | bool) -> HeaderMatch:
     return HeaderMatch(name, None if value is True else str(value))
 
 
-def _problem(res: Resource[MappingSpec], field: str, message: str) -> ConfigProblem:
-    """An error on one field of a Mapping, pointing at the line it was written on."""
-    return ConfigProblem(res.field_source(field), res.key, message, field=res.spec_path + field)
-
-
 def _check_regex(
     res: Resource[MappingSpec], field: str, pattern: str, case_sensitive: bool = True
 ) -> ConfigProblem | None:
@@ -86,7 +81,7 @@ def _check_regex(
     instead of a rejected route table.
     """
     message = regex_error(pattern, case_sensitive)
-    return _problem(res, field, f"invalid regular expression: {message}") if message else None
+    return res.problem(field, f"invalid regular expression: {message}") if message else None
 
 
 def _match(spec: MappingSpec, host: HostMatch) -> RouteMatch:
@@ -177,7 +172,7 @@ def _match_errors(res: Resource[MappingSpec], host: HostMatch | HostError) -> li
     if spec.prefix_regex:
         errors.append(_check_regex(res, "prefix", spec.prefix, spec.case_sensitive))
     elif not spec.prefix.startswith("/"):
-        errors.append(_problem(res, "prefix", "prefix must start with '/'"))
+        errors.append(res.problem("prefix", "prefix must start with '/'"))
     for field, values in (
         ("regex_headers", spec.regex_headers),
         ("regex_query_parameters", spec.regex_query_parameters),
@@ -186,7 +181,7 @@ def _match_errors(res: Resource[MappingSpec], host: HostMatch | HostError) -> li
     if spec.regex_rewrite is not None:
         errors.append(_check_regex(res, "regex_rewrite.pattern", spec.regex_rewrite.pattern))
     if isinstance(host, HostError):
-        errors.append(_problem(res, host.field, host.message))
+        errors.append(res.problem(host.field, host.message))
     elif host.regex is not None:
         errors.append(_check_regex(res, "host", host.regex))
     if spec.method_regex and spec.method is not None:
@@ -209,7 +204,7 @@ def compile_mapping(
     try:
         address = parse_service(spec.service)
     except ServiceError as exc:
-        errors.append(_problem(res, "service", str(exc)))
+        errors.append(res.problem("service", str(exc)))
         address = None
     if errors or address is None or isinstance(host, HostError):
         return None, problems + errors

@@ -6,7 +6,7 @@ from legation.compile.error_response import error_responses
 from legation.compile.regex import regex_error
 from legation.compile.service import ServiceAddress
 from legation.compile.upstream_options import MappingDefaults
-from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.errors import ConfigProblem
 from legation.ir.policies import (
     CorsPolicy,
     HashOn,
@@ -20,14 +20,6 @@ from legation.model.resource import Resource
 from legation.model.traffic import CorsSpec, LoadBalancerSpec, RetryPolicySpec
 
 _REDIRECT_FIELDS = ("path_redirect", "prefix_redirect", "regex_redirect")
-
-
-def _problem(
-    res: Resource[MappingSpec], field: str, message: str, severity: Severity = Severity.ERROR
-) -> ConfigProblem:
-    return ConfigProblem(
-        res.field_source(field), res.key, message, field=res.spec_path + field, severity=severity
-    )
 
 
 def _retry(spec: RetryPolicySpec | None) -> RetryPolicy | None:
@@ -74,17 +66,16 @@ def _redirect(
     if not spec.host_redirect:
         unused = [*given, *(["redirect_response_code"] if spec.redirect_response_code else [])]
         return None, [
-            _problem(res, f, "has no effect without host_redirect: true", Severity.NOTICE)
-            for f in unused
+            res.problem(f, "has no effect without host_redirect: true", notice=True) for f in unused
         ]
     if len(given) > 1:
-        return None, [_problem(res, given[1], f"set only one of {', '.join(_REDIRECT_FIELDS)}")]
+        return None, [res.problem(given[1], f"set only one of {', '.join(_REDIRECT_FIELDS)}")]
     if spec.regex_redirect is not None:
         # checked as Envoy will check it: RE2 syntax and program size
         reason = regex_error(spec.regex_redirect.pattern)
         if reason is not None:
             return None, [
-                _problem(res, "regex_redirect.pattern", f"invalid regular expression: {reason}")
+                res.problem("regex_redirect.pattern", f"invalid regular expression: {reason}")
             ]
     regex = spec.regex_redirect
     return Redirect(
@@ -110,7 +101,7 @@ def route_options(
     problems: list[ConfigProblem] = []
     if spec.host_rewrite is not None and spec.auto_host_rewrite:
         problems.append(
-            _problem(res, "auto_host_rewrite", "set only one of host_rewrite, auto_host_rewrite")
+            res.problem("auto_host_rewrite", "set only one of host_rewrite, auto_host_rewrite")
         )
     redirect, redirect_problems = _redirect(res, address)
     problems.extend(redirect_problems)

@@ -18,7 +18,7 @@ from legation.compile.control_ports import control_port_error
 from legation.compile.service import ServiceError, cluster_for, parse_service
 from legation.compile.upstream_tls import UpstreamTlsResolver
 from legation.ir.clusters import Cluster
-from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.errors import ConfigProblem
 from legation.ir.listeners import ChainMatch, FilterChain, Listener
 from legation.ir.tcp import TcpProxy, TcpTarget
 from legation.model.resource import Resource
@@ -40,32 +40,19 @@ class _Member:
     cluster: Cluster
 
 
-def _problem(
-    res: Resource[TCPMappingSpec], name: str, message: str, notice: bool = False
-) -> ConfigProblem:
-    return ConfigProblem(
-        res.field_source(name),
-        res.key,
-        message,
-        field=res.spec_path + name,
-        severity=Severity.NOTICE if notice else Severity.ERROR,
-    )
-
-
 def _notices(res: Resource[TCPMappingSpec]) -> list[ConfigProblem]:
     out = [
-        _problem(res, name, "accepted but not implemented yet; it has no effect", True)
+        res.problem(name, "accepted but not implemented yet; it has no effect", notice=True)
         for name in TCP_NOT_YET_IMPLEMENTED
         if getattr(res.spec, name) is not None
     ]
     if res.spec.host is not None:
         out.append(
-            _problem(
-                res,
+            res.problem(
                 "host",
                 "legation does not terminate TLS yet: `host` matches the SNI of TLS "
                 "connections, which are passed through to the service as they are",
-                True,
+                notice=True,
             )
         )
     return out
@@ -117,26 +104,26 @@ def compile_tcp_mappings(
         try:
             address = parse_service(spec.service)
         except ServiceError as exc:
-            result.problems.append(_problem(res, "service", str(exc)))
+            result.problems.append(res.problem("service", str(exc)))
             continue
         refused = control_port_error(address, control_ports, local_names)
         if refused is not None:
-            result.problems.append(_problem(res, "service", refused))
+            result.problems.append(res.problem("service", refused))
             continue
         if spec.port in (http_port, https_port):
             which = "HTTP" if spec.port == http_port else "HTTPS"
             message = f"port {spec.port} is the {which} listener's port"
-            result.problems.append(_problem(res, "port", message))
+            result.problems.append(res.problem("port", message))
             continue
         if spec.port in listener_ports:
             message = f"port {spec.port} is the port of an HTTP Listener"
-            result.problems.append(_problem(res, "port", message))
+            result.problems.append(res.problem("port", message))
             continue
         wanted = spec.address or listen_address
         claimed = bind.setdefault(spec.port, (wanted, res.key))
         if claimed[0] != wanted:
             message = f"port {spec.port} is already bound to {claimed[0]} by {claimed[1]}"
-            result.problems.append(_problem(res, "address", message))
+            result.problems.append(res.problem("address", message))
             continue
         host = spec.host.lower() if spec.host else None
         group = groups[spec.port][host]
@@ -147,7 +134,7 @@ def compile_tcp_mappings(
                 f"{on} is already proxied by {unweighted[0].res.key}; give each TCPMapping "
                 "a weight to split connections between them"
             )
-            result.problems.append(_problem(res, "port", message))
+            result.problems.append(res.problem("port", message))
             continue
         cluster: Cluster | None = cluster_for(address, spec.service, None)
         if upstream_tls is not None and cluster is not None:

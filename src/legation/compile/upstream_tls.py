@@ -19,20 +19,10 @@ from legation.compile.service import ServiceAddress, cluster_prefix
 from legation.compile.tls_contexts import TlsContexts, secret_ref
 from legation.compile.tls_secrets import SecretLookup
 from legation.ir.clusters import Cluster, Discovery, UpstreamTls
-from legation.ir.errors import ConfigProblem, Severity
+from legation.ir.errors import ConfigProblem
 from legation.ir.secrets import Secret
 from legation.model.resource import Resource
 from legation.model.tlscontext import TLSContextSpec
-
-
-def _problem(res: Resource[Any], message: str, notice: bool = False) -> ConfigProblem:
-    return ConfigProblem(
-        res.field_source("tls"),
-        res.key,
-        message,
-        field=res.spec_path + "tls",
-        severity=Severity.NOTICE if notice else Severity.ERROR,
-    )
 
 
 def _alpn(spec: TLSContextSpec) -> tuple[str, ...]:
@@ -65,7 +55,7 @@ class UpstreamTlsResolver:
             message = (
                 f"TLSContext {name!r} (namespace {res.namespace}) does not exist or is invalid"
             )
-            return _problem(res, message + "; left out")
+            return res.problem("tls", message + "; left out")
         context, choice = found
         self.contexts_used.add(context.key)
         certificate = None
@@ -73,7 +63,7 @@ class UpstreamTlsResolver:
             where = secret_ref(context.spec.secret, res.namespace, context.spec.secret_namespacing)
             secret = self._lookup.certificate(*where)
             if isinstance(secret, str):
-                return _problem(res, f"{context.key}: client certificate: {secret}; left out")
+                return res.problem("tls", f"{context.key}: client certificate: {secret}; left out")
             self._secrets[secret.name] = secret
             certificate = secret.name
         if choice.client_ca is not None:
@@ -111,9 +101,9 @@ class UpstreamTlsResolver:
             settings = found
             if cluster.service.lower().startswith("http://"):
                 message = "the service says http://, but `tls` names a TLSContext: TLS is used"
-                problems.append(_problem(res, message, notice=True))
+                problems.append(res.problem("tls", message, notice=True))
         elif value is not True:
-            return None, [_problem(res, "expected the name of a TLSContext, or true")]
+            return None, [res.problem("tls", "expected the name of a TLSContext, or true")]
         return _with_tls(cluster, address, settings), problems
 
 

@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
+from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.provenance import Source
 from legation.model.raw import RawObject
 
@@ -43,3 +44,14 @@ class Resource(Generic[SpecT]):
     def field_source(self, field: str) -> Source:
         """Where one spec field was written (falls back to the document)."""
         return self.source.at_line(self.raw.line_of(self.spec_path + field))
+
+    def problem(self, field: str, message: str, *, notice: bool = False) -> ConfigProblem:
+        """A problem with one field of this resource (relative to its spec), reported at
+        the line the field was written on; an error unless `notice`."""
+        return ConfigProblem(
+            self.field_source(field),
+            self.key,
+            message,
+            field=self.spec_path + field,
+            severity=Severity.NOTICE if notice else Severity.ERROR,
+        )

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 QUICKSTART := examples/quickstart
 
-.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets crds deploy conformance
+.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets crds deploy conformance dist
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ deploy: crds
 ## conformance: the Kubernetes Ingress conformance features against a real API server
 conformance: install k8s-assets
 	$(PY) tests/conformance/run_ingress.py
+
+## dist: the sdist and wheel `pip install legation` installs, into dist/
+dist: install
+	$(PY) -m build --outdir dist .
 
 ## bench: every benchmark under bench/, printed as figures and ratios
 bench: install

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 QUICKSTART := examples/quickstart
 
-.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets crds deploy conformance dist
+.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets crds deploy conformance dist ratelimit
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: install
 	$(PY) $(QUICKSTART)/run.py
 
 ## test: lint, type check, and the whole test suite (unit, golden, end to end, Kubernetes)
-test: install lint typecheck k8s-assets
+test: install lint typecheck k8s-assets ratelimit
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: install
@@ -42,6 +42,11 @@ typecheck: install
 k8s-assets:
 	@if command -v go >/dev/null 2>&1; then bash hack/k8s-assets.sh; \
 	else echo "go not found: the Kubernetes tests will be skipped (and fail in CI)"; fi
+
+## ratelimit: build envoyproxy/ratelimit, the bundled limiter (cached outside the repo)
+ratelimit:
+	@if command -v go >/dev/null 2>&1; then bash hack/go-tools.sh ratelimit; \
+	else echo "go not found: the rate-limit tests will be skipped (and fail in CI)"; fi
 
 ## golden: regenerate the golden files (read the diff before committing)
 golden: install

@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import pathlib
 import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from legation.child_process import dying_with_us
 from legation.envoy.binary import find_envoy_binary
 from legation.envoy.bootstrap import bootstrap_to_json
 
@@ -29,9 +28,6 @@ BACKOFF_MAX = 5.0
 _STABLE_AFTER = 10.0
 """An Envoy that ran this long resets the backoff."""
 _ADMIN_TIMEOUT = 2.0
-_PR_SET_PDEATHSIG = 1
-"""prctl(2) option: the signal a process gets when its parent thread exits."""
-
 AdminAddress = int | pathlib.Path
 """Envoy's admin interface: a TCP port on 127.0.0.1, or a Unix socket path."""
 
@@ -42,32 +38,6 @@ taken), with a one-line message."""
 
 class EnvoyStartRefused(Exception):
     """The preflight check refused to (re)start Envoy; the message says why."""
-
-
-_EXEC_WITH_PDEATHSIG = """\
-import ctypes, os, signal, sys
-if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0):
-    print("legation: Envoy runs without a parent-death signal", file=sys.stderr)
-if os.getppid() != int(sys.argv[1]):  # the parent died before prctl took effect
-    sys.exit(1)
-os.execv(sys.argv[2], sys.argv[2:])
-""".replace("PR_SET_PDEATHSIG", str(_PR_SET_PDEATHSIG))
-"""Run by a short-lived Python that then becomes Envoy (the signal survives exec)."""
-
-
-def _dying_with_us(argv: list[str]) -> list[str]:
-    """``argv`` prefixed so that the process gets SIGKILL when legation's spawning thread
-    exits (Linux ``PR_SET_PDEATHSIG``).
-
-    A small exec wrapper rather than a ``preexec_fn``: forking a process that runs gRPC
-    threads with a Python callback is fragile (and gRPC logs about it); the wrapper is
-    spawned with vfork and costs a few milliseconds. The signal follows the parent
-    *thread*, so Envoy is spawned from the event loop's thread (the main thread under
-    ``asyncio.run``), never from a worker thread.
-    """
-    if sys.platform != "linux":
-        return argv
-    return [sys.executable, "-I", "-S", "-c", _EXEC_WITH_PDEATHSIG, str(os.getpid()), *argv]
 
 
 class EnvoyProcess:
@@ -146,7 +116,7 @@ class EnvoyProcess:
         binary = self._binary or find_envoy_binary()
         argv = [str(binary), "-c", str(self.bootstrap_path), *self._args]
         self._proc = await asyncio.create_subprocess_exec(
-            *_dying_with_us(argv), stdin=asyncio.subprocess.DEVNULL, stdout=2, stderr=2
+            *dying_with_us(argv), stdin=asyncio.subprocess.DEVNULL, stdout=2, stderr=2
         )
         log.info("started Envoy pid %d: %s", self._proc.pid, " ".join(argv))
 

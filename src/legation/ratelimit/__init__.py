@@ -1,0 +1,1 @@
+"""Rate limiting: the bundled limiter (envoyproxy/ratelimit backed by Redis)."""

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 QUICKSTART := examples/quickstart
 
-.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets crds deploy conformance dist ratelimit
+.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets crds deploy conformance dist ratelimit image
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: install
 	$(PY) $(QUICKSTART)/run.py
 
 ## test: lint, type check, and the whole test suite (unit, golden, end to end, Kubernetes)
-test: install lint typecheck k8s-assets ratelimit
+test: install lint typecheck k8s-assets ratelimit image
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: install
@@ -62,6 +62,12 @@ deploy: crds
 ## conformance: the Kubernetes Ingress conformance features against a real API server
 conformance: install k8s-assets
 	$(PY) tests/conformance/run_ingress.py
+
+## image: the OCI image (Debian packages + our wheels; no Docker), cached outside the repo
+image: install
+	@if command -v mmdebstrap >/dev/null 2>&1 && command -v umoci >/dev/null 2>&1; then \
+	PY=$(PY) bash hack/build-image.sh; \
+	else echo "mmdebstrap/umoci not found (apt-get install -y mmdebstrap umoci runc): the image test will be skipped (and fail in CI)"; fi
 
 ## dist: the sdist and wheel `pip install legation` installs, into dist/
 dist: install

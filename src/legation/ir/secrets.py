@@ -58,3 +58,5 @@ class Secret:
     """PEM certificates: the chain (leaf first), or the CA bundle."""
     private_key: bytes = field(default=b"", repr=False, metadata={REDACTED: "<private key>"})
     """PEM private key (certificates only). Never logged, printed or shown."""
+    crl: bytes = field(default=b"", repr=False, metadata={REDACTED: "<CRL, PEM>"})
+    """PEM certificate revocation lists checked with a CA bundle (`crl_secret`)."""

@@ -7,6 +7,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
+from legation.compile.certificates import EXPIRY_WARNING_DAYS
 from legation.ir.errors import ConfigProblem
 from legation.ir.gateway import Gateway
 from legation.ir.provenance import Source
@@ -131,10 +132,6 @@ def build_overview(result: BuildResult | None) -> dict[str, Any]:
         "clusters": [c.name for c in result.compiled.gateway.clusters],
         "certificates": certificates(result.compiled.gateway),
     }
-
-
-EXPIRY_WARNING_DAYS = 14
-"""Certificates expiring sooner than this are flagged in the diagnostics."""
 
 
 def certificates(gateway: Gateway, now: datetime.datetime | None = None) -> list[dict[str, Any]]:

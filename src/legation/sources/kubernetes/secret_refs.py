@@ -27,21 +27,22 @@ def _namespace(doc: Mapping[str, Any], default: str) -> str:
     return str(doc.get("namespace") or default)
 
 
-def _spec(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+def spec_fields(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The fields of an object's spec (v0/v1 documents keep them at the top level)."""
     spec = doc.get("spec")
     # v0/v1 Ambassador documents in annotations keep their fields at the top level
     return spec if isinstance(spec, dict) else doc
 
 
 def _host_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
-    ref = _spec(doc).get("tlsSecret")
+    ref = spec_fields(doc).get("tlsSecret")
     if not isinstance(ref, dict) or not isinstance(ref.get("name"), str) or not ref["name"]:
         return set()
     return {(str(ref.get("namespace") or namespace), ref["name"])}
 
 
 def _context_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
-    spec = _spec(doc)
+    spec = spec_fields(doc)
     out: set[SecretRef] = set()
     for field in ("secret", "ca_secret"):
         value = spec.get(field)
@@ -56,7 +57,7 @@ def _context_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
 
 
 def _ingress_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
-    tls = _spec(doc).get("tls")
+    tls = spec_fields(doc).get("tls")
     if not isinstance(tls, list):
         return set()
     names = (t.get("secretName") for t in tls if isinstance(t, dict))
@@ -66,7 +67,8 @@ def _ingress_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
 _BY_KIND = {"Host": _host_refs, "TLSContext": _context_refs, "Ingress": _ingress_refs}
 
 
-def _annotation_docs(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def annotation_docs(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The documents of an object's `getambassador.io/config` annotation."""
     meta = doc.get("metadata")
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
     text = annotations.get(CONFIG_ANNOTATION) if isinstance(annotations, dict) else None
@@ -84,7 +86,7 @@ def secret_references(doc: Mapping[str, Any]) -> set[SecretRef]:
     namespace = _namespace(doc, "default")
     if kind == "Service":
         out: set[SecretRef] = set()
-        for inner in _annotation_docs(doc):
+        for inner in annotation_docs(doc):
             refer = _BY_KIND.get(str(inner.get("kind")))
             if refer is not None:
                 out |= refer(inner, _namespace(inner, namespace))

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtensionOID
 
-from legation.ir.secrets import CertificateInfo, Secret, SecretKind
+from legation.ir.secrets import EXPIRY_WARNING_DAYS, CertificateInfo, Secret, SecretKind
 
 _KEY_TYPES = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)
 """What Envoy serves: RSA and ECDSA keys."""
@@ -162,10 +162,6 @@ def with_crl(ca: Secret, name: str, source: str, crl: bytes) -> Secret:
         certificate_chain=ca.certificate_chain,
         crl=crl,
     )
-
-
-EXPIRY_WARNING_DAYS = 14
-"""Certificates expiring sooner than this get a warning notice."""
 
 
 def expiry_warning(secret: Secret, now: datetime) -> str | None:

@@ -13,6 +13,9 @@ from enum import StrEnum
 
 from legation.ir.serialize import REDACTED
 
+EXPIRY_WARNING_DAYS = 14
+"""Certificates expiring sooner than this get a warning (notices, diagnostics)."""
+
 
 class SecretKind(StrEnum):
     """What a secret holds."""

@@ -102,11 +102,14 @@ def compile_folder(
     translator reports none), so this is all `legation check` needs, without importing
     the Envoy protobufs.
     """
+    import datetime
+
     from legation.compile.compiler import compile_config
 
     snapshot = read_folder(config_dir, max_file_size)
     options = compile_options(ambassador_id, http_port, control_ports, https_port)
-    return snapshot, compile_config(snapshot.objects, options, files=snapshot.files)
+    now = datetime.datetime.now(datetime.UTC)  # expired certificates get a warning
+    return snapshot, compile_config(snapshot.objects, options, files=snapshot.files, now=now)
 
 
 def read_folder(config_dir: Path, max_file_size: int) -> Snapshot:

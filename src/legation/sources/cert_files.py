@@ -163,35 +163,46 @@ class WatchedFiles:
             seen = now
 
     async def updates(self) -> AsyncGenerator[Snapshot, None]:
-        """The wrapped source's snapshots, and one more whenever a named file changes."""
-        queue: asyncio.Queue[Snapshot] = asyncio.Queue()
+        """The wrapped source's snapshots, and one more whenever a named file changes.
 
-        async def pump() -> None:
+        The wrapped source is followed in a task that keeps only its latest snapshot,
+        so changes that come while a build runs are still coalesced.
+        """
+        latest: list[Snapshot] = []
+        wake = asyncio.Event()
+
+        async def follow() -> None:
             async for snapshot in self.inner.updates():
-                await queue.put(snapshot)
+                latest[:] = [snapshot]
+                wake.set()
 
-        task = asyncio.create_task(pump(), name="source-updates")
+        task = asyncio.create_task(follow(), name="source-updates")
         try:
             while True:
-                if task.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), POLL_S)
+                wake.clear()
+                if latest:
+                    snapshot = latest.pop()
+                    yield await self._attach(snapshot)
+                elif task.done():
                     task.result()  # the wrapped source ended: so do we (or raise its error)
                     return
-                snapshot = None
-                with contextlib.suppress(TimeoutError):
-                    snapshot = await asyncio.wait_for(queue.get(), POLL_S)
-                if snapshot is not None:
-                    yield await self._attach(snapshot)
                 elif self._last is not None and self.files.changed():
-                    await self._settle()
-                    if await asyncio.to_thread(self.files.reread):
-                        log.info("certificate file changed; rebuilding")
-                        files = dict(self.files.contents)
-                        self._last = dataclasses.replace(self._last, files=files)
-                        yield self._last
+                    async for changed in self._file_change():
+                        yield changed
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def _file_change(self) -> AsyncGenerator[Snapshot, None]:
+        """The last snapshot with the new file contents, once they have settled."""
+        await self._settle()
+        if self._last is not None and await asyncio.to_thread(self.files.reread):
+            log.info("certificate file changed; rebuilding")
+            self._last = dataclasses.replace(self._last, files=dict(self.files.contents))
+            yield self._last
 
     def report(self, problems: Sequence[ConfigProblem]) -> None:
         """Passed on to the wrapped source."""

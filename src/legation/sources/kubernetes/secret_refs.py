@@ -1,8 +1,9 @@
 """Which Secrets the configuration refers to, read from the raw watched objects.
 
 legation reads a Secret only when something names it: a Host's `tlsSecret`, a
-TLSContext's `secret` or `ca_secret`, or an Ingress's `spec.tls[].secretName` (Hosts and
-TLSContexts written in a Service's `getambassador.io/config` annotation count too).
+TLSContext's `secret`, `ca_secret` or `crl_secret`, or an Ingress's
+`spec.tls[].secretName` (Hosts and TLSContexts written in a Service's
+`getambassador.io/config` annotation count too).
 This runs on raw dicts, before any parsing: a reference is a (namespace, name) pair,
 and a malformed object simply refers to nothing (its errors come from the compiler).
 """
@@ -44,7 +45,7 @@ def _host_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
 def _context_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
     spec = spec_fields(doc)
     out: set[SecretRef] = set()
-    for field in ("secret", "ca_secret"):
+    for field in ("secret", "ca_secret", "crl_secret"):
         value = spec.get(field)
         if not isinstance(value, str) or not value:
             continue

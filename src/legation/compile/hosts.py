@@ -196,6 +196,18 @@ def _by_source(res: Resource[Any]) -> tuple[str, int, int, str]:
     return (res.source.location, res.source.line or 0, res.source.document or 0, res.key)
 
 
+def _named(res: Resource[HostSpec], host: CompiledHost) -> list[tuple[str, str | None]]:
+    """(field, IR secret) of the certificates the Host itself names, for expiry warnings
+    (those of a TLSContext are warned about on the TLSContext)."""
+    named: list[tuple[str, str | None]] = []
+    if res.spec.tlsSecret is not None:
+        named.append(("tlsSecret", host.secret))
+    if res.spec.tls is not None:
+        ca = "tls.cacert_chain_file" if res.spec.tls.cacert_chain_file else "tls.ca_secret"
+        named += [("tls.cert_chain_file", host.tls.certificate), (ca, host.tls.client_ca)]
+    return named
+
+
 def _no_tls_notice(res: Resource[HostSpec], host: CompiledHost) -> list[ConfigProblem]:
     spec = res.spec
     if host.secret is not None or (spec.tls is None and spec.tlsContext is None):
@@ -234,9 +246,7 @@ def compile_hosts(
             result.problems.append(compiled)
             continue
         result.problems.extend(_no_tls_notice(res, compiled))
-        if res.spec.tlsSecret is not None:
-            named = [("tlsSecret", compiled.secret)]
-            result.problems.extend(expiry_notices(res, named, lookup, now))
+        result.problems.extend(expiry_notices(res, _named(res, compiled), lookup, now))
         other = claimed.setdefault(compiled.hostname, res.key)
         if other != res.key:
             message = f"hostname {compiled.hostname!r} is already claimed by {other}; left out"

@@ -207,3 +207,14 @@ def test_tls_module_server_and_client_files() -> None:
     assert result.errors == ()
     assert not [p for p in result.problems if "file" in (p.field or "")]
     assert [s.name for s in result.gateway.secrets] == ["file:/c/ca.crt/ca", "file:/c/tls.crt"]
+
+
+def test_host_inline_tls_files_terminate_and_warn_on_the_host() -> None:
+    soon = CA.issue("i.test", days=2)
+    inline = {"cert_chain_file": "/c/tls.crt", "private_key_file": "/c/tls.key"}
+    objects = [doc("Host", "inline", hostname="i.test", tls=inline)]
+    result = compile_config(objects, files=files_of(soon), now=NOW)
+    assert result.errors == ()
+    assert [s.name for s in result.gateway.secrets] == ["file:/c/tls.crt"]
+    (warning,) = [p for p in result.problems if "expire" in p.message]
+    assert (warning.resource, warning.field) == ("Host/inline.default", "spec.tls.cert_chain_file")

@@ -105,6 +105,15 @@ def certificate_secret(name: str, source: str, chain: bytes, key: bytes) -> Secr
     )
 
 
+def pair_matches(chain: bytes, key: bytes) -> bool:
+    """Whether `key` is the usable private key of the first certificate of `chain`."""
+    try:
+        certificate_secret("", "", chain, key)
+    except CertificateError:
+        return False
+    return True
+
+
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         constraints = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS)

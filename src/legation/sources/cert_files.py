@@ -7,6 +7,9 @@ in. `WatchedFiles` wraps any source (folder or Kubernetes) and polls the files' 
 (modification time, size, inode, change time; symbolic links followed, so a Kubernetes
 Secret volume's `..data` swap counts), so replacing a file — by an atomic rename or by
 writing it in place — gives a new snapshot, and so one SDS push of the new certificate.
+A certificate replaced before its key (or the other way round) keeps its old pair
+until the other file follows (at most `HOLD_S`), so a rotation in two steps never
+serves a mismatched pair (which would be an error and take the Hosts out).
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ import time
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from pathlib import Path
 
+from legation.compile.certificates import pair_matches
 from legation.ir.errors import ConfigProblem
 from legation.model.raw import RawObject
 from legation.sources.base import ConfigSource
-from legation.sources.file_refs import all_file_references
+from legation.sources.file_refs import all_file_references, certificate_pairs
 from legation.sources.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,10 @@ replaces the certificate and then the key is seen as one change."""
 
 SETTLE_MAX_S = 2.0
 """A file still changing after this long is read anyway."""
+
+HOLD_S = 2.0
+"""How long a certificate whose key no longer matches (one of the pair replaced, the
+other not yet) keeps its previous pair before the mismatch is handed on (an error)."""
 
 Stamp = tuple[int, int, int, int] | None
 """(mtime_ns, size, inode, ctime_ns), or None when the file cannot be stat'ed."""
@@ -73,13 +81,19 @@ def read_pem_file(path: Path, max_size: int = MAX_PEM_FILE_SIZE) -> bytes | str:
 class CertificateFiles:
     """The files some objects name, with their content and the stamp it was read at."""
 
-    def __init__(self, base: Path | None = None, max_size: int = MAX_PEM_FILE_SIZE) -> None:
+    def __init__(
+        self, base: Path | None = None, max_size: int = MAX_PEM_FILE_SIZE, hold_s: float = HOLD_S
+    ) -> None:
         """Relative paths are taken from `base` (the configuration folder), else from
-        the working directory."""
+        the working directory. A certificate and key pair that stops matching keeps its
+        previous content for up to `hold_s` seconds (the other file is on its way)."""
         self.base = base
         self.max_size = max_size
+        self.hold_s = hold_s
         self.contents: dict[str, bytes | str] = {}
         self._stamps: dict[str, Stamp] = {}
+        self._pairs: set[tuple[str, str]] = set()
+        self._held: dict[tuple[str, str], float] = {}
 
     def _resolve(self, path: str) -> Path:
         named = Path(path)
@@ -87,7 +101,9 @@ class CertificateFiles:
 
     def update(self, objects: Iterable[RawObject]) -> dict[str, bytes | str]:
         """Read the files `objects` name now (unchanged ones from memory); forget others."""
-        paths = sorted(all_file_references(o.doc for o in objects))
+        docs = [o.doc for o in objects]
+        paths = sorted(all_file_references(docs))
+        self._pairs = {p for d in docs for p in certificate_pairs(d)}
         self._stamps = {p: s for p, s in self._stamps.items() if p in paths}
         self.contents = {p: c for p, c in self.contents.items() if p in paths}
         self._read([p for p in paths if p not in self.contents or self._changed(p)])
@@ -115,9 +131,34 @@ class CertificateFiles:
 
     def reread(self) -> bool:
         """Read the files whose stamp changed; True when some content changed."""
-        old = dict(self.contents)
+        old, old_stamps = dict(self.contents), dict(self._stamps)
         self._read([p for p in self._stamps if self._changed(p)])
+        self._hold_half_replaced(old, old_stamps)
         return self.contents != old
+
+    def _hold_half_replaced(
+        self, old: dict[str, bytes | str], old_stamps: dict[str, Stamp]
+    ) -> None:
+        """A pair that matched and no longer does keeps its old content (and stamps, so
+        it is looked at again) until the other file follows, or `hold_s` has passed."""
+        now = time.monotonic()
+        for pair in self._pairs:
+            new_pair = [self.contents.get(p) for p in pair]
+            old_pair = [old.get(p) for p in pair]
+            if new_pair == old_pair or not _matching(*old_pair) or _matching(*new_pair):
+                self._held.pop(pair, None)
+                continue
+            since = self._held.setdefault(pair, now)
+            if now - since >= self.hold_s:  # not a rotation after all: compile reports it
+                log.warning("certificate files %s and %s do not match", *pair)
+                continue
+            for path in pair:
+                if path in old:
+                    self.contents[path], self._stamps[path] = old[path], old_stamps.get(path)
+
+
+def _matching(chain: bytes | str | None, key: bytes | str | None) -> bool:
+    return isinstance(chain, bytes) and isinstance(key, bytes) and pair_matches(chain, key)
 
 
 def read_named_files(

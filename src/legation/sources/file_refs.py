@@ -52,6 +52,30 @@ def file_references(doc: Mapping[str, Any]) -> set[str]:
     return set()
 
 
+def _pair(fields: Any) -> set[tuple[str, str]]:
+    if not isinstance(fields, Mapping):
+        return set()
+    chain, key = fields.get("cert_chain_file"), fields.get("private_key_file")
+    return {(chain, key)} if isinstance(chain, str) and isinstance(key, str) else set()
+
+
+def certificate_pairs(doc: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(cert_chain_file, private_key_file) pairs one object names: the files that must
+    change together."""
+    kind, spec = doc.get("kind"), spec_fields(doc)
+    if kind == "TLSContext":
+        return _pair(spec)
+    if kind == "Host":
+        return _pair(spec.get("tls"))
+    if kind == "Module":
+        config = spec.get("config")
+        return _pair(config.get("server")) if isinstance(config, Mapping) else set()
+    if kind == "Service":
+        return {p for inner in annotation_docs(doc) if inner.get("kind") != "Service"
+                for p in certificate_pairs(inner)}  # fmt: skip
+    return set()
+
+
 def all_file_references(docs: Iterable[Mapping[str, Any]]) -> set[str]:
     """Every path the objects name."""
     out: set[str] = set()

@@ -97,3 +97,32 @@ async def test_watched_files_give_a_new_snapshot_with_the_same_objects(tmp_path:
     finally:
         await updates.aclose()
         await source.close()
+
+
+def test_a_half_replaced_pair_keeps_its_old_content_until_the_other_file_follows(
+    tmp_path: Path,
+) -> None:
+    from tests.certs import TestCA
+
+    ca = TestCA()
+    first, second = ca.issue("a.test"), ca.issue("a.test")
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    cert.write_bytes(first.cert_pem)
+    key.write_bytes(first.key_pem)
+    objects = [raw(context(cert_chain_file=str(cert), private_key_file=str(key)))]
+    files = CertificateFiles()
+    files.update(objects)
+    cert.write_bytes(second.cert_pem)  # the certificate first: it no longer matches the key
+    assert not files.reread() and files.contents[str(cert)] == first.cert_pem
+    assert files.changed()  # looked at again
+    key.write_bytes(second.key_pem)
+    assert files.reread()
+    assert (files.contents[str(cert)], files.contents[str(key)]) == (
+        second.cert_pem,
+        second.key_pem,
+    )
+    impatient = CertificateFiles(hold_s=0)  # a mismatch that stays is handed on (an error)
+    impatient.update(objects)
+    cert.write_bytes(first.cert_pem)
+    assert impatient.reread() and impatient.contents[str(cert)] == first.cert_pem
+    assert impatient.contents[str(key)] == second.key_pem and not impatient.changed()

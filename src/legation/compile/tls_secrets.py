@@ -47,11 +47,15 @@ class SecretLookup:
         }
         self._files = files or {}
         self._done: dict[tuple[str, str], Secret | str] = {}
+        self._by_name: dict[str, Secret] = {}
+        self._indexed = 0
 
     def loaded(self, name: str) -> Secret | None:
         """The secret already loaded under IR name `name`, if any."""
-        found = [s for s in self._done.values() if isinstance(s, Secret) and s.name == name]
-        return found[0] if found else None
+        if self._indexed != len(self._done):  # entries are only ever added
+            self._by_name = {s.name: s for s in self._done.values() if isinstance(s, Secret)}
+            self._indexed = len(self._done)
+        return self._by_name.get(name)
 
     def _file(self, path: str) -> bytes | str:
         content = self._files.get(path)

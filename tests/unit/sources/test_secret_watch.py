@@ -46,6 +46,8 @@ def test_references_from_every_kind_that_names_secrets() -> None:
         "name: x\nspec:\n  tlsSecret: {name: from-annotation}\n"
     }
     assert secret_references(host) == {("certs", "cert")}
+    inline = obj("Host", "i", "1", spec={"tlsSecret": {"name": "c"}, "tls": {"crl_secret": "r"}})
+    assert secret_references(inline) == {("default", "c"), ("default", "r")}
     assert secret_references(context) == {("ns", "s"), ("ns", "ca"), ("ns", "crl")}
     assert secret_references(namespaced) == {("ns", "s2.other"), ("other", "s2")}
     assert secret_references(ingress("i", "one", "two")) == {("default", "one"), ("default", "two")}

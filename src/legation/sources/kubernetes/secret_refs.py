@@ -1,9 +1,9 @@
 """Which Secrets the configuration refers to, read from the raw watched objects.
 
-legation reads a Secret only when something names it: a Host's `tlsSecret`, a
-TLSContext's `secret`, `ca_secret` or `crl_secret`, or an Ingress's
-`spec.tls[].secretName` (Hosts and TLSContexts written in a Service's
-`getambassador.io/config` annotation count too).
+legation reads a Secret only when something names it: a Host's `tlsSecret` (and the
+`ca_secret` / `crl_secret` of its inline `tls`), a TLSContext's `secret`, `ca_secret`
+or `crl_secret`, or an Ingress's `spec.tls[].secretName` (Hosts and TLSContexts
+written in a Service's `getambassador.io/config` annotation count too).
 This runs on raw dicts, before any parsing: a reference is a (namespace, name) pair,
 and a malformed object simply refers to nothing (its errors come from the compiler).
 """
@@ -36,10 +36,13 @@ def spec_fields(doc: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _host_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
-    ref = spec_fields(doc).get("tlsSecret")
+    spec = spec_fields(doc)
+    tls = spec.get("tls")  # inline TLSContext fields: its ca_secret / crl_secret
+    out = _context_refs(tls, namespace) if isinstance(tls, dict) else set()
+    ref = spec.get("tlsSecret")
     if not isinstance(ref, dict) or not isinstance(ref.get("name"), str) or not ref["name"]:
-        return set()
-    return {(str(ref.get("namespace") or namespace), ref["name"])}
+        return out
+    return out | {(str(ref.get("namespace") or namespace), ref["name"])}
 
 
 def _context_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:

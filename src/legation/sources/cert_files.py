@@ -106,7 +106,9 @@ class CertificateFiles:
         self._pairs = {p for d in docs for p in certificate_pairs(d)}
         self._stamps = {p: s for p, s in self._stamps.items() if p in paths}
         self.contents = {p: c for p, c in self.contents.items() if p in paths}
+        old, old_stamps = dict(self.contents), dict(self._stamps)
         self._read([p for p in paths if p not in self.contents or self._changed(p)])
+        self._hold_half_replaced(old, old_stamps)
         return dict(self.contents)
 
     def _changed(self, path: str) -> bool:

@@ -53,18 +53,23 @@ class TestCA:
         )
         self.cert_pem = self.cert.public_bytes(serialization.Encoding.PEM)
 
-    def issue(self, *dns_names: str) -> Leaf:
-        """A server certificate for `dns_names` (the first is also the subject CN)."""
+    def issue(
+        self, *dns_names: str, days: float = 5, not_after: datetime.datetime | None = None
+    ) -> Leaf:
+        """A certificate for `dns_names` (the first is also the subject CN), valid from an
+        hour ago for `days` days (or until `not_after`, which may be in the past)."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.UTC)
+        end = not_after or now + datetime.timedelta(days=days)
+        start = min(now, end) - datetime.timedelta(hours=1)
         cert = (
             x509.CertificateBuilder()
             .subject_name(_name(dns_names[0]))
             .issuer_name(self.cert.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=5))
+            .not_valid_before(start)
+            .not_valid_after(end)
             .add_extension(
                 x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), critical=False
             )
@@ -72,3 +77,24 @@ class TestCA:
             .sign(self._key, hashes.SHA256())
         )
         return Leaf(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
+
+    def revocation_list(self, *revoked: Leaf) -> bytes:
+        """A CRL (PEM) signed by this CA that revokes the certificates `revoked`."""
+        now = datetime.datetime.now(datetime.UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.cert.subject)
+            .last_update(now - datetime.timedelta(minutes=5))
+            .next_update(now + datetime.timedelta(days=1))
+        )
+        for leaf in revoked:
+            serial = x509.load_pem_x509_certificate(leaf.cert_pem).serial_number
+            entry = (
+                x509.RevokedCertificateBuilder()
+                .serial_number(serial)
+                .revocation_date(now - datetime.timedelta(minutes=1))
+                .build()
+            )
+            builder = builder.add_revoked_certificate(entry)
+        crl = builder.sign(self._key, hashes.SHA256())
+        return crl.public_bytes(serialization.Encoding.PEM)

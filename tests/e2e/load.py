@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import Counter
+from typing import Any
 
 import httpx
 
@@ -14,16 +16,26 @@ class Load(threading.Thread):
 
     Bounded: it stops by itself after `limit_s` seconds, and waits `pause_s` between
     requests. Use as a context manager (`with Load(url, paths) as load:`), then assert
-    on `load.sent` and `load.failures`.
+    on `load.sent` and `load.failures`. For HTTPS, `verify` is the client's SSL context
+    and `sni` the server name sent (and the Host header); requests share one keep-alive
+    connection.
     """
 
     def __init__(
-        self, url: str, paths: list[str], *, pause_s: float = 0.0, limit_s: float = 120.0
+        self,
+        url: str,
+        paths: list[str],
+        *,
+        pause_s: float = 0.0,
+        limit_s: float = 120.0,
+        verify: ssl.SSLContext | None = None,
+        sni: str | None = None,
     ) -> None:
         """Request `url + path` for each of `paths` in turn."""
         super().__init__(daemon=True)
         self.url, self.paths = url, paths
         self.pause_s, self.limit_s = pause_s, limit_s
+        self.verify, self.sni = verify, sni
         self.sent = 0
         """Requests sent so far."""
         self.failures: Counter[str] = Counter()
@@ -32,12 +44,15 @@ class Load(threading.Thread):
 
     def run(self) -> None:
         """The request loop (runs in the thread)."""
-        with httpx.Client(timeout=5.0) as client:
+        extra: dict[str, Any] = {}
+        if self.sni is not None:
+            extra = {"headers": {"host": self.sni}, "extensions": {"sni_hostname": self.sni}}
+        with httpx.Client(timeout=5.0, verify=self.verify or True) as client:
             deadline = time.monotonic() + self.limit_s
             while not self.stop_event.is_set() and time.monotonic() < deadline:
                 for path in self.paths:
                     try:
-                        status = client.get(self.url + path).status_code
+                        status = client.get(self.url + path, **extra).status_code
                     except httpx.HTTPError as exc:
                         status = 0
                         self.failures[f"{path}: {type(exc).__name__}"] += 1

@@ -135,3 +135,23 @@ def test_log_level_form(gw: RunningGateway, page: Any) -> None:
     page.select_option("select[name=level]", "debug")
     page.click("form[action$=loglevel] button")
     assert "Envoy: debug" in page.locator("#levels").inner_text()
+
+
+def test_certificates_page_lists_and_links_certificates(page: Any, tmp_path: Path) -> None:
+    from tests.certs import TestCA
+    from tests.e2e.tls import host, tls_secret
+
+    ca = TestCA()
+    files = {"tls.yaml": tls_secret("shop-tls", ca.issue("shop.example.com")) + host(
+        "shop", "shop.example.com", "shop-tls")}  # fmt: skip
+    with RunningGateway(files) as gw:
+        page.goto(f"http://127.0.0.1:{gw.diag_port}/ambassador/v0/diag/")
+        page.locator("nav a", has_text="Certificates").click()
+        page.wait_for_url("**/diag/certificates")
+        table = page.locator("#certificates").inner_text()
+        assert "CN=shop.example.com" in table and "CN=legation test CA" in table
+        assert "expires in" in table  # test certificates live 5 days: flagged
+        _screenshot(page, "certificates", tmp_path)
+        page.locator("#certificates a", has_text="Secret/shop-tls.default").click()
+        page.wait_for_url("**/resource/Secret/shop-tls.default")
+        assert "<redacted>" in page.inner_text("main")

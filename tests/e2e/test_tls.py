@@ -20,19 +20,14 @@ from tests.certs import Leaf, TestCA
 from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
 from tests.e2e.tls import TlsClient, der_of, host, tls_secret
+from tests.e2e.tls import listener_stats as tls_listener_stats
 
 pytestmark = pytest.mark.e2e
 
 
 def listener_stats(gw: RunningGateway) -> dict[str, int]:
     """Envoy's listener_manager counters and gauges, from its admin port."""
-    text = gw.admin("/stats?filter=^listener_manager\\.")
-    out = {}
-    for line in text.text.splitlines():
-        name, _, value = line.partition(": ")
-        if value.strip().isdigit():
-            out[name.removeprefix("listener_manager.")] = int(value)
-    return out
+    return tls_listener_stats(gw.admin("/stats?filter=^listener_manager\\.").text)
 
 
 @pytest.fixture(scope="module")

@@ -95,6 +95,28 @@ def der_of(leaf: Leaf) -> bytes:
     return ssl.PEM_cert_to_DER_cert(leaf.cert_pem.decode())
 
 
+def listener_stats(admin_stats: str) -> dict[str, int]:
+    """Envoy's listener_manager counters and gauges, from its admin `/stats` text."""
+    out = {}
+    for line in admin_stats.splitlines():
+        name, _, value = line.partition(": ")
+        if name.startswith("listener_manager.") and value.strip().isdigit():
+            out[name.removeprefix("listener_manager.")] = int(value)
+    return out
+
+
+def crl_secret(name: str, crl_pem: bytes) -> str:
+    """An Opaque Secret manifest holding a certificate revocation list (`crl.pem`)."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": "default"},
+        "type": "Opaque",
+        "data": {"crl.pem": base64.b64encode(crl_pem).decode()},
+    }
+    return "---\n" + yaml.safe_dump(doc)
+
+
 def ca_secret(name: str, ca_pem: bytes) -> str:
     """An Opaque Secret manifest holding only CA certificates (`ca.crt`)."""
     doc = {

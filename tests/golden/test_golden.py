@@ -6,6 +6,7 @@ regenerate.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import yaml
 from legation.compile.compiler import CompileOptions
 from legation.ir.serialize import to_data
 from legation.runtime.pipeline import Pipeline
+from legation.sources.cert_files import read_named_files
 from legation.sources.files import FolderReader
 
 HERE = Path(__file__).parent
@@ -30,7 +32,9 @@ def _dump(data: Any) -> str:
 def render(case_dir: Path) -> dict[str, str]:
     """Every output file of a case, as text."""
     snapshot = FolderReader(case_dir).read()
-    result = Pipeline(CompileOptions()).build(snapshot)
+    # the certificate files a case names (absolute paths only: the folder is a copy)
+    files = read_named_files(snapshot.objects, case_dir)
+    result = Pipeline(CompileOptions()).build(dataclasses.replace(snapshot, files=files))
     envoy = result.resources.to_data()
     outputs = {
         "ir.yaml": _dump(to_data(result.compiled.gateway)),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.certs import Leaf, TestCA
@@ -104,3 +105,40 @@ def test_host_tls_secret_is_served_and_rotated_without_listener_change(
     after = listener_stats(gateway)
     for stat in ("listener_modified", "listener_added", "listener_removed"):
         assert after.get(stat) == before.get(stat), stat
+
+
+def test_certificate_files_in_kubernetes_mode_are_read_and_watched(
+    gateway: KubeGateway,  # noqa: F811
+    kube: Kube,  # noqa: F811
+    upstream: EchoUpstream,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A TLSContext's cert_chain_file / private_key_file are paths on the gateway's own
+    disk (in a pod: a mounted volume); replacing them serves the new certificate."""
+    from tests.e2e.test_tls_files import served_certificate, write_pair
+
+    ns = kube.namespace("tlsfiles")
+    ca = TestCA()
+    first, second = ca.issue("files.k8s.example.com"), ca.issue("files.k8s.example.com")
+    write_pair(tmp_path, first, "rename")
+    files = {"cert_chain_file": str(tmp_path / "tls.crt"),
+             "private_key_file": str(tmp_path / "tls.key")}  # fmt: skip
+    for kind, spec in (
+        ("TLSContext", files),
+        ("Host", {"hostname": "files.k8s.example.com", "tlsContext": {"name": "files"}}),
+    ):
+        meta = {"name": "files", "namespace": ns}
+        kube.apply({"apiVersion": "getambassador.io/v3alpha1", "kind": kind, "metadata": meta,
+                    "spec": spec})  # fmt: skip
+    kube.apply(mapping("files-m", ns, "/files/", upstream.service, hostname="*"))
+    sni = "files.k8s.example.com"
+    assert poll(lambda: served_certificate(gateway, sni, ca), timeout=20) == der_of(first)
+    written = write_pair(tmp_path, second, "in place")
+    seen = poll(
+        lambda: (
+            time.monotonic() if served_certificate(gateway, sni, ca) == der_of(second) else None
+        ),
+        timeout=10,
+        interval=0.01,
+    )
+    assert seen - written <= 1.0, f"new certificate after {seen - written:.2f} s"

@@ -102,18 +102,26 @@ def compile_folder(
     translator reports none), so this is all `legation check` needs, without importing
     the Envoy protobufs.
     """
+    import datetime
+
     from legation.compile.compiler import compile_config
 
     snapshot = read_folder(config_dir, max_file_size)
     options = compile_options(ambassador_id, http_port, control_ports, https_port)
-    return snapshot, compile_config(snapshot.objects, options)
+    now = datetime.datetime.now(datetime.UTC)  # expired certificates get a warning
+    return snapshot, compile_config(snapshot.objects, options, files=snapshot.files, now=now)
 
 
 def read_folder(config_dir: Path, max_file_size: int) -> Snapshot:
-    """Read a folder once, giving files being written a moment to settle."""
+    """Read a folder once, giving files being written a moment to settle, with the
+    certificate files it names (relative paths from the folder)."""
+    import dataclasses
+
+    from legation.sources.cert_files import read_named_files
     from legation.sources.files import FolderReader
 
-    return FolderReader(config_dir, max_file_size=max_file_size).read_settled()
+    snapshot = FolderReader(config_dir, max_file_size=max_file_size).read_settled()
+    return dataclasses.replace(snapshot, files=read_named_files(snapshot.objects, config_dir))
 
 
 def compile_options(

@@ -6,7 +6,7 @@ Pure (parsing only). Problems are described without quoting any key material.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtensionOID
 
-from legation.ir.secrets import CertificateInfo, Secret, SecretKind
+from legation.ir.secrets import EXPIRY_WARNING_DAYS, CertificateInfo, Secret, SecretKind
 
 _KEY_TYPES = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)
 """What Envoy serves: RSA and ECDSA keys."""
@@ -105,6 +105,15 @@ def certificate_secret(name: str, source: str, chain: bytes, key: bytes) -> Secr
     )
 
 
+def pair_matches(chain: bytes, key: bytes) -> bool:
+    """Whether `key` is the usable private key of the first certificate of `chain`."""
+    try:
+        certificate_secret("", "", chain, key)
+    except CertificateError:
+        return False
+    return True
+
+
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         constraints = cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS)
@@ -133,3 +142,48 @@ def ca_bundle_secret(name: str, source: str, bundle: bytes) -> Secret:
         source=source,
         certificate_chain=bundle,
     )
+
+
+def with_crl(ca: Secret, name: str, source: str, crl: bytes) -> Secret:
+    """The CA bundle `ca` with revocation lists: one validation-context secret.
+
+    Each CRL must parse and be issued by a CA of the bundle: Envoy checks a client's
+    certificate against the CRL of its issuer, so a CRL from another CA revokes nothing.
+    """
+    if b"-----BEGIN" not in crl:
+        raise CertificateError("the CRL is not PEM (no -----BEGIN line)")
+    try:
+        parsed = x509.load_pem_x509_crl(crl)
+    except ValueError as exc:
+        raise CertificateError(f"the CRL is not a valid PEM CRL ({exc})") from None
+    issuers = {c.subject for c in _certificates(ca.certificate_chain, "the CA bundle")}
+    if parsed.issuer not in issuers:
+        raise CertificateError(
+            f"the CRL is issued by {parsed.issuer.rfc4514_string()}, which is not a CA of "
+            "the CA bundle"
+        )
+    return Secret(
+        name=name,
+        kind=SecretKind.CA_BUNDLE,
+        content_hash=_content_hash(ca.certificate_chain, crl),
+        certificate=ca.certificate,
+        source=f"{ca.source}, {source}",
+        certificate_chain=ca.certificate_chain,
+        crl=crl,
+    )
+
+
+def expiry_warning(secret: Secret, now: datetime) -> str | None:
+    """A warning for a certificate that has expired or expires within 14 days, or None.
+
+    Expired certificates are still served (as Emissary does): clients decide.
+    """
+    cert = secret.certificate
+    not_after = datetime.fromisoformat(cert.not_after)
+    what = f"certificate {cert.subject} ({secret.source})"
+    if not_after <= now:
+        return f"{what} expired on {cert.not_after}; it is still served"
+    left = not_after - now
+    if left < timedelta(days=EXPIRY_WARNING_DAYS):
+        return f"{what} expires on {cert.not_after}, in {left.days} day(s)"
+    return None

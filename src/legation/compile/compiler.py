@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -165,6 +166,10 @@ class _Work:
     held: list[Resource[Any]] = field(default_factory=list)
     upstream_tls: UpstreamTlsResolver | None = None
     ingress_tls: list[IngressTls] = field(default_factory=list)
+    files: Mapping[str, bytes | str] = field(default_factory=dict)
+    """Contents of the certificate files the configuration names (read at the edge)."""
+    now: datetime.datetime | None = None
+    """The moment certificates' expiry is judged against (None: not judged)."""
 
 
 Withheld = Mapping[str, tuple[RawObject, str]]
@@ -176,13 +181,18 @@ def compile_config(
     options: CompileOptions | None = None,
     cache: CompileCache | None = None,
     withheld: Withheld | None = None,
+    files: Mapping[str, bytes | str] | None = None,
+    now: datetime.datetime | None = None,
 ) -> CompileResult:
     """Compile raw documents into the IR. Pure; `cache` only makes repeats faster.
 
     `withheld` names resources Envoy rejected: each is left out (with an error) for as
-    long as its document is the very one that was rejected.
+    long as its document is the very one that was rejected. `files` are the contents of
+    the certificate files the documents name, read by the caller; `now` is the time
+    certificates' expiry is judged against (the caller's clock; None: not judged).
     """
     work = _Work(options or CompileOptions(), cache or CompileCache())
+    work.files, work.now = files or {}, now
     _parse(work, objects)
     _select_ambassador_id(work)
     _reject_duplicates(work)
@@ -368,7 +378,7 @@ def _apply_resolvers(work: _Work) -> None:
 def _originate_upstream_tls(work: _Work) -> None:
     """A Mapping's `tls` (a TLSContext, or true): its cluster originates TLS."""
     contexts = [r for r in work.resources if r.kind == "TLSContext"]
-    lookup = SecretLookup(work.resources)
+    lookup = SecretLookup(work.resources, work.files)
     work.upstream_tls = resolver = UpstreamTlsResolver(
         compile_tls_contexts(contexts, lookup), lookup
     )
@@ -391,7 +401,7 @@ def _compile_hosts(work: _Work) -> None:
     hosts = [r for r in work.resources if r.kind == "Host"]
     upstream = work.upstream_tls
     used = frozenset(upstream.contexts_used) if upstream else frozenset()
-    result = compile_hosts(hosts, work.resources, used)
+    result = compile_hosts(hosts, work.resources, used, work.files, work.now)
     work.hosts, work.secrets = result.hosts, result.secrets
     work.problems.extend(result.problems)
 
@@ -414,7 +424,9 @@ def _compile_listeners(work: _Work) -> None:
 def _compile_ingress_tls(work: _Work) -> None:
     """Ingress spec.tls: TLS-only Hosts (HTTPS port), after the Host resources."""
     if work.ingress_tls:
-        found = ingress_tls_hosts(work.ingress_tls, work.hosts, SecretLookup(work.resources))
+        found = ingress_tls_hosts(
+            work.ingress_tls, work.hosts, SecretLookup(work.resources, work.files)
+        )
         work.hosts.extend(found.hosts)
         known = {s.name for s in work.secrets}
         work.secrets.extend(s for s in found.secrets if s.name not in known)

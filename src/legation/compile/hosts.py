@@ -7,8 +7,9 @@ Host already claims) is an error on that Host and is left out; the others serve 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +18,7 @@ from legation.compile.tls_contexts import (
     TlsChoice,
     TlsContexts,
     compile_tls_contexts,
+    expiry_notices,
     settings_notices,
     tls_choice,
 )
@@ -116,10 +118,6 @@ def _notices(res: Resource[HostSpec]) -> list[ConfigProblem]:
         out.append(res.problem("requestPolicy.insecure.additionalPort", message, notice=True))
     if spec.tls is not None:
         out.extend(settings_notices(res, spec.tls, "tls."))
-    if spec.tlsSecret is None and (spec.tls is not None or spec.tlsContext is not None):
-        name = "tls" if spec.tls is not None else "tlsContext"
-        message = "has no effect without tlsSecret: this Host does not terminate TLS"
-        out.append(res.problem(name, message, notice=True))
     if spec.mappingSelector and spec.mappingSelector.matchExpressions is not None:
         message = "not implemented yet; only matchLabels select Mappings"
         out.append(res.problem("mappingSelector.matchExpressions", message, notice=True))
@@ -173,12 +171,20 @@ def _compile_one(
         if isinstance(found, str):
             return res.problem("tlsSecret", f"{found}; the Host is left out")
         secret = found.name
-    action = _action(res, secret is not None)
-    if isinstance(action, ConfigProblem):
-        return action
     tls = _tls(res, hostname, contexts, lookup)
     if isinstance(tls, ConfigProblem):
         return tls
+    if tls.certificate is not None and secret is None:
+        secret = tls.certificate  # its TLSContext names certificate files
+    elif tls.certificate is not None and tls.certificate != secret:
+        message = (
+            f"{tls.context} serves the certificate of its cert_chain_file, but the Host's "
+            "tlsSecret names another; set one of them"
+        )
+        return res.problem("tls" if spec.tls is not None else "tlsContext", message)
+    action = _action(res, secret is not None)
+    if isinstance(action, ConfigProblem):
+        return action
     if secret is None:
         tls = DEFAULT_TLS  # no TLS to tune (`_notices` says so)
     labels = spec.mappingSelector.matchLabels if spec.mappingSelector else None
@@ -190,18 +196,47 @@ def _by_source(res: Resource[Any]) -> tuple[str, int, int, str]:
     return (res.source.location, res.source.line or 0, res.source.document or 0, res.key)
 
 
+def _named(res: Resource[HostSpec], host: CompiledHost) -> list[tuple[str, str | None]]:
+    """(field, IR secret) of the certificates the Host itself names, for expiry warnings
+    (those of a TLSContext are warned about on the TLSContext)."""
+    named: list[tuple[str, str | None]] = []
+    if res.spec.tlsSecret is not None:
+        named.append(("tlsSecret", host.secret))
+    if res.spec.tls is not None:
+        ca = "tls.cacert_chain_file" if res.spec.tls.cacert_chain_file else "tls.ca_secret"
+        named += [("tls.cert_chain_file", host.tls.certificate), (ca, host.tls.client_ca)]
+    return named
+
+
+def _no_tls_notice(res: Resource[HostSpec], host: CompiledHost) -> list[ConfigProblem]:
+    spec = res.spec
+    if host.secret is not None or (spec.tls is None and spec.tlsContext is None):
+        return []
+    name = "tls" if spec.tls is not None else "tlsContext"
+    message = (
+        "has no effect without tlsSecret (or certificate files in the TLSContext): "
+        "this Host does not terminate TLS"
+    )
+    return [res.problem(name, message, notice=True)]
+
+
 def compile_hosts(
     hosts: Sequence[Resource[HostSpec]],
     resources: Sequence[Resource[Any]],
     contexts_used: frozenset[str] = frozenset(),
+    files: Mapping[str, bytes | str] | None = None,
+    now: datetime | None = None,
 ) -> HostResult:
     """Check every Host; the first Host (by source) to claim a hostname keeps it.
 
     `contexts_used` are TLSContexts used elsewhere (by Mappings): not reported unused.
+    `files` hold the certificate files named; with `now`, certificates that expired or
+    expire within 14 days get a warning notice on the resource naming them.
     """
     result = HostResult()
-    lookup = SecretLookup(resources)
-    contexts = compile_tls_contexts([r for r in resources if r.kind == "TLSContext"], lookup)
+    lookup = SecretLookup(resources, files)
+    tls_contexts = [r for r in resources if r.kind == "TLSContext"]
+    contexts = compile_tls_contexts(tls_contexts, lookup, now)
     result.problems.extend(contexts.problems)
     claimed: dict[str, str] = {}
     for res in sorted(hosts, key=_by_source):
@@ -210,6 +245,8 @@ def compile_hosts(
         if isinstance(compiled, ConfigProblem):
             result.problems.append(compiled)
             continue
+        result.problems.extend(_no_tls_notice(res, compiled))
+        result.problems.extend(expiry_notices(res, _named(res, compiled), lookup, now))
         other = claimed.setdefault(compiled.hostname, res.key)
         if other != res.key:
             message = f"hostname {compiled.hostname!r} is already claimed by {other}; left out"

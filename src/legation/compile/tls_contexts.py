@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from legation.compile.certificates import expiry_warning
 from legation.compile.tls_secrets import SecretLookup
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.secrets import Secret
@@ -43,6 +45,9 @@ class TlsChoice:
     """Refuse clients without a valid certificate (else the certificate is optional)."""
     sni: str | None = None
     """Server name sent when the settings originate TLS to an upstream."""
+    certificate: str | None = None
+    """IR secret name of the certificate read from `cert_chain_file` and
+    `private_key_file`, when the settings name files instead of a Secret."""
 
 
 DEFAULT_TLS = TlsChoice()
@@ -56,23 +61,88 @@ def secret_ref(name: str, namespace: str, namespacing: bool | None) -> tuple[str
     return namespace, name
 
 
-def _client_ca(
-    settings: TLSSettings, namespace: str, lookup: SecretLookup | None
-) -> Secret | tuple[str, str] | None:
-    """The CA bundle named by `ca_secret`, None without one, or (field, message)."""
-    if settings.cert_required is not None and not isinstance(settings.cert_required, bool):
-        return "cert_required", "expected true or false"
-    if settings.ca_secret is None:
-        if settings.cert_required:
-            return "cert_required", "needs ca_secret: the CA client certificates must chain to"
+def _path(settings: TLSSettings, name: str) -> str | tuple[str, str] | None:
+    value = getattr(settings, name)
+    if value is None:
         return None
-    if not isinstance(settings.ca_secret, str) or not settings.ca_secret:
-        return "ca_secret", "expected the name of a Secret holding CA certificates"
+    if not isinstance(value, str) or not value:
+        return name, "expected the path of a PEM file on the gateway's disk"
+    return value
+
+
+def _certificate_files(
+    settings: TLSSettings, lookup: SecretLookup | None
+) -> Secret | tuple[str, str] | None:
+    """The certificate of `cert_chain_file` + `private_key_file`, None without them."""
+    chain, key = _path(settings, "cert_chain_file"), _path(settings, "private_key_file")
+    for found in (chain, key):
+        if isinstance(found, tuple):
+            return found
+    if chain is None and key is None:
+        return None
+    if chain is None or key is None:
+        given, missing = ("cert_chain_file", "private_key_file")[:: 1 if chain else -1]
+        return missing, f"needed with {given}: the key of the certificate"
+    if getattr(settings, "secret", None) is not None:
+        return "cert_chain_file", "set either secret or cert_chain_file, not both"
     if lookup is None:
         return None
+    assert isinstance(chain, str) and isinstance(key, str)
+    secret = lookup.certificate_file(chain, key)
+    return ("cert_chain_file", secret) if isinstance(secret, str) else secret
+
+
+def _ca_bundle(
+    settings: TLSSettings, namespace: str, lookup: SecretLookup
+) -> Secret | tuple[str, str]:
+    """The CA of `ca_secret` or `cacert_chain_file` (one is set)."""
+    if settings.cacert_chain_file is not None:
+        path = _path(settings, "cacert_chain_file")
+        if isinstance(path, tuple) or path is None:
+            return path or ("cacert_chain_file", "expected a path")
+        found = lookup.ca_file(path)
+        return ("cacert_chain_file", found) if isinstance(found, str) else found
     where = secret_ref(settings.ca_secret, namespace, settings.secret_namespacing)
     found = lookup.ca_bundle(*where)
     return ("ca_secret", found) if isinstance(found, str) else found
+
+
+def _crl(
+    settings: TLSSettings, ca: Secret, namespace: str, lookup: SecretLookup
+) -> Secret | tuple[str, str]:
+    """`ca` with the revocation list of `crl_secret`, when set."""
+    if settings.crl_secret is None:
+        return ca
+    if not isinstance(settings.crl_secret, str) or not settings.crl_secret:
+        return "crl_secret", "expected the name of a Secret holding crl.pem"
+    where = secret_ref(settings.crl_secret, namespace, settings.secret_namespacing)
+    found = lookup.with_crl(ca, *where)
+    return ("crl_secret", found) if isinstance(found, str) else found
+
+
+def _client_ca(
+    settings: TLSSettings, namespace: str, lookup: SecretLookup | None
+) -> Secret | tuple[str, str] | None:
+    """The CA bundle (with its CRL) named by `ca_secret` or `cacert_chain_file`, None
+    without one, or (field, message)."""
+    if settings.cert_required is not None and not isinstance(settings.cert_required, bool):
+        return "cert_required", "expected true or false"
+    if settings.ca_secret is not None and settings.cacert_chain_file is not None:
+        return "cacert_chain_file", "set either ca_secret or cacert_chain_file, not both"
+    if settings.ca_secret is None and settings.cacert_chain_file is None:
+        if settings.cert_required:
+            return "cert_required", "needs ca_secret: the CA client certificates must chain to"
+        if settings.crl_secret is not None:
+            return "crl_secret", "needs ca_secret (or cacert_chain_file): the CA it revokes for"
+        return None
+    if settings.ca_secret is not None and (
+        not isinstance(settings.ca_secret, str) or not settings.ca_secret
+    ):
+        return "ca_secret", "expected the name of a Secret holding CA certificates"
+    if lookup is None:
+        return None
+    ca = _ca_bundle(settings, namespace, lookup)
+    return ca if isinstance(ca, tuple) else _crl(settings, ca, namespace, lookup)
 
 
 def tls_choice(
@@ -83,11 +153,15 @@ def tls_choice(
 ) -> TlsChoice | tuple[str, str]:
     """The parameters `settings` ask for, or (field, message) for the first bad one.
 
-    `ca_secret` is looked up in `lookup` (in `namespace` unless it names another).
+    `ca_secret` and `crl_secret` are looked up in `lookup` (in `namespace` unless they
+    name another), and so are the certificate files.
     """
     ca = _client_ca(settings, namespace, lookup)
     if isinstance(ca, tuple):
         return ca
+    certificate = _certificate_files(settings, lookup)
+    if isinstance(certificate, tuple):
+        return certificate
     if settings.sni is not None and not isinstance(settings.sni, str):
         return "sni", "expected a server name"
     versions = []
@@ -112,6 +186,7 @@ def tls_choice(
         client_ca=ca.name if ca is not None else None,
         cert_required=bool(settings.cert_required) and ca is not None,
         sni=settings.sni or None,
+        certificate=certificate.name if certificate is not None else None,
     )
 
 
@@ -159,12 +234,42 @@ class TlsContexts:
         ]
 
 
+def expiry_notices(
+    res: Resource[Any],
+    named: Sequence[tuple[str, str | None]],
+    lookup: SecretLookup,
+    now: datetime | None,
+) -> list[ConfigProblem]:
+    """A warning notice on `res` for each (field, IR secret name) whose certificate has
+    expired or expires within 14 days (none without `now`: compile has no clock)."""
+    out = []
+    for name, secret_name in named:
+        secret = lookup.loaded(secret_name) if secret_name and now else None
+        warning = expiry_warning(secret, now) if secret is not None and now else None
+        if warning is not None:
+            out.append(res.problem(name, warning, notice=True))
+    return out
+
+
+def _context_expiry(
+    res: Resource[TLSContextSpec], choice: TlsChoice, lookup: SecretLookup, now: datetime | None
+) -> list[ConfigProblem]:
+    ca_field = "cacert_chain_file" if res.spec.cacert_chain_file is not None else "ca_secret"
+    # a `secret` is warned about on the Host whose tlsSecret it is
+    named = [("cert_chain_file", choice.certificate), (ca_field, choice.client_ca)]
+    return expiry_notices(res, named, lookup, now)
+
+
 def compile_tls_contexts(
-    resources: Sequence[Resource[TLSContextSpec]], lookup: SecretLookup | None = None
+    resources: Sequence[Resource[TLSContextSpec]],
+    lookup: SecretLookup | None = None,
+    now: datetime | None = None,
 ) -> TlsContexts:
     """Check every TLSContext; a bad one is an error on its field and is left out.
 
-    With `lookup`, the CA bundle of `ca_secret` must exist and hold CA certificates.
+    With `lookup`, the CA bundle of `ca_secret` must exist and hold CA certificates,
+    and the certificate files must hold a certificate and its key; with `now` too,
+    certificates that expired or expire soon get a warning notice.
     """
     out = TlsContexts()
     for res in sorted(resources, key=lambda r: r.key):
@@ -177,4 +282,6 @@ def compile_tls_contexts(
             )
             continue
         out.by_name[(res.namespace, res.name)] = (res, choice)
+        if lookup is not None:
+            out.problems.extend(_context_expiry(res, choice, lookup, now))
     return out

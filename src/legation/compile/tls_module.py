@@ -3,8 +3,9 @@
 As in Emissary: `server` (enabled unless `enabled: false`) terminates TLS for every
 host with its `secret` (default `ambassador-certs`) and `alpn_protocols`; `client`
 adds client certificates checked against its `secret` (default `ambassador-cacert`),
-required when `cert_required`. Other keys (origination contexts), and the file-based
-fields, get a notice.
+required when `cert_required`. `server.cert_chain_file` / `private_key_file` and
+`client.cacert_chain_file` name PEM files instead of the Secrets. Other keys
+(origination contexts) and `redirect_cleartext_from` get a notice.
 """
 
 from __future__ import annotations
@@ -39,11 +40,19 @@ def _notice(res: Resource[TlsModuleSpec], name: str, message: str) -> ConfigProb
 
 
 def _context_spec(server: LegacyTlsServer, client: LegacyTlsClient | None) -> dict[str, Any]:
-    spec: dict[str, Any] = {"hosts": ["*"], "secret": server.secret or "ambassador-certs"}
+    spec: dict[str, Any] = {"hosts": ["*"]}
+    if server.cert_chain_file is not None or server.private_key_file is not None:
+        spec["cert_chain_file"] = server.cert_chain_file
+        spec["private_key_file"] = server.private_key_file
+    else:
+        spec["secret"] = server.secret or "ambassador-certs"
     if server.alpn_protocols:
         spec["alpn_protocols"] = server.alpn_protocols
     if client is not None and client.enabled:
-        spec["ca_secret"] = client.secret or "ambassador-cacert"
+        if client.cacert_chain_file is not None:
+            spec["cacert_chain_file"] = client.cacert_chain_file
+        else:
+            spec["ca_secret"] = client.secret or "ambassador-cacert"
         if client.cert_required is not None:
             spec["cert_required"] = client.cert_required
     return spec
@@ -79,31 +88,22 @@ def tls_module_resources(modules: Sequence[Resource[Any]]) -> TlsModuleResult:
                     "TLSContext and a Mapping's `tls`",
                 )
             )
-        for block, names in (
-            ("server", ("cert_chain_file", "private_key_file", "redirect_cleartext_from")),
-            ("client", ("cacert_chain_file",)),
-        ):
-            value = getattr(config, block)
-            for name in names:
-                if value is not None and getattr(value, name) is not None:
-                    out.problems.append(
-                        _notice(
-                            res,
-                            f"{block}.{name}",
-                            "ignored: legation does not read it yet (see the README, TLS)",
-                        )
-                    )
         server = config.server
+        if server is not None and server.redirect_cleartext_from is not None:
+            out.problems.append(
+                _notice(
+                    res,
+                    "server.redirect_cleartext_from",
+                    "ignored: legation does not support it yet (see the README, TLS)",
+                )
+            )
         if server is None or not server.enabled:
             continue
         spec = _context_spec(server, config.client)
-        host = HostSpec.model_validate(
-            {
-                "hostname": "*",
-                "tlsSecret": {"name": spec["secret"]},
-                "tlsContext": {"name": CONTEXT_NAME},
-            }
-        )
+        host_spec: dict[str, Any] = {"hostname": "*", "tlsContext": {"name": CONTEXT_NAME}}
+        if "secret" in spec:  # with files, the TLSContext carries the certificate
+            host_spec["tlsSecret"] = {"name": spec["secret"]}
+        host = HostSpec.model_validate(host_spec)
         out.resources.append(
             _made(res, "TLSContext", CONTEXT_NAME, TLSContextSpec.model_validate(spec))
         )

@@ -58,7 +58,7 @@ class UpstreamTlsResolver:
             return res.problem("tls", message + "; left out")
         context, choice = found
         self.contexts_used.add(context.key)
-        certificate = None
+        certificate = choice.certificate  # from cert_chain_file, or:
         if context.spec.secret is not None:
             where = secret_ref(context.spec.secret, res.namespace, context.spec.secret_namespacing)
             secret = self._lookup.certificate(*where)
@@ -66,13 +66,10 @@ class UpstreamTlsResolver:
                 return res.problem("tls", f"{context.key}: client certificate: {secret}; left out")
             self._secrets[secret.name] = secret
             certificate = secret.name
-        if choice.client_ca is not None:
-            where = secret_ref(
-                context.spec.ca_secret, res.namespace, context.spec.secret_namespacing
-            )
-            ca = self._lookup.ca_bundle(*where)
-            if isinstance(ca, Secret):
-                self._secrets[ca.name] = ca
+        for used in (choice.client_ca, choice.certificate):
+            loaded = self._lookup.loaded(used) if used is not None else None
+            if loaded is not None:
+                self._secrets[loaded.name] = loaded
         return UpstreamTls(
             sni=choice.sni,
             certificate=certificate,

@@ -111,6 +111,11 @@ def build_app(
             lambda: page(request, "clusters.html", pages.clusters_data(state, health))
         )
 
+    async def certificates(request: Request) -> Response:
+        return await run_in_threadpool(
+            lambda: page(request, "certificates.html", pages.certificates_data(state))
+        )
+
     async def resource(request: Request) -> Response:
         key = request.path_params["key"]
 
@@ -164,6 +169,7 @@ def build_app(
             Route(f"{DIAG_PREFIX}/", view(overview)),
             Route(f"{DIAG_PREFIX}/routes", view(routes)),
             Route(f"{DIAG_PREFIX}/clusters", view(clusters)),
+            Route(f"{DIAG_PREFIX}/certificates", view(certificates)),
             Route(f"{DIAG_PREFIX}/resource/{{key:path}}", view(resource)),
             Route(f"{DIAG_PREFIX}/explain", view(tester)),
             Route(f"{DIAG_PREFIX}/loglevel", loglevel, methods=["POST"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from legation.diag.certificates import certificates
 from legation.diag.explain import Request
 from legation.diag.render import resource_url
 from legation.diag.state import DiagState
@@ -109,6 +110,17 @@ def clusters_data(state: DiagState, health: Health) -> dict[str, Any]:
             }
         )
     return {"clusters": clusters, "envoy_reachable": health is not None}
+
+
+def certificates_data(state: DiagState) -> dict[str, Any]:
+    """Every certificate and CA bundle served, with a link to the resource it came from
+    (a Secret's detail page; a file has none)."""
+    gateway = state.gateway()
+    rows = certificates(gateway) if gateway is not None else []
+    for row in rows:
+        source = str(row["source"]).split(", ")[0]  # a CA with a CRL: the CA's Secret
+        row["source_url"] = resource_url(source) if source.startswith("Secret/") else None
+    return {"certificates": rows}
 
 
 def resource_data(state: DiagState, key: str) -> dict[str, Any] | None:

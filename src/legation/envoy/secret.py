@@ -31,12 +31,12 @@ def translate_secret(secret: Secret) -> Any:
                 private_key=base_pb2.DataSource(inline_bytes=secret.private_key),
             ),
         )
-    return secret_pb2.Secret(
-        name=secret.name,
-        validation_context=common_pb2.CertificateValidationContext(
-            trusted_ca=base_pb2.DataSource(inline_bytes=secret.certificate_chain)
-        ),
+    validation = common_pb2.CertificateValidationContext(
+        trusted_ca=base_pb2.DataSource(inline_bytes=secret.certificate_chain)
     )
+    if secret.crl:  # in the same SDS secret: a new CRL is one push, like a new CA
+        validation.crl.inline_bytes = secret.crl
+    return secret_pb2.Secret(name=secret.name, validation_context=validation)
 
 
 def _placeholder(source: dict[str, Any], what: str) -> dict[str, str]:
@@ -52,8 +52,10 @@ def redact_secret_data(data: dict[str, Any]) -> dict[str, Any]:
             if isinstance(cert.get(name), dict):
                 cert[name] = _placeholder(cert[name], what)
     validation = data.get("validation_context")
-    if isinstance(validation, dict) and isinstance(validation.get("trusted_ca"), dict):
-        validation["trusted_ca"] = _placeholder(validation["trusted_ca"], "CA bundle")
+    if isinstance(validation, dict):
+        for name, what in (("trusted_ca", "CA bundle"), ("crl", "CRL")):
+            if isinstance(validation.get(name), dict):
+                validation[name] = _placeholder(validation[name], what)
     return data
 
 

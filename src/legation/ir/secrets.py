@@ -13,6 +13,9 @@ from enum import StrEnum
 
 from legation.ir.serialize import REDACTED
 
+EXPIRY_WARNING_DAYS = 14
+"""Certificates expiring sooner than this get a warning (notices, diagnostics)."""
+
 
 class SecretKind(StrEnum):
     """What a secret holds."""
@@ -58,3 +61,5 @@ class Secret:
     """PEM certificates: the chain (leaf first), or the CA bundle."""
     private_key: bytes = field(default=b"", repr=False, metadata={REDACTED: "<private key>"})
     """PEM private key (certificates only). Never logged, printed or shown."""
+    crl: bytes = field(default=b"", repr=False, metadata={REDACTED: "<CRL, PEM>"})
+    """PEM certificate revocation lists checked with a CA bundle (`crl_secret`)."""

@@ -32,11 +32,16 @@ class TLSSettings(StrictModel):
     """Server name sent to an upstream (a Mapping's `tls`); default: the service host."""
     secret_namespacing: Any = None
     """False: a `.` in a Secret name is part of the name, not `name.namespace`."""
-    # accepted, not implemented yet (see TLS_NOT_YET_IMPLEMENTED)
     cert_chain_file: Any = None
+    """Path of a PEM certificate chain on the gateway's disk (instead of a Secret);
+    watched: replacing the file rotates the certificate."""
     private_key_file: Any = None
+    """Path of the PEM private key of `cert_chain_file`."""
     cacert_chain_file: Any = None
+    """Path of a PEM CA bundle (instead of `ca_secret`)."""
     crl_secret: Any = None
+    """Secret with a certificate revocation list (`crl.pem`) for the CA's certificates."""
+    # accepted, not implemented yet (see TLS_NOT_YET_IMPLEMENTED)
     redirect_cleartext_from: Any = None
     v3CRLSecret: Any = None
 
@@ -50,8 +55,5 @@ class TLSContextSpec(TLSSettings):
     """Name of the Secret holding the certificate (the Host's `tlsSecret`)."""
 
 
-TLS_NOT_YET_IMPLEMENTED: tuple[str, ...] = (
-    "cert_chain_file", "private_key_file", "cacert_chain_file", "crl_secret",
-    "redirect_cleartext_from", "v3CRLSecret",
-)  # fmt: skip
+TLS_NOT_YET_IMPLEMENTED: tuple[str, ...] = ("redirect_cleartext_from", "v3CRLSecret")
 """TLS fields that load but have no effect yet; each use gets a notice."""

@@ -7,6 +7,7 @@ thousands costs little. Running it is pure: the same snapshot gives the same out
 from __future__ import annotations
 
 import contextlib
+import datetime
 import gc
 import time
 from collections.abc import Iterator
@@ -76,7 +77,14 @@ class Pipeline:
         """Run compile and translate on a snapshot, leaving out `withheld` resources."""
         with gc_paused():
             t0 = time.perf_counter()
-            compiled = compile_config(snapshot.objects, self.options, self._compile_cache, withheld)
+            compiled = compile_config(
+                snapshot.objects,
+                self.options,
+                self._compile_cache,
+                withheld,
+                files=snapshot.files,
+                now=datetime.datetime.now(datetime.UTC),
+            )
             t1 = time.perf_counter()
             resources = self._translator.translate(compiled.gateway)
             t2 = time.perf_counter()

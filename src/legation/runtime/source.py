@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from legation.sources.base import ConfigSource
+from legation.sources.cert_files import WatchedFiles
 from legation.sources.files import DEFAULT_MAX_FILE_SIZE
 from legation.sources.folder import FolderSource
 from legation.sources.kubernetes.options import KubernetesOptions
@@ -19,11 +20,15 @@ def open_source(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> ConfigSource:
     """The Kubernetes source when `kubernetes` is given, else the folder `config_dir`
-    (whose files over `max_file_size` bytes are reported and not read)."""
+    (whose files over `max_file_size` bytes are reported and not read).
+
+    Either way, the certificate files the configuration names are read and watched
+    (relative paths: from the folder, or in Kubernetes from the working directory).
+    """
     if kubernetes is not None:
         from legation.sources.kubernetes.source import KubernetesSource  # needs aiohttp
 
-        return KubernetesSource(kubernetes)
+        return WatchedFiles(KubernetesSource(kubernetes))
     if config_dir is None:
         raise ValueError("either a configuration folder or Kubernetes options are needed")
-    return FolderSource(config_dir, debounce_ms, max_file_size)
+    return WatchedFiles(FolderSource(config_dir, debounce_ms, max_file_size), config_dir)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from legation.ir.errors import ConfigProblem
 from legation.model.raw import RawObject
@@ -16,3 +17,7 @@ class Snapshot:
     problems: tuple[ConfigProblem, ...] = ()
     origin: str = ""
     """A short description of the source (e.g. `folder ./config`), for diagnostics."""
+    files: Mapping[str, bytes | str] = field(default_factory=dict)
+    """Files on the gateway's disk the objects name (TLSContext `cert_chain_file` ...),
+    by the path as written: their bytes, or why they could not be read. Read at the
+    edge (sources/cert_files.py) so compile stays pure, as Secrets are handed in."""

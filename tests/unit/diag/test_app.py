@@ -345,3 +345,27 @@ def test_uvicorn_does_not_trust_proxy_headers(state: FakeState) -> None:
 
     config = server_config(build_app(state), "127.0.0.1", 0)
     assert config.proxy_headers is False
+
+
+def test_certificates_page_lists_subject_sans_expiry_and_fingerprint(tmp_path: Path) -> None:
+    from tests.certs import TestCA
+    from tests.e2e.tls import host, tls_secret
+
+    ca = TestCA()
+    soon, later = ca.issue("soon.test"), ca.issue("later.test", days=90)
+    files = {
+        "tls.yaml": tls_secret("soon-tls", soon) + "---\n" + tls_secret("later-tls", later),
+        "hosts.yaml": host("soon", "soon.test", "soon-tls")
+        + host("later", "later.test", "later-tls"),
+    }
+    state = FakeState(write_config(tmp_path / "config", files))
+    data = client(state).get("/ambassador/v0/diag/certificates?json=true").json()
+    by_name = {c["name"]: c for c in data["certificates"]}
+    assert by_name["default/soon-tls"]["expiring_soon"] is True
+    assert by_name["default/later-tls"]["expiring_soon"] is False
+    assert by_name["default/later-tls"]["sans"] == ["later.test"]
+    assert by_name["default/soon-tls"]["source_url"].endswith("/resource/Secret/soon-tls.default")
+    html = client(state).get("/ambassador/v0/diag/certificates?json=false").text
+    fingerprint = by_name["default/soon-tls"]["fingerprint_sha256"]
+    assert fingerprint in html and "CN=soon.test" in html and "later.test" in html
+    assert html.count('class="bad expiring"') == 1 and "BEGIN" not in html

@@ -37,7 +37,8 @@ def secret_calls(api: Any) -> list[tuple[str, str, dict[str, str]]]:
 
 def test_references_from_every_kind_that_names_secrets() -> None:
     host = obj("Host", "h", "1", spec={"tlsSecret": {"name": "cert", "namespace": "certs"}})
-    context = obj("TLSContext", "c", "1", namespace="ns", spec={"secret": "s", "ca_secret": "ca"})
+    spec = {"secret": "s", "ca_secret": "ca", "crl_secret": "crl"}
+    context = obj("TLSContext", "c", "1", namespace="ns", spec=spec)
     namespaced = obj("TLSContext", "d", "1", namespace="ns", spec={"secret": "s2.other"})
     annotated = obj("Service", "svc", "1", namespace="ann")
     annotated["metadata"]["annotations"] = {
@@ -45,7 +46,9 @@ def test_references_from_every_kind_that_names_secrets() -> None:
         "name: x\nspec:\n  tlsSecret: {name: from-annotation}\n"
     }
     assert secret_references(host) == {("certs", "cert")}
-    assert secret_references(context) == {("ns", "s"), ("ns", "ca")}
+    inline = obj("Host", "i", "1", spec={"tlsSecret": {"name": "c"}, "tls": {"crl_secret": "r"}})
+    assert secret_references(inline) == {("default", "c"), ("default", "r")}
+    assert secret_references(context) == {("ns", "s"), ("ns", "ca"), ("ns", "crl")}
     assert secret_references(namespaced) == {("ns", "s2.other"), ("other", "s2")}
     assert secret_references(ingress("i", "one", "two")) == {("default", "one"), ("default", "two")}
     assert secret_references(annotated) == {("ann", "from-annotation")}

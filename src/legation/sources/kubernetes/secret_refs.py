@@ -1,8 +1,9 @@
 """Which Secrets the configuration refers to, read from the raw watched objects.
 
-legation reads a Secret only when something names it: a Host's `tlsSecret`, a
-TLSContext's `secret` or `ca_secret`, or an Ingress's `spec.tls[].secretName` (Hosts and
-TLSContexts written in a Service's `getambassador.io/config` annotation count too).
+legation reads a Secret only when something names it: a Host's `tlsSecret` (and the
+`ca_secret` / `crl_secret` of its inline `tls`), a TLSContext's `secret`, `ca_secret`
+or `crl_secret`, or an Ingress's `spec.tls[].secretName` (Hosts and TLSContexts
+written in a Service's `getambassador.io/config` annotation count too).
 This runs on raw dicts, before any parsing: a reference is a (namespace, name) pair,
 and a malformed object simply refers to nothing (its errors come from the compiler).
 """
@@ -27,23 +28,27 @@ def _namespace(doc: Mapping[str, Any], default: str) -> str:
     return str(doc.get("namespace") or default)
 
 
-def _spec(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+def spec_fields(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The fields of an object's spec (v0/v1 documents keep them at the top level)."""
     spec = doc.get("spec")
     # v0/v1 Ambassador documents in annotations keep their fields at the top level
     return spec if isinstance(spec, dict) else doc
 
 
 def _host_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
-    ref = _spec(doc).get("tlsSecret")
+    spec = spec_fields(doc)
+    tls = spec.get("tls")  # inline TLSContext fields: its ca_secret / crl_secret
+    out = _context_refs(tls, namespace) if isinstance(tls, dict) else set()
+    ref = spec.get("tlsSecret")
     if not isinstance(ref, dict) or not isinstance(ref.get("name"), str) or not ref["name"]:
-        return set()
-    return {(str(ref.get("namespace") or namespace), ref["name"])}
+        return out
+    return out | {(str(ref.get("namespace") or namespace), ref["name"])}
 
 
 def _context_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
-    spec = _spec(doc)
+    spec = spec_fields(doc)
     out: set[SecretRef] = set()
-    for field in ("secret", "ca_secret"):
+    for field in ("secret", "ca_secret", "crl_secret"):
         value = spec.get(field)
         if not isinstance(value, str) or not value:
             continue
@@ -56,7 +61,7 @@ def _context_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
 
 
 def _ingress_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
-    tls = _spec(doc).get("tls")
+    tls = spec_fields(doc).get("tls")
     if not isinstance(tls, list):
         return set()
     names = (t.get("secretName") for t in tls if isinstance(t, dict))
@@ -66,7 +71,8 @@ def _ingress_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
 _BY_KIND = {"Host": _host_refs, "TLSContext": _context_refs, "Ingress": _ingress_refs}
 
 
-def _annotation_docs(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def annotation_docs(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The documents of an object's `getambassador.io/config` annotation."""
     meta = doc.get("metadata")
     annotations = meta.get("annotations") if isinstance(meta, dict) else None
     text = annotations.get(CONFIG_ANNOTATION) if isinstance(annotations, dict) else None
@@ -84,7 +90,7 @@ def secret_references(doc: Mapping[str, Any]) -> set[SecretRef]:
     namespace = _namespace(doc, "default")
     if kind == "Service":
         out: set[SecretRef] = set()
-        for inner in _annotation_docs(doc):
+        for inner in annotation_docs(doc):
             refer = _BY_KIND.get(str(inner.get("kind")))
             if refer is not None:
                 out |= refer(inner, _namespace(inner, namespace))

@@ -21,7 +21,7 @@ from legation.compile.host_routes import (
     mapping_labels,
     unserved,
 )
-from legation.compile.hosts import CompiledHost, compile_hosts
+from legation.compile.hosts import CompiledHost, HostResult, compile_hosts
 from legation.compile.http_settings import http_filter_settings, http_settings
 from legation.compile.ingress import ingress_mappings
 from legation.compile.ingress_tls import IngressTls, ingress_tls_hosts
@@ -166,6 +166,8 @@ class _Work:
     held: list[Resource[Any]] = field(default_factory=list)
     upstream_tls: UpstreamTlsResolver | None = None
     tls_contexts: TlsContexts = field(default_factory=TlsContexts)
+    host_tls: HostResult | None = None
+    """What compile_hosts found (its TLSContexts, and which the Hosts used)."""
     ingress_tls: list[IngressTls] = field(default_factory=list)
     tcp_chains: dict[int, list[FilterChain]] = field(default_factory=dict)
     """SNI chains of TCPMappings for the HTTPS listener of each port."""
@@ -396,8 +398,9 @@ def _compile_hosts(work: _Work) -> None:
     hosts = [r for r in work.resources if r.kind == "Host"]
     upstream = work.upstream_tls
     used = frozenset(upstream.contexts_used) if upstream else frozenset()
-    result = compile_hosts(hosts, work.resources, used)
+    result = compile_hosts(hosts, work.resources, used, report_unused=False)
     work.hosts, work.secrets = result.hosts, result.secrets
+    work.host_tls = result
     work.problems.extend(result.problems)
 
 
@@ -464,6 +467,9 @@ def _compile_tcp_mappings(work: _Work) -> None:
         termination=termination,
     )
     work.tcp_chains, work.sni_owners = result.shared, result.owners
+    if work.host_tls is not None:  # now that every user of a TLSContext is known
+        used = work.host_tls.contexts_used | termination.contexts_used
+        work.problems.extend(work.host_tls.contexts.unused(used))
     work.listeners.extend(result.listeners)
     # secrets named by TLS-originating clusters and TLSContext-terminated TCP chains
     extra = termination.secrets() + (work.upstream_tls.secrets() if work.upstream_tls else [])

@@ -69,6 +69,10 @@ class HostResult:
     hosts: list[CompiledHost] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
     problems: list[ConfigProblem] = field(default_factory=list)
+    contexts: TlsContexts = field(default_factory=TlsContexts)
+    """The valid TLSContexts."""
+    contexts_used: set[str] = field(default_factory=set)
+    """Keys of the TLSContexts some Host (or `contexts_used` given) took settings from."""
 
 
 def hostname_error(hostname: str) -> str | None:
@@ -194,10 +198,13 @@ def compile_hosts(
     hosts: Sequence[Resource[HostSpec]],
     resources: Sequence[Resource[Any]],
     contexts_used: frozenset[str] = frozenset(),
+    report_unused: bool = True,
 ) -> HostResult:
     """Check every Host; the first Host (by source) to claim a hostname keeps it.
 
     `contexts_used` are TLSContexts used elsewhere (by Mappings): not reported unused.
+    Without `report_unused` the caller reports the unused ones (`result.contexts_used`
+    says which were used), once it knows every other user.
     """
     result = HostResult()
     lookup = SecretLookup(resources)
@@ -217,7 +224,9 @@ def compile_hosts(
             continue
         result.hosts.append(compiled)
     used_contexts = {h.tls.context for h in result.hosts if h.tls.context and h.secret}
-    result.problems.extend(contexts.unused(used_contexts | contexts_used))
+    result.contexts, result.contexts_used = contexts, used_contexts | contexts_used
+    if report_unused:
+        result.problems.extend(contexts.unused(result.contexts_used))
     used = {h.secret for h in result.hosts} | {h.tls.client_ca for h in result.hosts}
     result.secrets = [s for s in lookup.used() if s.name in used]
     return result

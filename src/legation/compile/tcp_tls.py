@@ -60,6 +60,8 @@ class TcpTermination:
         self._contexts = contexts
         self._lookup = lookup
         self._secrets: dict[str, Secret] = {}
+        self.contexts_used: set[str] = set()
+        """Keys of the TLSContexts a TCPMapping took its certificate from (or tried to)."""
 
     def secrets(self) -> list[Secret]:
         """The certificates and CA bundles TLSContext-terminated chains name."""
@@ -82,6 +84,7 @@ class TcpTermination:
             spec = res.spec
             if spec.secret is None or sni not in [h.lower() for h in spec.hosts or ()]:
                 continue
+            self.contexts_used.add(res.key)
             where = secret_ref(spec.secret, res.namespace, spec.secret_namespacing)
             secret = self._lookup.certificate(*where)
             if isinstance(secret, str):

@@ -207,6 +207,7 @@ def compile_config(
     _compile_hosts(work)
     _compile_ingress_tls(work)
     _compile_listeners(work)
+    _check_cleartext_redirects(work)
     _compile_tcp_mappings(work)
     _assign_endpoints(work)
     _build_routes(work)
@@ -417,6 +418,28 @@ def _compile_listeners(work: _Work) -> None:
             work.host_meta[res.key] = HostMeta(res.namespace, plain)
     if work.listener_specs:
         work.problems.extend(unbound_hosts(work.listener_specs, work.hosts, work.host_meta))
+
+
+def _check_cleartext_redirects(work: _Work) -> None:
+    """`redirect_cleartext_from` names the cleartext port the Hosts' redirects apply
+    on: a notice when that port serves no cleartext HTTP here (no listener is made for
+    it: Emissary 2.x+ wants a Listener too)."""
+    if work.listener_specs:
+        ports = sorted(li.port for li in work.listener_specs if li.http)
+    else:
+        ports = [work.options.http_port]
+    used = {h.tls.context: h.tls for h in work.hosts if h.secret is not None}
+    for res, _ in work.tls_contexts.by_name.values():
+        choice = used.get(res.key)
+        port = choice.redirect_cleartext_from if choice is not None else None
+        if port is None or port in ports:
+            continue
+        message = (
+            f"port {port} serves no cleartext HTTP here (cleartext is served on "
+            f"{', '.join(map(str, ports))}, where the Hosts' insecure action applies); "
+            "add a Listener for it"
+        )
+        work.problems.append(res.problem("redirect_cleartext_from", message, notice=True))
 
 
 def _compile_ingress_tls(work: _Work) -> None:

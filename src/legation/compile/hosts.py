@@ -163,7 +163,10 @@ def _tls(
 
 
 def _compile_one(
-    res: Resource[HostSpec], lookup: SecretLookup, contexts: TlsContexts
+    res: Resource[HostSpec],
+    lookup: SecretLookup,
+    contexts: TlsContexts,
+    notices: list[ConfigProblem],
 ) -> CompiledHost | ConfigProblem:
     spec = res.spec
     hostname = (spec.hostname or "*").lower()
@@ -185,6 +188,13 @@ def _compile_one(
         return tls
     if secret is None:
         tls = DEFAULT_TLS  # no TLS to tune (`_notices` says so)
+    elif tls.redirect_cleartext_from is not None and action is not InsecureAction.REDIRECT:
+        # the Host says what its cleartext requests get; a TLSContext does not override it
+        message = (
+            f"{action.value} wins over redirect_cleartext_from of {tls.context}: "
+            "cleartext requests for this Host are not redirected"
+        )
+        notices.append(res.problem("requestPolicy.insecure.action", message, notice=True))
     labels = spec.mappingSelector.matchLabels if spec.mappingSelector else None
     selector = tuple(sorted(labels.items())) if labels is not None else None
     return CompiledHost(res.key, res.name, hostname, secret, action, selector, res.source, tls)
@@ -213,7 +223,7 @@ def compile_hosts(
     claimed: dict[str, str] = {}
     for res in sorted(hosts, key=_by_source):
         result.problems.extend(_notices(res))
-        compiled = _compile_one(res, lookup, contexts)
+        compiled = _compile_one(res, lookup, contexts, result.problems)
         if isinstance(compiled, ConfigProblem):
             result.problems.append(compiled)
             continue

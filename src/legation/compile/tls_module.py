@@ -1,7 +1,8 @@
 """The `tls` Module (Ambassador 0.x/1.x) → a Host for `*` and the TLSContext it uses.
 
 As in Emissary: `server` (enabled unless `enabled: false`) terminates TLS for every
-host with its `secret` (default `ambassador-certs`) and `alpn_protocols`; `client`
+host with its `secret` (default `ambassador-certs`), `alpn_protocols` and
+`redirect_cleartext_from` (the Host's cleartext requests are redirected); `client`
 adds client certificates checked against its `secret` (default `ambassador-cacert`),
 required when `cert_required`. Other keys (origination contexts), and the file-based
 fields, get a notice.
@@ -42,6 +43,8 @@ def _context_spec(server: LegacyTlsServer, client: LegacyTlsClient | None) -> di
     spec: dict[str, Any] = {"hosts": ["*"], "secret": server.secret or "ambassador-certs"}
     if server.alpn_protocols:
         spec["alpn_protocols"] = server.alpn_protocols
+    if server.redirect_cleartext_from is not None:
+        spec["redirect_cleartext_from"] = server.redirect_cleartext_from
     if client is not None and client.enabled:
         spec["ca_secret"] = client.secret or "ambassador-cacert"
         if client.cert_required is not None:
@@ -80,7 +83,7 @@ def tls_module_resources(modules: Sequence[Resource[Any]]) -> TlsModuleResult:
                 )
             )
         for block, names in (
-            ("server", ("cert_chain_file", "private_key_file", "redirect_cleartext_from")),
+            ("server", ("cert_chain_file", "private_key_file")),
             ("client", ("cacert_chain_file",)),
         ):
             value = getattr(config, block)

@@ -32,12 +32,14 @@ class TLSSettings(StrictModel):
     """Server name sent to an upstream (a Mapping's `tls`); default: the service host."""
     secret_namespacing: Any = None
     """False: a `.` in a Secret name is part of the name, not `name.namespace`."""
+    redirect_cleartext_from: Any = None
+    """A cleartext port whose requests for the Hosts using these settings are
+    redirected to HTTPS (a port number, or a string of digits)."""
     # accepted, not implemented yet (see TLS_NOT_YET_IMPLEMENTED)
     cert_chain_file: Any = None
     private_key_file: Any = None
     cacert_chain_file: Any = None
     crl_secret: Any = None
-    redirect_cleartext_from: Any = None
     v3CRLSecret: Any = None
 
 
@@ -51,7 +53,6 @@ class TLSContextSpec(TLSSettings):
 
 
 TLS_NOT_YET_IMPLEMENTED: tuple[str, ...] = (
-    "cert_chain_file", "private_key_file", "cacert_chain_file", "crl_secret",
-    "redirect_cleartext_from", "v3CRLSecret",
+    "cert_chain_file", "private_key_file", "cacert_chain_file", "crl_secret", "v3CRLSecret",
 )  # fmt: skip
 """TLS fields that load but have no effect yet; each use gets a notice."""

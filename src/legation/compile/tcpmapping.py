@@ -84,18 +84,18 @@ def _port_error(res: Resource[TCPMappingSpec], ports: TcpPorts, address: str) ->
     spec = res.spec
     if spec.port in ports.http:
         return f"port {spec.port} is {ports.http[spec.port]}"
-    shared = spec.port in ports.https or spec.port in ports.listeners
-    if shared and spec.address not in (None, address):
+    listener = ports.listeners.get(spec.port)
+    owner = ports.https.get(spec.port) or (f"the port of {listener.key}" if listener else None)
+    if owner is not None and spec.address not in (None, address):
         return (
-            f"port {spec.port} is bound to {address} (the gateway's listen address) by its "
-            f"Listener; a TCPMapping there cannot bind {spec.address}"
+            f"port {spec.port} is {owner}, bound to {address} (the gateway's listen "
+            f"address); a TCPMapping there cannot bind {spec.address}"
         )
     if spec.port in ports.https and spec.host is None:
         return (
             f"port {spec.port} is {ports.https[spec.port]}; only a TCPMapping with `host` "
             "(the SNI its connections carry) can share it"
         )
-    listener = ports.listeners.get(spec.port)
     if listener is not None and spec.host is not None and not listener.tls:
         return (
             f"port {spec.port} is the port of {listener.key}, which has no TLS in its "

@@ -157,8 +157,8 @@ def test_origination_verifies_the_upstream_against_the_ca(
     _, up = setup
 
     def echoed() -> bytes | None:
-        try:
-            return exchange(up.origin_port, b"ping\n") or None
+        try:  # no half-close: TLS to the upstream cannot carry one
+            return exchange(up.origin_port, b"ping\n", 7) or None
         except OSError:
             return None
 
@@ -237,3 +237,34 @@ def test_tcpmapping_without_host_on_the_https_port_is_an_error(
     assert client.exchange(b"z", 3) == b"d:z"
     client.close()
     gw.remove("bad.yaml")
+
+
+def test_adding_an_sni_passthrough_keeps_open_https_connections(
+    setup: tuple[RunningGateway, Echoes], pki: Pki
+) -> None:
+    """A TCPMapping added to the HTTPS port without a certificate for its `host` passes
+    TLS through (the client sees the upstream's own certificate); the listener update
+    is in place: a keep-alive HTTPS connection opened before keeps working."""
+    gw, up = setup
+    web = _connect(gw.https_port, "web.example.com", pki)
+    assert web.get("/before")[0] == 200
+    gw.write(
+        "passthrough.yaml",
+        tcp_mapping("upstream", gw.https_port, up.secure.service, host="upstream.example.com"),
+    )
+
+    def through() -> TlsClient | None:
+        try:
+            return TlsClient(gw.https_port, "upstream.example.com", pki.upstream_ca)
+        except (ssl.SSLError, OSError):
+            return None
+
+    client = poll(through)
+    assert client.sans() == ["upstream.example.com"]  # the upstream's, verified end to end
+    assert client.exchange(b"e2e", 5) == b"t:e2e"
+    client.close()
+    assert web.get("/after")[0] == 200  # the same connection, not drained
+    web.close()
+    stats = gw.admin("/stats?filter=listener_manager.listener_in_place_updated").text
+    assert not stats.strip().endswith(": 0"), stats
+    gw.remove("passthrough.yaml")

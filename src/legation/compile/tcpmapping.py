@@ -79,25 +79,27 @@ def _by_source(res: Resource[TCPMappingSpec]) -> tuple[str, int, int, str]:
     return (res.source.location, res.source.line or 0, res.source.document or 0, res.key)
 
 
-def _port_error(res: Resource[TCPMappingSpec], ports: TcpPorts, address: str) -> str | None:
-    """Why the TCPMapping cannot use its port, or None."""
+def _port_error(
+    res: Resource[TCPMappingSpec], ports: TcpPorts, address: str
+) -> tuple[str, str] | None:
+    """(field, message) saying why the TCPMapping cannot use its port, or None."""
     spec = res.spec
     if spec.port in ports.http:
-        return f"port {spec.port} is {ports.http[spec.port]}"
+        return "port", f"port {spec.port} is {ports.http[spec.port]}"
     listener = ports.listeners.get(spec.port)
     owner = ports.https.get(spec.port) or (f"the port of {listener.key}" if listener else None)
     if owner is not None and spec.address not in (None, address):
-        return (
+        return "address", (
             f"port {spec.port} is {owner}, bound to {address} (the gateway's listen "
             f"address); a TCPMapping there cannot bind {spec.address}"
         )
     if spec.port in ports.https and spec.host is None:
-        return (
+        return "port", (
             f"port {spec.port} is {ports.https[spec.port]}; only a TCPMapping with `host` "
             "(the SNI its connections carry) can share it"
         )
     if listener is not None and spec.host is not None and not listener.tls:
-        return (
+        return "port", (
             f"port {spec.port} is the port of {listener.key}, which has no TLS in its "
             "protocol stack; `host` matches the SNI of TLS (use protocol TLS)"
         )
@@ -149,7 +151,7 @@ class _Placer:
         spec = res.spec
         refused = _port_error(res, self.ports, self.address)
         if refused is not None:
-            return self._fail(res, "address" if "cannot bind" in refused else "port", refused)
+            return self._fail(res, *refused)
         wanted = spec.address or self.address
         claimed = self.bind.setdefault(spec.port, (wanted, res.key))
         if claimed[0] != wanted:

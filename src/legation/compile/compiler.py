@@ -492,6 +492,8 @@ def _compile_tcp_mappings(work: _Work) -> None:
     work.tcp_chains, work.sni_owners = result.shared, result.owners
     if work.host_tls is not None:  # now that every user of a TLSContext is known
         used = work.host_tls.contexts_used | termination.contexts_used
+        if work.upstream_tls is not None:  # TCPMappings' `tls` too, resolved just now
+            used |= work.upstream_tls.contexts_used
         work.problems.extend(work.host_tls.contexts.unused(used))
     work.listeners.extend(result.listeners)
     # secrets named by TLS-originating clusters and TLSContext-terminated TCP chains

@@ -204,3 +204,15 @@ def test_redirect_cleartext_from_other_port_bad_value_and_host_action() -> None:
     ((severity, field, message),) = problems(routed, "Host/a.default")
     assert (severity, field) == ("notice", "spec.requestPolicy.insecure.action")
     assert message.startswith("Route wins over redirect_cleartext_from")
+
+
+def test_tlscontext_used_only_for_tcpmapping_origination_is_not_unused() -> None:
+    result = compile_config(
+        [
+            doc("TLSContext", "up", sni="db.internal"),
+            doc("TCPMapping", "db", port=9000, service="db:5432", tls="up"),
+        ]
+    )
+    assert result.problems == ()
+    (cluster,) = result.gateway.clusters
+    assert cluster.upstream_tls is not None and cluster.upstream_tls.sni == "db.internal"

@@ -1,14 +1,43 @@
 """A real TCP upstream for end-to-end tests: echoes every byte back after a tag.
 
-An asyncio server on its own event loop in a thread, on a free loopback port.
+An asyncio server on its own event loop in a thread, on a free loopback port. Also the
+TCPMapping manifest and a plain-TCP client exchange.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import threading
 from types import TracebackType
+from typing import Any
+
+import yaml
+
+
+def tcp_mapping(name: str, port: int, service: str, **spec: Any) -> str:
+    """A getambassador.io/v3alpha1 TCPMapping as YAML text."""
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "TCPMapping",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"port": port, "service": service, **spec},
+    }
+    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
+
+
+def exchange(port: int, payload: bytes, expect: int | None = None) -> bytes:
+    """Connect, send `payload`, half-close, and read everything back; with `expect`,
+    read that many bytes (or until the server closes) without half-closing."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(payload)
+        if expect is None:
+            sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while (expect is None or len(data) < expect) and (chunk := sock.recv(65536)):
+            data += chunk
+    return data
 
 
 class TcpEcho:

@@ -18,21 +18,9 @@ from tests.certs import TestCA
 from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
 from tests.e2e.helpers import free_port
-from tests.e2e.tls import TlsClient, tls_secret
+from tests.e2e.tls import TlsClient, listener, tls_secret
 
 pytestmark = pytest.mark.e2e
-
-
-def listener(name: str, port: int, protocol: str, model: str, **spec: Any) -> str:
-    """A v3alpha1 Listener manifest; hostBinding defaults to namespace from ALL."""
-    spec.setdefault("hostBinding", {"namespace": {"from": "ALL"}})
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Listener",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"port": port, "protocol": protocol, "securityModel": model, **spec},
-    }
-    return "---\n" + yaml.safe_dump(doc)
 
 
 def labelled_host(

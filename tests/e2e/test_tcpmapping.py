@@ -7,35 +7,10 @@ import os
 import socket
 from collections import Counter
 from contextlib import ExitStack
-from typing import Any
-
-import yaml
 
 from tests.e2e.gateway import RunningGateway, poll
 from tests.e2e.helpers import free_port
-from tests.e2e.tcp_echo import TcpEcho
-
-
-def tcp_mapping(name: str, port: int, service: str, **spec: Any) -> str:
-    """A getambassador.io/v3alpha1 TCPMapping as YAML text."""
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "TCPMapping",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"port": port, "service": service, **spec},
-    }
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
-
-
-def exchange(port: int, payload: bytes, tag_len: int = 2) -> bytes:
-    """Connect, send `payload`, half-close, and read everything back."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(payload)
-        sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        while data := sock.recv(65536):
-            chunks.append(data)
-    return b"".join(chunks)
+from tests.e2e.tcp_echo import TcpEcho, exchange, tcp_mapping
 
 
 def tag_of(port: int) -> bytes | None:

@@ -1,4 +1,5 @@
-"""TLS helpers for end-to-end tests: Secret and Host manifests, a verifying TLS client."""
+"""TLS helpers for end-to-end tests: Secret, Host, TLSContext and Listener manifests, a
+verifying TLS client."""
 
 from __future__ import annotations
 
@@ -85,6 +86,15 @@ class TlsClient:
         except ValueError:
             return response.status, {}
 
+    def exchange(self, payload: bytes, expect: int) -> bytes:
+        """Raw bytes on the connection (a TCP service behind TLS): send `payload`, read
+        until `expect` bytes came back or the server closed."""
+        self.sock.sendall(payload)
+        data = b""
+        while len(data) < expect and (chunk := self.sock.recv(65536)):
+            data += chunk
+        return data
+
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
@@ -147,3 +157,15 @@ def with_identity(context: ssl.SSLContext, leaf: Leaf, directory: Path) -> ssl.S
     key.write_bytes(leaf.key_pem)
     context.load_cert_chain(cert, key)
     return context
+
+
+def listener(name: str, port: int, protocol: str, model: str, **spec: Any) -> str:
+    """A v3alpha1 Listener manifest; hostBinding defaults to namespace from ALL."""
+    spec.setdefault("hostBinding", {"namespace": {"from": "ALL"}})
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "Listener",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"port": port, "protocol": protocol, "securityModel": model, **spec},
+    }
+    return "---\n" + yaml.safe_dump(doc)

@@ -140,14 +140,116 @@ def test_unmodelled_kinds_take_any_spec(server: KubeApiServer) -> None:
     """Kinds legation does not model yet store whatever their spec holds."""
     doc = {
         "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Host",
-        "metadata": {"name": "h", "namespace": "legation"},
-        "spec": {"hostname": "example.com", "tlsSecret": {"name": "cert"}},
+        "kind": "AuthService",
+        "metadata": {"name": "auth", "namespace": "legation"},
+        "spec": {"auth_service": "auth:3000", "anything": {"nested": [1, "two"]}},
     }
     with server.client() as api:
         r = apply(api, Discovery(api), doc)
         assert r.status_code in (200, 201), r.text
-        assert r.json()["spec"]["tlsSecret"] == {"name": "cert"}
+        assert r.json()["spec"]["anything"] == {"nested": [1, "two"]}
+
+
+def _doc(kind: str, name: str, spec: dict[str, Any], version: str = "v3alpha1") -> dict[str, Any]:
+    return {
+        "apiVersion": f"getambassador.io/{version}",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "legation"},
+        "spec": spec,
+    }
+
+
+EMISSARY_SHAPED = [
+    # as Emissary's docs write them, with fields legation does not model (kept as written)
+    _doc(
+        "Listener",
+        "https",
+        {
+            "port": 8443,
+            "protocol": "HTTPS",
+            "securityModel": "XFP",
+            "hostBinding": {"namespace": {"from": "ALL"}},
+            "l7Depth": 0,
+            "statsPrefix": "ingress-https",
+            "http2MaxConcurrentStreams": 100,
+        },
+    ),
+    _doc(
+        "Listener",
+        "udp",
+        {
+            "port": 8443,
+            "protocolStack": ["TLS", "HTTP", "UDP"],
+            "securityModel": "XFP",
+            "hostBinding": {"selector": {"matchExpressions": [{"key": "a", "operator": "Exists"}]}},
+        },
+    ),
+    _doc(
+        "Host",
+        "example",
+        {
+            "hostname": "example.com",
+            "acmeProvider": {"authority": "none"},
+            "tlsSecret": {"name": "example-cert"},
+            "tls": {"min_tls_version": "v1.2", "alpn_protocols": "h2,http/1.1"},
+            "requestPolicy": {"insecure": {"action": "Redirect", "additionalPort": 8080}},
+            "mappingSelector": {"matchLabels": {"app": "web"}},
+            "selector": {"matchLabels": {"x": "y"}},
+        },
+        "v2",
+    ),
+    _doc(
+        "TLSContext",
+        "ctx",
+        {
+            "hosts": ["example.com"],
+            "secret": "example-cert",
+            "alpn_protocols": "h2",
+            "cert_required": True,
+            "ca_secret": "ca",
+            "redirect_cleartext_from": 8080,
+            "cipher_suites": ["ECDHE-RSA-AES128-GCM-SHA256"],
+            "secret_namespacing": False,
+            "crl_secret": "crl",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("doc", EMISSARY_SHAPED, ids=lambda d: d["metadata"]["name"])
+def test_emissary_shaped_tls_kinds_are_stored_as_written(
+    server: KubeApiServer, doc: dict[str, Any]
+) -> None:
+    """Host, Listener and TLSContext have schemas from the models, permissive enough for
+    Emissary's manifests: what legation does not model is kept, not pruned."""
+    with server.client() as api:
+        r = apply(api, Discovery(api), doc)
+        assert r.status_code in (200, 201), r.text
+        assert r.json()["spec"] == doc["spec"]
+
+
+@pytest.mark.parametrize(
+    ("doc", "complaint"),
+    [
+        (_doc("Listener", "l", {"port": 0, "securityModel": "XFP", "hostBinding": {}}),
+         "spec.port"),
+        (_doc("Listener", "l", {"port": 80, "securityModel": "NONE", "hostBinding": {}}),
+         "spec.securityModel"),
+        (_doc("Listener", "l", {"port": 80, "securityModel": "XFP"}), "spec.hostBinding"),
+        (_doc("Listener", "l", {"port": 80, "protocol": "QUIC", "securityModel": "XFP",
+                                "hostBinding": {}}), "spec.protocol"),
+        (_doc("Host", "h", {"tlsSecret": {"namespace": "x"}}), "spec.tlsSecret.name"),
+        (_doc("TLSContext", "t", {"hosts": "example.com"}), "spec.hosts"),
+    ],
+)  # fmt: skip
+def test_invalid_tls_kinds_are_rejected(
+    server: KubeApiServer, doc: dict[str, Any], complaint: str
+) -> None:
+    """What the models refuse outright (types, enums, bounds, required) the API refuses."""
+    with server.client() as api:
+        r = create(api, Discovery(api), doc, dry_run=True)
+        assert r.status_code == 422, r.text
+        assert complaint in r.json()["message"], r.text
 
 
 def test_hadolint_passes_on_the_dockerfile() -> None:

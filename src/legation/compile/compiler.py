@@ -22,7 +22,7 @@ from legation.compile.host_routes import (
     mapping_labels,
     unserved,
 )
-from legation.compile.hosts import CompiledHost, compile_hosts
+from legation.compile.hosts import CompiledHost, HostResult, compile_hosts
 from legation.compile.http_settings import http_filter_settings, http_settings
 from legation.compile.ingress import ingress_mappings
 from legation.compile.ingress_tls import IngressTls, ingress_tls_hosts
@@ -40,8 +40,9 @@ from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
 from legation.compile.service import ServiceAddress, parse_service
 from legation.compile.shadow import split_shadows
-from legation.compile.tcpmapping import compile_tcp_mappings
-from legation.compile.tls_contexts import compile_tls_contexts
+from legation.compile.tcp_tls import TcpTermination, sni_conflicts
+from legation.compile.tcpmapping import TcpPorts, compile_tcp_mappings
+from legation.compile.tls_contexts import TlsContexts, compile_tls_contexts
 from legation.compile.tls_listener import https_listener
 from legation.compile.tls_module import tls_module_resources
 from legation.compile.tls_secrets import SecretLookup
@@ -165,11 +166,18 @@ class _Work:
     load_assignments: list[LoadAssignment] = field(default_factory=list)
     held: list[Resource[Any]] = field(default_factory=list)
     upstream_tls: UpstreamTlsResolver | None = None
+    tls_contexts: TlsContexts = field(default_factory=TlsContexts)
+    host_tls: HostResult | None = None
+    """What compile_hosts found (its TLSContexts, and which the Hosts used)."""
     ingress_tls: list[IngressTls] = field(default_factory=list)
     files: Mapping[str, bytes | str] = field(default_factory=dict)
     """Contents of the certificate files the configuration names (read at the edge)."""
     now: datetime.datetime | None = None
     """The moment certificates' expiry is judged against (None: not judged)."""
+    tcp_chains: dict[int, list[FilterChain]] = field(default_factory=dict)
+    """SNI chains of TCPMappings for the HTTPS listener of each port."""
+    sni_owners: dict[tuple[int, str], tuple[str, str | None]] = field(default_factory=dict)
+    """(HTTPS port, SNI) → (the TCPMapping whose chain it is, its certificate's provider)."""
 
 
 Withheld = Mapping[str, tuple[RawObject, str]]
@@ -209,6 +217,7 @@ def compile_config(
     _compile_hosts(work)
     _compile_ingress_tls(work)
     _compile_listeners(work)
+    _check_cleartext_redirects(work)
     _compile_tcp_mappings(work)
     _assign_endpoints(work)
     _build_routes(work)
@@ -379,9 +388,8 @@ def _originate_upstream_tls(work: _Work) -> None:
     """A Mapping's `tls` (a TLSContext, or true): its cluster originates TLS."""
     contexts = [r for r in work.resources if r.kind == "TLSContext"]
     lookup = SecretLookup(work.resources, work.files)
-    work.upstream_tls = resolver = UpstreamTlsResolver(
-        compile_tls_contexts(contexts, lookup), lookup
-    )
+    work.tls_contexts = compile_tls_contexts(contexts, lookup)
+    work.upstream_tls = resolver = UpstreamTlsResolver(work.tls_contexts, lookup)
     kept = []
     for cm in work.compiled:
         address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
@@ -401,8 +409,9 @@ def _compile_hosts(work: _Work) -> None:
     hosts = [r for r in work.resources if r.kind == "Host"]
     upstream = work.upstream_tls
     used = frozenset(upstream.contexts_used) if upstream else frozenset()
-    result = compile_hosts(hosts, work.resources, used, work.files, work.now)
+    result = compile_hosts(hosts, work.resources, used, work.files, work.now, report_unused=False)
     work.hosts, work.secrets = result.hosts, result.secrets
+    work.host_tls = result
     work.problems.extend(result.problems)
 
 
@@ -421,6 +430,28 @@ def _compile_listeners(work: _Work) -> None:
         work.problems.extend(unbound_hosts(work.listener_specs, work.hosts, work.host_meta))
 
 
+def _check_cleartext_redirects(work: _Work) -> None:
+    """`redirect_cleartext_from` names the cleartext port the Hosts' redirects apply
+    on: a notice when that port serves no cleartext HTTP here (no listener is made for
+    it: Emissary 2.x+ wants a Listener too)."""
+    if work.listener_specs:
+        ports = sorted(li.port for li in work.listener_specs if li.http)
+    else:
+        ports = [work.options.http_port]
+    used = {h.tls.context: h.tls for h in work.hosts if h.secret is not None}
+    for res, _ in work.tls_contexts.by_name.values():
+        choice = used.get(res.key)
+        port = choice.redirect_cleartext_from if choice is not None else None
+        if port is None or port in ports:
+            continue
+        message = (
+            f"port {port} serves no cleartext HTTP here (cleartext is served on "
+            f"{', '.join(map(str, ports))}, where the Hosts' insecure action applies); "
+            "add a Listener for it"
+        )
+        work.problems.append(res.problem("redirect_cleartext_from", message, notice=True))
+
+
 def _compile_ingress_tls(work: _Work) -> None:
     """Ingress spec.tls: TLS-only Hosts (HTTPS port), after the Host resources."""
     if work.ingress_tls:
@@ -434,29 +465,53 @@ def _compile_ingress_tls(work: _Work) -> None:
         work.problems.extend(found.problems)
 
 
+def _tcp_ports(work: _Work) -> TcpPorts:
+    """Which ports serve HTTP (no TCPMapping), HTTPS (SNI TCPMappings join), or belong
+    to TCP / TLS Listeners."""
+    http: dict[int, str] = {}
+    https: dict[int, str] = {}
+    if not work.listener_specs:
+        http[work.options.http_port] = "the HTTP listener's port"
+        if any(h.secret is not None for h in work.hosts):
+            https[work.options.https_port] = "the HTTPS listener's port"
+        return TcpPorts(http, https)
+    tcp = {}
+    for li in work.listener_specs:
+        if li.http and li.tls:
+            https[li.port] = f"the port of {li.key} (HTTPS)"
+        elif li.http:
+            http[li.port] = f"the port of an HTTP Listener ({li.key})"
+        else:
+            tcp[li.port] = li
+    return TcpPorts(http, https, tcp)
+
+
 def _compile_tcp_mappings(work: _Work) -> None:
-    """TCPMappings: a TCP listener per port; their clusters join the HTTP ones."""
+    """TCPMappings: their chains (own listeners, TCP Listeners' or the HTTPS port's);
+    their clusters join the HTTP ones."""
     tcp = [r for r in work.resources if r.kind == "TCPMapping"]
     opts = work.options
-    https_port = opts.https_port if work.secrets else None
-    http_port = opts.http_port
-    listener_ports = [li.port for li in work.listener_specs if li.http]
-    if work.listener_specs:  # the Listeners say which ports serve HTTP
-        http_port, https_port = 0, None
+    termination = TcpTermination(work.hosts, work.tls_contexts, SecretLookup(work.resources))
     result = compile_tcp_mappings(
         tcp,
-        http_port,
         opts.listen_address,
+        _tcp_ports(work),
         opts.control_ports,
         opts.local_names,
-        https_port=https_port,
-        listener_ports=listener_ports,
         upstream_tls=work.upstream_tls,
+        termination=termination,
     )
+    work.tcp_chains, work.sni_owners = result.shared, result.owners
+    if work.host_tls is not None:  # now that every user of a TLSContext is known
+        used = work.host_tls.contexts_used | termination.contexts_used
+        if work.upstream_tls is not None:  # TCPMappings' `tls` too, resolved just now
+            used |= work.upstream_tls.contexts_used
+        work.problems.extend(work.host_tls.contexts.unused(used))
     work.listeners.extend(result.listeners)
-    if work.upstream_tls is not None:  # secrets named by TLS-originating clusters
-        named = {s.name: s for s in work.secrets + work.upstream_tls.secrets()}
-        work.secrets = [named[name] for name in sorted(named)]
+    # secrets named by TLS-originating clusters and TLSContext-terminated TCP chains
+    extra = termination.secrets() + (work.upstream_tls.secrets() if work.upstream_tls else [])
+    named = {s.name: s for s in work.secrets + extra}
+    work.secrets = [named[name] for name in sorted(named)]
     work.problems.extend(result.problems)
     for cluster in result.clusters:
         shared = work.clusters.get(cluster.name)
@@ -578,11 +633,12 @@ def _build_listeners(work: _Work) -> None:
         work.listeners[0:0] = [
             listener_ir(
                 li,
-                taken_hosts(li, work.hosts, work.host_meta),
+                _tls_hosts(work, li.port, taken_hosts(li, work.hosts, work.host_meta)),
                 manager,
                 work.options.listen_address,
                 settings.buffer_limit_bytes,
                 settings.proxy_protocol,
+                work.tcp_chains.get(li.port, ()),
             )
             for li in work.listener_specs
             if li.http
@@ -597,7 +653,18 @@ def _build_listeners(work: _Work) -> None:
         buffer_limit_bytes=settings.buffer_limit_bytes,
         proxy_protocol=settings.proxy_protocol,
     )
-    https = https_listener(
-        work.hosts, work.options.https_port, work.options.listen_address, manager
-    )
+    https_port, address = work.options.https_port, work.options.listen_address
+    https = https_listener(_tls_hosts(work, https_port, work.hosts), https_port, address, manager)
+    tcp_chains = tuple(work.tcp_chains.get(https_port, ()))
+    if tcp_chains:  # SNI TCPMappings first; they may be all that is left on the port
+        chains = tcp_chains + (https.filter_chains if https is not None else ())
+        https = Listener(f"https-{https_port}", address, https_port, chains)
     work.listeners[0:0] = [http] if https is None else [http, https]
+
+
+def _tls_hosts(work: _Work, port: int, hosts: Sequence[CompiledHost]) -> list[CompiledHost]:
+    """The Hosts that keep their TLS chain on `port`: a TCPMapping with a Host's very
+    hostname as `host` takes that SNI (a problem on the Host says so)."""
+    kept, problems = sni_conflicts(port, hosts, work.sni_owners)
+    work.problems.extend(problems)
+    return kept

@@ -71,6 +71,10 @@ class HostResult:
     hosts: list[CompiledHost] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
     problems: list[ConfigProblem] = field(default_factory=list)
+    contexts: TlsContexts = field(default_factory=TlsContexts)
+    """The valid TLSContexts."""
+    contexts_used: set[str] = field(default_factory=set)
+    """Keys of the TLSContexts some Host (or `contexts_used` given) took settings from."""
 
 
 def hostname_error(hostname: str) -> str | None:
@@ -157,7 +161,10 @@ def _tls(
 
 
 def _compile_one(
-    res: Resource[HostSpec], lookup: SecretLookup, contexts: TlsContexts
+    res: Resource[HostSpec],
+    lookup: SecretLookup,
+    contexts: TlsContexts,
+    notices: list[ConfigProblem],
 ) -> CompiledHost | ConfigProblem:
     spec = res.spec
     hostname = (spec.hostname or "*").lower()
@@ -187,6 +194,13 @@ def _compile_one(
         return action
     if secret is None:
         tls = DEFAULT_TLS  # no TLS to tune (`_notices` says so)
+    elif tls.redirect_cleartext_from is not None and action is not InsecureAction.REDIRECT:
+        # the Host says what its cleartext requests get; a TLSContext does not override it
+        message = (
+            f"{action.value} wins over redirect_cleartext_from of {tls.context}: "
+            "cleartext requests for this Host are not redirected"
+        )
+        notices.append(res.problem("requestPolicy.insecure.action", message, notice=True))
     labels = spec.mappingSelector.matchLabels if spec.mappingSelector else None
     selector = tuple(sorted(labels.items())) if labels is not None else None
     return CompiledHost(res.key, res.name, hostname, secret, action, selector, res.source, tls)
@@ -226,12 +240,15 @@ def compile_hosts(
     contexts_used: frozenset[str] = frozenset(),
     files: Mapping[str, bytes | str] | None = None,
     now: datetime | None = None,
+    report_unused: bool = True,
 ) -> HostResult:
     """Check every Host; the first Host (by source) to claim a hostname keeps it.
 
     `contexts_used` are TLSContexts used elsewhere (by Mappings): not reported unused.
     `files` hold the certificate files named; with `now`, certificates that expired or
     expire within 14 days get a warning notice on the resource naming them.
+    Without `report_unused` the caller reports the unused ones (`result.contexts_used`
+    says which were used), once it knows every other user.
     """
     result = HostResult()
     lookup = SecretLookup(resources, files)
@@ -241,7 +258,7 @@ def compile_hosts(
     claimed: dict[str, str] = {}
     for res in sorted(hosts, key=_by_source):
         result.problems.extend(_notices(res))
-        compiled = _compile_one(res, lookup, contexts)
+        compiled = _compile_one(res, lookup, contexts, result.problems)
         if isinstance(compiled, ConfigProblem):
             result.problems.append(compiled)
             continue
@@ -254,7 +271,9 @@ def compile_hosts(
             continue
         result.hosts.append(compiled)
     used_contexts = {h.tls.context for h in result.hosts if h.tls.context and h.secret}
-    result.problems.extend(contexts.unused(used_contexts | contexts_used))
+    result.contexts, result.contexts_used = contexts, used_contexts | contexts_used
+    if report_unused:
+        result.problems.extend(contexts.unused(result.contexts_used))
     used = {h.secret for h in result.hosts} | {h.tls.client_ca for h in result.hosts}
     result.secrets = [s for s in lookup.used() if s.name in used]
     return result

@@ -8,7 +8,8 @@ writes `X-Forwarded-Proto` from the connection unless `l7Depth` trusts proxies i
 so under XFP a TLS connection is secure and a cleartext one is not.
 
 A Listener with TLS in its stack gets one SNI chain per certificate of the Hosts it
-takes (as the default HTTPS listener) and a cleartext chain for the same port.
+takes (as the default HTTPS listener) and a cleartext chain for the same port; the SNI
+chains of TCPMappings on its port come first.
 """
 
 from __future__ import annotations
@@ -100,9 +101,11 @@ def listener_ir(
     address: str,
     buffer_limit_bytes: int | None,
     proxy_protocol: bool,
+    tcp_chains: Sequence[FilterChain] = (),
 ) -> Listener:
-    """The IR listener of an HTTP Listener: TLS chains (when its stack has TLS and some
-    Host it takes has a certificate), then the cleartext chain."""
+    """The IR listener of an HTTP Listener: the SNI chains of TCPMappings on its port
+    (`tcp_chains`), TLS chains (when its stack has TLS and some Host it takes has a
+    certificate), then the cleartext chain."""
     depth = listener.l7_depth
     manager = dataclasses.replace(
         base,
@@ -111,7 +114,7 @@ def listener_ir(
         xff_num_trusted_hops=base.xff_num_trusted_hops if depth is None else depth,
     )
     tls = https_listener(hosts, listener.port, address, manager) if listener.tls else None
-    chains = []
+    chains = list(tcp_chains)
     for chain in tls.filter_chains if tls is not None else ():
         match = dataclasses.replace(chain.match, transport_protocol="tls")
         chains.append(dataclasses.replace(chain, match=match, http=manager))

@@ -81,6 +81,8 @@ def _stack(res: Resource[ListenerSpec]) -> tuple[str, ...] | ConfigProblem:
     spec = res.spec
     if spec.protocol is not None and spec.protocolStack is not None:
         return res.problem("protocol", "set either protocol or protocolStack, not both")
+    if spec.protocol is not None and "UDP" in PROTOCOL_STACKS[spec.protocol]:
+        return res.problem("protocol", "UDP (HTTP/3) is not supported")
     if spec.protocol is not None:
         return PROTOCOL_STACKS[spec.protocol]
     if not spec.protocolStack:

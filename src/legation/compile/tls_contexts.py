@@ -48,6 +48,9 @@ class TlsChoice:
     certificate: str | None = None
     """IR secret name of the certificate read from `cert_chain_file` and
     `private_key_file`, when the settings name files instead of a Secret."""
+    redirect_cleartext_from: int | None = None
+    """The cleartext port whose requests for the Hosts using these settings are
+    redirected to HTTPS (their insecure action Redirect)."""
 
 
 DEFAULT_TLS = TlsChoice()
@@ -164,6 +167,9 @@ def tls_choice(
         return certificate
     if settings.sni is not None and not isinstance(settings.sni, str):
         return "sni", "expected a server name"
+    redirect = port_number(settings.redirect_cleartext_from)
+    if isinstance(redirect, str):
+        return "redirect_cleartext_from", redirect
     versions = []
     for name in ("min_tls_version", "max_tls_version"):
         value = getattr(settings, name)
@@ -187,7 +193,19 @@ def tls_choice(
         cert_required=bool(settings.cert_required) and ca is not None,
         sni=settings.sni or None,
         certificate=certificate.name if certificate is not None else None,
+        redirect_cleartext_from=redirect,
     )
+
+
+def port_number(value: object) -> int | str | None:
+    """A port number written as a number or a string of digits, None for none, or what
+    is wrong with it."""
+    if value is None:
+        return None
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if text.isdigit() and 1 <= int(text) <= 65535:
+        return int(text)
+    return f"expected a port number (1-65535), not {value!r}"
 
 
 def settings_notices(

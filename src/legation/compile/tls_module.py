@@ -1,11 +1,12 @@
 """The `tls` Module (Ambassador 0.x/1.x) → a Host for `*` and the TLSContext it uses.
 
 As in Emissary: `server` (enabled unless `enabled: false`) terminates TLS for every
-host with its `secret` (default `ambassador-certs`) and `alpn_protocols`; `client`
+host with its `secret` (default `ambassador-certs`), `alpn_protocols` and
+`redirect_cleartext_from` (the Host's cleartext requests are redirected); `client`
 adds client certificates checked against its `secret` (default `ambassador-cacert`),
 required when `cert_required`. `server.cert_chain_file` / `private_key_file` and
 `client.cacert_chain_file` name PEM files instead of the Secrets. Other keys
-(origination contexts) and `redirect_cleartext_from` get a notice.
+(origination contexts) get a notice.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def _context_spec(server: LegacyTlsServer, client: LegacyTlsClient | None) -> di
         spec["secret"] = server.secret or "ambassador-certs"
     if server.alpn_protocols:
         spec["alpn_protocols"] = server.alpn_protocols
+    if server.redirect_cleartext_from is not None:
+        spec["redirect_cleartext_from"] = server.redirect_cleartext_from
     if client is not None and client.enabled:
         if client.cacert_chain_file is not None:
             spec["cacert_chain_file"] = client.cacert_chain_file
@@ -89,14 +92,6 @@ def tls_module_resources(modules: Sequence[Resource[Any]]) -> TlsModuleResult:
                 )
             )
         server = config.server
-        if server is not None and server.redirect_cleartext_from is not None:
-            out.problems.append(
-                _notice(
-                    res,
-                    "server.redirect_cleartext_from",
-                    "ignored: legation does not support it yet (see the README, TLS)",
-                )
-            )
         if server is None or not server.enabled:
             continue
         spec = _context_spec(server, config.client)

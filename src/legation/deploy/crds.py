@@ -19,6 +19,8 @@ import yaml
 from pydantic import BaseModel
 
 from legation.deploy.schema import ANY, model_schema
+from legation.model.host import HostSpec
+from legation.model.listener import ListenerSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
 from legation.model.resolver import (
@@ -27,6 +29,7 @@ from legation.model.resolver import (
     KubernetesServiceResolverSpec,
 )
 from legation.model.tcpmapping import TCPMappingSpec
+from legation.model.tlscontext import TLSContextSpec
 from legation.model.versions import AMBASSADOR_GROUP
 
 VERSIONS = ("v2", "v3alpha1")
@@ -53,9 +56,12 @@ KINDS: tuple[Kind, ...] = (
     Kind("Module", "modules", ModuleSpec),
     Kind("TCPMapping", "tcpmappings", TCPMappingSpec, (),
          (("Port", ".spec.port"), ("Service", ".spec.service"))),
-    Kind("Host", "hosts", None),
-    Kind("Listener", "listeners", None),
-    Kind("TLSContext", "tlscontexts", None),
+    Kind("Host", "hosts", HostSpec, (), (("Hostname", ".spec.hostname"),)),
+    Kind("Listener", "listeners", ListenerSpec, (),
+         (("Port", ".spec.port"), ("Protocol", ".spec.protocol"), ("Stack", ".spec.protocolStack"),
+          ("StatsPrefix", ".spec.statsPrefix"), ("Security", ".spec.securityModel"),
+          ("L7Depth", ".spec.l7Depth"))),
+    Kind("TLSContext", "tlscontexts", TLSContextSpec),
     Kind("AuthService", "authservices", None),
     Kind("RateLimitService", "ratelimitservices", None),
     Kind("KubernetesServiceResolver", "kubernetesserviceresolvers", KubernetesServiceResolverSpec),

@@ -9,8 +9,9 @@ from pydantic import Field
 
 from legation.model.common import StrictModel
 
-Protocol = Literal["HTTP", "HTTPS", "HTTPPROXY", "HTTPSPROXY", "TCP", "TLS"]
-"""The named protocols, each a shorthand for a `protocolStack`."""
+Protocol = Literal["HTTP", "HTTPS", "HTTPPROXY", "HTTPSPROXY", "TCP", "TLS", "UDP"]
+"""The named protocols, each a shorthand for a `protocolStack` (UDP: refused by
+compile, but a valid value, so Emissary's manifests load)."""
 
 StackElement = Literal["HTTP", "TLS", "PROXY", "TCP", "UDP"]
 
@@ -21,6 +22,7 @@ PROTOCOL_STACKS: dict[str, tuple[str, ...]] = {
     "HTTPSPROXY": ("TLS", "PROXY", "HTTP", "TCP"),
     "TCP": ("TCP",),
     "TLS": ("TLS", "TCP"),
+    "UDP": ("UDP",),
 }
 """What each `protocol` stands for, outermost layer first (as Emissary defines them)."""
 

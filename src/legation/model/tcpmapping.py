@@ -13,11 +13,13 @@ class TCPMappingSpec(StrictModel):
     """The fields of a TCPMapping, shared by every apiVersion."""
 
     port: int = Field(ge=1, le=65535)
-    """The gateway port to listen on (a listener of its own)."""
+    """The gateway port: a listener of its own, a TCP / TLS Listener's, or (with
+    `host`) the HTTPS port."""
     service: ServiceName
     """`host:port` to proxy to."""
     host: str | None = None
-    """SNI to match (TLS passed through; legation does not terminate TLS yet)."""
+    """SNI to match; TLS is terminated with a Host's or TLSContext's certificate for
+    it, or passed through without one (compile/tcp_tls.py)."""
     address: str | None = None
     """Address to bind; defaults to the gateway's listen address."""
     weight: int | None = Field(default=None, ge=0, le=100)

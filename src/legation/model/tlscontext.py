@@ -32,6 +32,9 @@ class TLSSettings(StrictModel):
     """Server name sent to an upstream (a Mapping's `tls`); default: the service host."""
     secret_namespacing: Any = None
     """False: a `.` in a Secret name is part of the name, not `name.namespace`."""
+    redirect_cleartext_from: Any = None
+    """A cleartext port whose requests for the Hosts using these settings are
+    redirected to HTTPS (a port number, or a string of digits)."""
     cert_chain_file: Any = None
     """Path of a PEM certificate chain on the gateway's disk (instead of a Secret);
     watched: replacing the file rotates the certificate."""
@@ -42,7 +45,6 @@ class TLSSettings(StrictModel):
     crl_secret: Any = None
     """Secret with a certificate revocation list (`crl.pem`) for the CA's certificates."""
     # accepted, not implemented yet (see TLS_NOT_YET_IMPLEMENTED)
-    redirect_cleartext_from: Any = None
     v3CRLSecret: Any = None
 
 
@@ -55,5 +57,5 @@ class TLSContextSpec(TLSSettings):
     """Name of the Secret holding the certificate (the Host's `tlsSecret`)."""
 
 
-TLS_NOT_YET_IMPLEMENTED: tuple[str, ...] = ("redirect_cleartext_from", "v3CRLSecret")
+TLS_NOT_YET_IMPLEMENTED: tuple[str, ...] = ("v3CRLSecret",)
 """TLS fields that load but have no effect yet; each use gets a notice."""

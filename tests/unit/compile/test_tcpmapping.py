@@ -97,7 +97,7 @@ def test_sni_hosts_come_before_the_catch_all_and_get_a_notice() -> None:
         (),
     ]
     notices = [p for p in result.problems if p.field == "spec.host"]
-    assert len(notices) == 2 and all("does not terminate TLS" in p.message for p in notices)
+    assert len(notices) == 2 and all("passed through" in p.message for p in notices)
 
 
 def test_missing_and_bad_fields() -> None:

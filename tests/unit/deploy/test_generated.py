@@ -78,3 +78,60 @@ def test_bundle_order_installs_in_one_pass() -> None:
     assert kinds.index("Deployment") > kinds.index("ServiceAccount")
     assert kinds.count("CustomResourceDefinition") == len(crds.KINDS)
     assert {"HorizontalPodAutoscaler", "PodDisruptionBudget", "IngressClass"} <= set(kinds)
+
+
+def _crd(kind: str) -> dict[str, Any]:
+    (doc,) = [d for d in crds.all_crds() if d["spec"]["names"]["kind"] == kind]
+    return doc
+
+
+def _spec_schema(kind: str) -> dict[str, Any]:
+    props = _crd(kind)["spec"]["versions"][1]["schema"]["openAPIV3Schema"]["properties"]
+    spec: dict[str, Any] = props["spec"]
+    return spec
+
+
+def test_listener_schema_follows_the_model() -> None:
+    """Required fields, enums (UDP included, refused later by compile) and bounds."""
+    spec = _spec_schema("Listener")
+    assert spec["required"] == ["hostBinding", "port", "securityModel"]
+    props = spec["properties"]
+    assert props["port"]["minimum"] == 1 and props["port"]["maximum"] == 65535
+    assert props["securityModel"]["enum"] == ["XFP", "SECURE", "INSECURE"]
+    assert "UDP" in props["protocol"]["enum"] and "TLS" in props["protocolStack"]["items"]["enum"]
+    namespace = props["hostBinding"]["properties"]["namespace"]
+    assert namespace["properties"]["from"]["enum"] == ["SELF", "ALL", "SELECTOR"]
+    # fields of Emissary's that legation does not model are kept, not pruned
+    assert spec["x-kubernetes-preserve-unknown-fields"] is True
+
+
+def test_host_and_tlscontext_schemas_follow_the_models() -> None:
+    host = _spec_schema("Host")["properties"]
+    assert host["tlsSecret"]["required"] == ["name"]
+    assert host["mappingSelector"]["properties"]["matchLabels"]["additionalProperties"] == {
+        "type": "string"
+    }
+    assert host["tls"]["properties"]["cipher_suites"]["items"] == {"type": "string"}
+    assert host["acmeProvider"] == {"x-kubernetes-preserve-unknown-fields": True}
+    context = _spec_schema("TLSContext")["properties"]
+    assert context["hosts"]["type"] == "array" and context["secret"]["type"] == "string"
+    # a string or a list: any value, checked by legation
+    assert context["alpn_protocols"]["x-kubernetes-preserve-unknown-fields"] is True
+    assert "ambassador_id" in context
+
+
+def test_printer_columns_as_emissary() -> None:
+    """`kubectl get hosts` / `listeners` show what Emissary's show (spec columns only)."""
+
+    def columns(kind: str) -> list[tuple[str, str]]:
+        version = _crd(kind)["spec"]["versions"][1]
+        return [(c["name"], c["jsonPath"]) for c in version.get("additionalPrinterColumns", [])]
+
+    assert columns("Host") == [
+        ("Hostname", ".spec.hostname"),
+        ("Age", ".metadata.creationTimestamp"),
+    ]
+    assert [name for name, _ in columns("Listener")] == [
+        "Port", "Protocol", "Stack", "StatsPrefix", "Security", "L7Depth", "Age",
+    ]  # fmt: skip
+    assert columns("TLSContext") == []

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel
 
 from legation.deploy.schema import ANY, model_schema
+from legation.model.authservice import AuthServiceSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
 from legation.model.resolver import (
@@ -56,7 +57,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("Host", "hosts", None),
     Kind("Listener", "listeners", None),
     Kind("TLSContext", "tlscontexts", None),
-    Kind("AuthService", "authservices", None),
+    Kind("AuthService", "authservices", AuthServiceSpec, (),
+         (("Service", ".spec.auth_service"), ("Proto", ".spec.proto"))),
     Kind("RateLimitService", "ratelimitservices", None),
     Kind("KubernetesServiceResolver", "kubernetesserviceresolvers", KubernetesServiceResolverSpec),
     Kind("KubernetesEndpointResolver", "kubernetesendpointresolvers",

@@ -23,6 +23,7 @@ from legation.envoy.filters.buffer import BufferFilter
 from legation.envoy.filters.compressor import CompressorFilter
 from legation.envoy.filters.cors import CorsFilter
 from legation.envoy.filters.custom_response import CustomResponseFilter
+from legation.envoy.filters.ext_authz import ExtAuthzFilter
 from legation.envoy.filters.grpc_http1_bridge import GrpcHttp1BridgeFilter
 from legation.envoy.filters.grpc_stats import GrpcStatsFilter
 from legation.envoy.filters.grpc_web import GrpcWebFilter
@@ -39,6 +40,7 @@ HTTP_FILTERS: tuple[HttpFilter, ...] = (
     BufferFilter(),
     CompressorFilter(),  # early, so it compresses every response body, rewritten ones too
     CorsFilter(),  # before authentication: preflight requests carry no credentials
+    ExtAuthzFilter(),  # AuthService
     GrpcWebFilter(),
     GrpcHttp1BridgeFilter(),
     GrpcStatsFilter(),

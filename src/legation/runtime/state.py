@@ -147,6 +147,24 @@ def build_overview(result: BuildResult | None) -> dict[str, Any]:
         "route_info": route_info(result.compiled.gateway),
         "clusters": [c.name for c in result.compiled.gateway.clusters],
         "certificates": certificates(result.compiled.gateway),
+        "auth": auth_overview(result.compiled.gateway),
+    }
+
+
+def auth_overview(gateway: Gateway) -> dict[str, Any] | None:
+    """The gateway's external authorization: services, cluster, and whether it refuses
+    everything because no AuthService can work (None: no AuthService)."""
+    auth = gateway.auth
+    if auth is None:
+        return None
+    return {
+        "services": list(auth.sources),
+        "proto": auth.proto,
+        "cluster": auth.cluster.name,
+        "endpoints": [f"{host}:{port}" for host, port in auth.endpoints],
+        "failure_mode_allow": auth.failure_mode_allow,
+        "status_on_error": auth.status_on_error,
+        "refused": auth.broken,
     }
 
 

@@ -26,6 +26,9 @@ CASES = [
     "ingress_service_absent",
     "resolver_endpoint_alias",
     "api_ambassador_v2",
+    "auth_http",
+    "auth_grpc",
+    "auth_errors",
 ]
 
 

@@ -136,6 +136,28 @@ def test_tcpmapping_port_range_is_enforced(server: KubeApiServer) -> None:
         assert r.status_code == 422 and "spec.port" in r.text, r.text
 
 
+@pytest.mark.parametrize(
+    ("spec", "status"),
+    [
+        ({"auth_service": "auth:3000", "proto": "grpc", "protocol_version": "v3"}, 201),
+        ({"auth_service": "auth:3000", "include_body": {"max_bytes": 10}}, 201),
+        ({"auth_service": "auth:3000", "proto": "ftp"}, 422),
+        ({"proto": "http"}, 422),
+    ],
+)
+def test_auth_service_schema(server: KubeApiServer, spec: dict[str, Any], status: int) -> None:
+    """The AuthService CRD is generated from its model: its enums and required fields."""
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "AuthService",
+        "metadata": {"name": "auth", "namespace": "legation"},
+        "spec": spec,
+    }
+    with server.client() as api:
+        r = create(api, Discovery(api), doc, dry_run=True)
+        assert r.status_code == status, r.text
+
+
 def test_unmodelled_kinds_take_any_spec(server: KubeApiServer) -> None:
     """Kinds legation does not model yet store whatever their spec holds."""
     doc = {

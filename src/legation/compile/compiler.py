@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from legation.compile.auth import compile_auth
 from legation.compile.canary import RouteMemo
 from legation.compile.control_ports import (
     DEFAULT_DIAG_PORT,
@@ -48,6 +49,7 @@ from legation.compile.tls_module import tls_module_resources
 from legation.compile.tls_secrets import SecretLookup
 from legation.compile.upstream_options import MappingDefaults
 from legation.compile.upstream_tls import UpstreamTlsResolver
+from legation.ir.auth import ExtAuthz
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.errors import ConfigProblem, Severity
@@ -170,14 +172,7 @@ class _Work:
     host_tls: HostResult | None = None
     """What compile_hosts found (its TLSContexts, and which the Hosts used)."""
     ingress_tls: list[IngressTls] = field(default_factory=list)
-    files: Mapping[str, bytes | str] = field(default_factory=dict)
-    """Contents of the certificate files the configuration names (read at the edge)."""
-    now: datetime.datetime | None = None
-    """The moment certificates' expiry is judged against (None: not judged)."""
-    tcp_chains: dict[int, list[FilterChain]] = field(default_factory=dict)
-    """SNI chains of TCPMappings for the HTTPS listener of each port."""
-    sni_owners: dict[tuple[int, str], tuple[str, str | None]] = field(default_factory=dict)
-    """(HTTPS port, SNI) → (the TCPMapping whose chain it is, its certificate's provider)."""
+    auth: ExtAuthz | None = None
 
 
 Withheld = Mapping[str, tuple[RawObject, str]]
@@ -212,6 +207,7 @@ def compile_config(
     _refuse_control_ports(work)
     _apply_resolvers(work)
     _originate_upstream_tls(work)
+    _compile_auth(work)
     _group_mappings(work)
     _collect_clusters(work)
     _compile_hosts(work)
@@ -228,6 +224,7 @@ def compile_config(
         clusters=tuple(work.clusters[name] for name in sorted(work.clusters)),
         load_assignments=tuple(work.load_assignments),
         secrets=tuple(work.secrets),
+        auth=work.auth,
     )
     problems = sorted(
         work.problems,
@@ -402,6 +399,21 @@ def _originate_upstream_tls(work: _Work) -> None:
         if cluster is not None:
             kept.append(cm)
     work.compiled = kept
+
+
+def _compile_auth(work: _Work) -> None:
+    """AuthServices: the gateway's external authorization (its cluster and settings)."""
+    assert work.upstream_tls is not None  # the TLSContexts the auth connection may name
+    unloadable = sorted(
+        {
+            p.resource
+            for p in work.problems
+            if p.resource and p.resource.startswith("AuthService/") and p.severity is Severity.ERROR
+        }
+    )
+    services = [r for r in work.resources if r.kind == "AuthService"]
+    work.auth, problems = compile_auth(services, work.upstream_tls, work.module, unloadable)
+    work.problems.extend(problems)
 
 
 def _compile_hosts(work: _Work) -> None:

@@ -21,12 +21,17 @@ from legation.compile.precedence import domains_for, order_routes
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.gateway import VirtualHost
 from legation.ir.policies import Redirect, RouteOptions
-from legation.ir.routes import HeaderMatch, PathKind, PathMatch, Route, RouteMatch, RouteWeight
+from legation.ir.routes import (
+    ACME_PREFIX,
+    HeaderMatch,
+    PathKind,
+    PathMatch,
+    Route,
+    RouteMatch,
+    RouteWeight,
+)
 from legation.model.mapping import MappingSpec
 from legation.model.resource import Resource
-
-ACME_PREFIX = "/.well-known/acme-challenge/"
-"""Always routed, whatever a Host's insecure action (certificate issuers use it)."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.*-]")
 

@@ -123,5 +123,7 @@ def route_options(
         if spec.error_response_overrides is not None
         else None,
         bypass_error_responses=spec.bypass_error_response_overrides,
+        bypass_auth=spec.bypass_auth,
+        auth_context_extensions=tuple(sorted((spec.auth_context_extensions or {}).items())),
     )
     return options, problems

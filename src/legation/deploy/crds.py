@@ -19,8 +19,7 @@ import yaml
 from pydantic import BaseModel
 
 from legation.deploy.schema import ANY, model_schema
-from legation.model.host import HostSpec
-from legation.model.listener import ListenerSpec
+from legation.model.authservice import AuthServiceSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
 from legation.model.resolver import (
@@ -62,7 +61,8 @@ KINDS: tuple[Kind, ...] = (
           ("StatsPrefix", ".spec.statsPrefix"), ("Security", ".spec.securityModel"),
           ("L7Depth", ".spec.l7Depth"))),
     Kind("TLSContext", "tlscontexts", TLSContextSpec),
-    Kind("AuthService", "authservices", None),
+    Kind("AuthService", "authservices", AuthServiceSpec, (),
+         (("Service", ".spec.auth_service"), ("Proto", ".spec.proto"))),
     Kind("RateLimitService", "ratelimitservices", None),
     Kind("KubernetesServiceResolver", "kubernetesserviceresolvers", KubernetesServiceResolverSpec),
     Kind("KubernetesEndpointResolver", "kubernetesendpointresolvers",

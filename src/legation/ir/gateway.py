@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from legation.ir.auth import ExtAuthz
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.listeners import Listener
@@ -41,3 +42,6 @@ class Gateway:
     """Endpoints of the EDS clusters, sorted by cluster name."""
     secrets: tuple[Secret, ...] = ()
     """Certificates and CA bundles the listeners (and clusters) name, sorted by name."""
+    auth: ExtAuthz | None = None
+    """External authorization (AuthService) for every HTTP listener; None: none. Its
+    cluster is added by the ext_authz filter (envoy/filters/ext_authz.py)."""

@@ -89,6 +89,10 @@ class RouteOptions:
     """The route's own error body rules, in place of the gateway's; None: the gateway's."""
     bypass_error_responses: bool = False
     """No error body rules apply to this route."""
+    bypass_auth: bool = False
+    """The AuthService is not asked for this route's requests (Mapping `bypass_auth`)."""
+    auth_context_extensions: tuple[tuple[str, str], ...] = ()
+    """Sent to a gRPC AuthService in the check request's `context_extensions`, sorted."""
 
 
 @dataclass(frozen=True, slots=True)

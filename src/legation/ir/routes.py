@@ -8,6 +8,10 @@ from enum import StrEnum
 from legation.ir.policies import Mirror, RouteOptions
 from legation.ir.provenance import Source
 
+ACME_PREFIX = "/.well-known/acme-challenge/"
+"""Always routed, whatever a Host's insecure action, and never authenticated
+(certificate issuers use it)."""
+
 
 class PathKind(StrEnum):
     """How the request path is compared with a route's path value."""

@@ -102,13 +102,15 @@ class MappingSpec(StrictModel):
     """Envoy's routing priority: which circuit-breaker thresholds apply."""
     error_response_overrides: list[ErrorResponseSpec] | None = None
     bypass_error_response_overrides: bool = False
+    bypass_auth: bool = False
+    """The AuthService is not asked for this Mapping's requests."""
+    auth_context_extensions: dict[str, str] | None = None
+    """Sent to a gRPC AuthService in the check request's `context_extensions`."""
     # --- read, refused (MAPPING_REFUSED) or not implemented yet (NOT_YET_IMPLEMENTED)
     envoy_override: Any = None
     tls: Any = None
     """A TLSContext name (client certificate, CA, SNI, versions), or true: originate TLS
     to the service (port 443 by default)."""
-    bypass_auth: Any = None
-    auth_context_extensions: Any = None
     labels: Any = None
     rate_limits: Any = None
 
@@ -138,9 +140,9 @@ class MappingSpec(StrictModel):
 
 
 NOT_YET_IMPLEMENTED: tuple[str, ...] = (
-    "bypass_auth", "auth_context_extensions", "labels", "rate_limits",
+    "labels", "rate_limits",
 )  # fmt: skip
-"""Mapping fields that belong to other work (authentication, rate limits):
+"""Mapping fields that belong to other work (rate limits):
 they load, and each use gets a notice."""
 
 MAPPING_REFUSED: dict[str, str] = {

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from legation.ir.errors import ConfigProblem, Severity
 from legation.model.annotations import expand_service, is_annotated_service
+from legation.model.authservice import AuthServiceSpec
 from legation.model.fields import known_fields
 from legation.model.host import HostSpec
 from legation.model.kubernetes import is_kubernetes_object, parse_kubernetes_object
@@ -43,12 +44,13 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
     "KubernetesServiceResolver": KubernetesServiceResolverSpec,
     "KubernetesEndpointResolver": KubernetesEndpointResolverSpec,
     "ConsulResolver": ConsulResolverSpec,
+    "AuthService": AuthServiceSpec,
 }
 """Kinds the model understands, and the spec model of each."""
 
 KNOWN_NOT_YET: frozenset[str] = frozenset(
     {
-        "AuthService", "RateLimitService", "LogService",
+        "RateLimitService", "LogService",
         "TracingService", "DevPortal", "Filter", "FilterPolicy",
     }
 )  # fmt: skip

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from legation.diag.certificates import certificates
+from legation.ir.auth import bypass_reason
 from legation.ir.errors import ConfigProblem
 from legation.ir.gateway import Gateway
 from legation.ir.provenance import Source
@@ -68,6 +68,21 @@ def group_routes(routes: Sequence[Route]) -> list[list[Route]]:
     return out
 
 
+def _auth_data(gateway: Gateway, route: Route) -> dict[str, Any] | None:
+    """Whether the AuthService is asked for the route, or why not (None: no AuthService)."""
+    auth = gateway.auth
+    if auth is None:
+        return None
+    reason = bypass_reason(route)
+    return {
+        "applies": reason is None,
+        "bypassed": reason,
+        "services": list(auth.sources),
+        "proto": auth.proto,
+        "refused": auth.broken,
+    }
+
+
 def route_info(gateway: Gateway) -> list[dict[str, Any]]:
     """Every route of every virtual host, in match order, with its targets and source.
 
@@ -101,6 +116,7 @@ def route_info(gateway: Gateway) -> list[dict[str, Any]]:
                         "provenance": source_data(route.source),
                         "mappings": [k for r in members for k in r.mappings],
                         "clusters": [c for r in members for c in _member_data(r)],
+                        "auth": _auth_data(gateway, route),
                     }
                 )
     return out
@@ -130,6 +146,24 @@ def build_overview(result: BuildResult | None) -> dict[str, Any]:
         "route_info": route_info(result.compiled.gateway),
         "clusters": [c.name for c in result.compiled.gateway.clusters],
         "certificates": certificates(result.compiled.gateway),
+        "auth": auth_overview(result.compiled.gateway),
+    }
+
+
+def auth_overview(gateway: Gateway) -> dict[str, Any] | None:
+    """The gateway's external authorization: services, cluster, and whether it refuses
+    everything because no AuthService can work (None: no AuthService)."""
+    auth = gateway.auth
+    if auth is None:
+        return None
+    return {
+        "services": list(auth.sources),
+        "proto": auth.proto,
+        "cluster": auth.cluster.name,
+        "endpoints": [f"{host}:{port}" for host, port in auth.endpoints],
+        "failure_mode_allow": auth.failure_mode_allow,
+        "status_on_error": auth.status_on_error,
+        "refused": auth.broken,
     }
 
 

@@ -51,6 +51,9 @@ def redact_secret_data(data: dict[str, Any]) -> dict[str, Any]:
         for name, what in (("certificate_chain", "certificate chain"), ("private_key", "key")):
             if isinstance(cert.get(name), dict):
                 cert[name] = _placeholder(cert[name], what)
+    generic = data.get("generic_secret")
+    if isinstance(generic, dict) and isinstance(generic.get("secret"), dict):
+        generic["secret"] = _placeholder(generic["secret"], "secret")
     validation = data.get("validation_context")
     if isinstance(validation, dict) and isinstance(validation.get("trusted_ca"), dict):
         validation["trusted_ca"] = _placeholder(validation["trusted_ca"], "CA bundle")

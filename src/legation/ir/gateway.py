@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.listeners import Listener
+from legation.ir.oauth2 import OAuth2Gateway
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 
@@ -41,3 +42,5 @@ class Gateway:
     """Endpoints of the EDS clusters, sorted by cluster name."""
     secrets: tuple[Secret, ...] = ()
     """Certificates and CA bundles the listeners (and clusters) name, sorted by name."""
+    oauth2: OAuth2Gateway = field(default_factory=OAuth2Gateway)
+    """OIDC logins (OAuth2 Filters) some route uses, their secrets and token clusters."""

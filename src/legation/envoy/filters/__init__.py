@@ -21,6 +21,7 @@ from legation.envoy.filters.custom_response import CustomResponseFilter
 from legation.envoy.filters.grpc_http1_bridge import GrpcHttp1BridgeFilter
 from legation.envoy.filters.grpc_stats import GrpcStatsFilter
 from legation.envoy.filters.grpc_web import GrpcWebFilter
+from legation.envoy.filters.jwt_authn import JwtAuthnFilter
 from legation.envoy.filters.lua import LuaFilter
 from legation.envoy.filters.rbac import RbacFilter
 from legation.envoy.filters.router import RouterFilter
@@ -32,6 +33,7 @@ HTTP_FILTERS: tuple[HttpFilter, ...] = (
     BufferFilter(),
     CompressorFilter(),  # early, so it compresses every response body, rewritten ones too
     CorsFilter(),
+    JwtAuthnFilter(),  # after CORS (preflights answered first), before ext_authz
     GrpcWebFilter(),
     GrpcHttp1BridgeFilter(),
     GrpcStatsFilter(),

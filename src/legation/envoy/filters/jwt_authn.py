@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from envoy.config.core.v3 import base_pb2, http_uri_pb2
+from envoy.config.accesslog.v3 import accesslog_pb2
+from envoy.config.core.v3 import base_pb2, extension_pb2, http_uri_pb2
 from envoy.config.route.v3 import route_components_pb2 as rc
+from envoy.extensions.access_loggers.filters.cel.v3 import cel_pb2
 from envoy.extensions.filters.http.jwt_authn.v3 import config_pb2 as jwt_pb2
+from envoy.extensions.filters.network.http_connection_manager.v3 import (
+    http_connection_manager_pb2 as hcm_pb2,
+)
 from envoy.type.matcher.v3 import regex_pb2, string_pb2
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, wrappers_pb2
 
-from legation.envoy.filters.base import HttpFilter, pack
+from legation.envoy.filters.base import FilterContext, HttpFilter, pack
 from legation.ir.jwt import JwtAuthn, JwtProvider, JwtRequirement, JwtRule
 from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
@@ -98,16 +103,48 @@ def jwt_authn_config(jwt: JwtAuthn) -> Any:
     return config
 
 
+DENIED = "response.code_details.startsWith('jwt_authn_access_denied')"
+"""CEL: the reply is jwt_authn's refusal (its response code details say so)."""
+
+
+def unauthorized_mapper() -> Any:
+    """A local-reply mapper turning every jwt_authn refusal into a 401.
+
+    Envoy answers 403 for a valid signature with a wrong audience and 401 otherwise; the
+    commercial edition (and RFC 6750's invalid_token) answers 401 for every bad token.
+    """
+    expression = cel_pb2.ExpressionFilter(expression=DENIED)
+    return hcm_pb2.ResponseMapper(
+        filter=accesslog_pb2.AccessLogFilter(
+            extension_filter=extension_pb2.TypedExtensionConfig(
+                name="envoy.access_loggers.extension_filters.cel", typed_config=pack(expression)
+            )
+        ),
+        status_code=wrappers_pb2.UInt32Value(value=401),
+    )
+
+
 class JwtAuthnFilter(HttpFilter):
     """Only on listeners where some route needs a JWT."""
 
     name = "envoy.filters.http.jwt_authn"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def needed(self, listener: HttpConnectionManager, ctx: FilterContext) -> bool:
+        """Where the compiler found routes needing validation (it says so per listener)."""
+        return listener.jwt is not None
+
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """Providers, named requirements and path rules of the listener's routes."""
         return jwt_authn_config(listener.jwt) if listener.jwt is not None else None
 
-    def patch_route(self, route: Route, out: Any) -> None:
+    def patch_connection_manager(
+        self, listener: HttpConnectionManager, hcm: Any, ctx: FilterContext
+    ) -> None:
+        """Refusals are 401s."""
+        if listener.jwt is not None:
+            hcm.local_reply_config.mappers.append(unauthorized_mapper())
+
+    def patch_route(self, route: Route, out: Any, state: Any) -> None:
         """The route's requirement by name, or validation off; nothing when the
         listener's path rules decide (or when no FilterPolicy exists)."""
         jwt = route.options.jwt

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from envoy.config.accesslog.v3 import accesslog_pb2
-from envoy.config.core.v3 import base_pb2, extension_pb2, http_uri_pb2
+from envoy.config.core.v3 import base_pb2, http_uri_pb2
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.extensions.access_loggers.filters.cel.v3 import cel_pb2
 from envoy.extensions.filters.http.jwt_authn.v3 import config_pb2 as jwt_pb2
@@ -116,7 +116,7 @@ def unauthorized_mapper() -> Any:
     expression = cel_pb2.ExpressionFilter(expression=DENIED)
     return hcm_pb2.ResponseMapper(
         filter=accesslog_pb2.AccessLogFilter(
-            extension_filter=extension_pb2.TypedExtensionConfig(
+            extension_filter=accesslog_pb2.ExtensionFilter(
                 name="envoy.access_loggers.extension_filters.cel", typed_config=pack(expression)
             )
         ),

@@ -7,15 +7,20 @@ the only way a Secret is shown (golden files, `legation translate`): no key byte
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from envoy.config.core.v3 import base_pb2
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2, tls_pb2
+from envoy.type.matcher.v3 import string_pb2
 
 from legation.envoy.config_source import ads_source
 from legation.ir.clusters import UpstreamTls
 from legation.ir.listeners import DownstreamTls
 from legation.ir.secrets import Secret, SecretKind
+
+SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
+"""The system's CA bundle (Debian's path; the image is Debian)."""
 
 TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls"
 """Name of the TLS transport socket in a filter chain or cluster."""
@@ -58,6 +63,14 @@ def redact_secret_data(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(validation, dict) and isinstance(validation.get("trusted_ca"), dict):
         validation["trusted_ca"] = _placeholder(validation["trusted_ca"], "CA bundle")
     return data
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _sds(name: str) -> Any:
@@ -110,4 +123,24 @@ def upstream_tls_context(host: str, tls: UpstreamTls | None) -> Any:
         return tls_pb2.UpstreamTlsContext(sni=host)
     certificates = (tls.certificate,) if tls.certificate is not None else ()
     common = _common_context(certificates, tls.alpn_protocols, tls, tls.trusted_ca)
-    return tls_pb2.UpstreamTlsContext(common_tls_context=common, sni=tls.sni or host)
+    if tls.system_ca and tls.trusted_ca is None:
+        common.validation_context.trusted_ca.filename = SYSTEM_CA_FILE
+    if tls.verify_san is not None:
+        kinds = common_pb2.SubjectAltNameMatcher
+        matcher = kinds(
+            san_type=kinds.IP_ADDRESS if _is_ip(tls.verify_san) else kinds.DNS,
+            matcher=string_pb2.StringMatcher(exact=tls.verify_san),
+        )
+        if tls.trusted_ca is not None:  # the CA comes over SDS: add the name check beside it
+            combined = common.combined_validation_context
+            combined.validation_context_sds_secret_config.CopyFrom(
+                common.validation_context_sds_secret_config
+            )
+            common.ClearField("validation_context_sds_secret_config")
+            combined.default_validation_context.match_typed_subject_alt_names.append(matcher)
+        else:
+            common.validation_context.match_typed_subject_alt_names.append(matcher)
+    context = tls_pb2.UpstreamTlsContext(common_tls_context=common, sni=tls.sni or host)
+    if tls.allow_renegotiation:
+        context.allow_renegotiation = True
+    return context

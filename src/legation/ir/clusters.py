@@ -40,6 +40,12 @@ class UpstreamTls:
     alpn_protocols: tuple[str, ...] = ()
     context: str | None = None
     """Key of the TLSContext it came from."""
+    system_ca: bool = False
+    """Verify the upstream against the system's CA bundle (when `trusted_ca` is None)."""
+    verify_san: str | None = None
+    """A DNS name the upstream's certificate must carry (checked with the CA)."""
+    allow_renegotiation: bool = False
+    """Allow the server to renegotiate TLS."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from legation.ir.http import ErrorResponse
+from legation.ir.jwt import RouteJwt
 from legation.ir.oauth2 import RouteLogin
 
 
@@ -90,6 +91,8 @@ class RouteOptions:
     """The route's own error body rules, in place of the gateway's; None: the gateway's."""
     bypass_error_responses: bool = False
     """No error body rules apply to this route."""
+    jwt: RouteJwt | None = None
+    """JWT validation decided by FilterPolicies; None: there are none."""
     oauth2: RouteLogin | None = None
     """OIDC login decided by FilterPolicies; None: the route needs none."""
 

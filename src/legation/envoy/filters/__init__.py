@@ -26,6 +26,7 @@ from legation.envoy.filters.custom_response import CustomResponseFilter
 from legation.envoy.filters.grpc_http1_bridge import GrpcHttp1BridgeFilter
 from legation.envoy.filters.grpc_stats import GrpcStatsFilter
 from legation.envoy.filters.grpc_web import GrpcWebFilter
+from legation.envoy.filters.jwt_authn import JwtAuthnFilter
 from legation.envoy.filters.lua import LuaFilter
 from legation.envoy.filters.oauth2 import OAuth2Filter
 from legation.envoy.filters.rbac import RbacFilter
@@ -41,6 +42,7 @@ HTTP_FILTERS: tuple[HttpFilter, ...] = (
     CompressorFilter(),  # early, so it compresses every response body, rewritten ones too
     CorsFilter(),  # before authentication: preflight requests carry no credentials
     OAuth2Filter(),  # OIDC login: a browser without a session is sent to the provider
+    JwtAuthnFilter(),  # cors → oauth2 → jwt → ext_authz → ratelimit → router
     GrpcWebFilter(),
     GrpcHttp1BridgeFilter(),
     GrpcStatsFilter(),

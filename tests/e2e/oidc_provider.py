@@ -17,12 +17,36 @@ from types import TracebackType
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.e2e.helpers import free_port
 
 BUILD_SCRIPT = Path(__file__).parents[2] / "hack" / "oidc-provider.sh"
 CLIENT_ID = "legation-test"
 CLIENT_SECRET = "legation-test-secret"
+
+
+def oauth2_filter(name: str, **oauth2_spec: Any) -> str:
+    """A v3alpha1 Filter of type OAuth2 as YAML."""
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "Filter",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"OAuth2": oauth2_spec},
+    }
+    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
+
+
+def client_secret(name: str, value: str) -> str:
+    """An Opaque Secret holding an OAuth2 client secret (key `oauth2-client-secret`)."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": "default"},
+        "type": "Opaque",
+        "stringData": {"oauth2-client-secret": value},
+    }
+    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
 
 
 def provider_binary() -> Path:
@@ -55,13 +79,12 @@ class OidcProvider:
         return self.info["issuer"]
 
     def filter_spec(self, **extra: Any) -> dict[str, Any]:
-        """`spec.OAuth2` for a Filter using this provider (client secret inline)."""
+        """`spec.OAuth2` for a Filter using this provider (add `secret` or `secretName`)."""
         spec: dict[str, Any] = {
             "authorizationURL": self.issuer,
             "authorizationEndpoint": self.info["authorization_endpoint"],
             "tokenEndpoint": self.info["token_endpoint"],
             "clientID": CLIENT_ID,
-            "secret": CLIENT_SECRET,
         }
         spec.update(extra)
         return spec

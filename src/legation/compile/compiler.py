@@ -37,6 +37,8 @@ from legation.compile.listener_chains import (
 from legation.compile.listeners import CompiledListener, HostMeta, compile_listeners, unbound_hosts
 from legation.compile.mapping import CompiledMapping, compile_mapping
 from legation.compile.module import access_log_settings, mapping_field_defaults, module_settings
+from legation.compile.oauth2 import compile_oauth2
+from legation.compile.oauth2_routes import decide_logins, used_logins
 from legation.compile.precedence import virtual_hosts
 from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
@@ -54,6 +56,7 @@ from legation.ir.endpoints import LoadAssignment
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.gateway import Gateway, RouteConfig
 from legation.ir.listeners import FilterChain, HttpConnectionManager, Listener
+from legation.ir.oauth2 import OAuth2Gateway
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 from legation.model.mapping import MappingSpec
@@ -112,6 +115,7 @@ class CompileCache:
         self.resolvers = ResolverMemo()
         self.xfp = XfpMemo()
         self.jwt_routes = JwtRouteMemo()
+        self.oauth2_routes = JwtRouteMemo("oauth2")
         self._mappings: dict[
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
         ] = {}
@@ -160,6 +164,7 @@ class _Work:
     route_configs: list[RouteConfig] = field(default_factory=list)
     hosts: list[CompiledHost] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
+    oauth2: OAuth2Gateway = field(default_factory=OAuth2Gateway)
     listeners: list[Listener] = field(default_factory=list)
     listener_specs: list[CompiledListener] = field(default_factory=list)
     """Valid Listener resources; when there are some, they replace the default ports."""
@@ -214,6 +219,7 @@ def compile_config(
         clusters=tuple(work.clusters[name] for name in sorted(work.clusters)),
         load_assignments=tuple(work.load_assignments),
         secrets=tuple(work.secrets),
+        oauth2=work.oauth2,
     )
     problems = sorted(
         work.problems,
@@ -549,14 +555,20 @@ def _apply_jwt(work: _Work) -> None:
     if not filters and not policies:
         return
     compiled = compile_jwt_filters(filters, SecretLookup(work.resources))
-    rules = compile_policies(policies, compiled.providers, compiled.broken)
-    work.problems.extend(compiled.problems + rules.problems)
+    logins = compile_oauth2(filters, work.resources)
+    rules = compile_policies(policies, compiled.providers, compiled.broken, logins)
+    work.problems.extend(compiled.problems + logins.problems + rules.problems)
     if not rules.rules:
         return
     memo = work.cache.jwt_routes
     memo.start()
     work.route_configs = [decide_routes(rc, rules.rules, memo) for rc in work.route_configs]
     memo.finish()
+    memo = work.cache.oauth2_routes
+    memo.start()
+    work.route_configs = [decide_logins(rc, rules.rules, memo) for rc in work.route_configs]
+    memo.finish()
+    work.oauth2 = used_logins(work.route_configs, logins)
     by_config = {}
     for config in work.route_configs:
         jwt = jwt_authn_for(config, rules.rules, compiled.providers)

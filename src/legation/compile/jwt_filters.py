@@ -77,6 +77,8 @@ def compile_jwt_filters(
             message = f"expected exactly one of {', '.join(FILTER_TYPES)}; got {len(kinds)}"
             _fail(out, res, "", message)
             continue
+        if kinds[0] == "OAuth2":
+            continue  # compile/oauth2.py
         if kinds[0] != "JWT":
             _fail(out, res, kinds[0], f"Filter type {kinds[0]} is not supported yet")
             continue

@@ -14,6 +14,7 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from enum import Enum
+from typing import Any
 
 from legation.compile.filter_policy import PolicyRule, glob_regex
 from legation.ir.gateway import RouteConfig, VirtualHost
@@ -81,6 +82,15 @@ def _path_cover(glob: str, path: PathMatch) -> Cover:
     return Cover.SOME if overlap else Cover.NONE
 
 
+def rule_cover(rule: PolicyRule, route: Route, domains: Sequence[str]) -> Cover:
+    """How much of a route (in a virtual host with `domains`) a policy rule matches."""
+    host = _host_cover(rule.host, domains)
+    if host is Cover.NONE:
+        return host
+    path = _path_cover(rule.path, route.match.path)
+    return Cover(min(host.value, path.value))
+
+
 def requirement_name(rule: PolicyRule) -> str | None:
     """The requirement a rule asks for; None when it asks for none."""
     if rule.failure is not None:
@@ -117,21 +127,25 @@ def listener_rules(rules: Sequence[PolicyRule]) -> tuple[JwtRule, ...]:
 
 class JwtRouteMemo:
     """Hands back the same decided Route object for the same route and decision, so the
-    route translation caches (keyed on identity) keep working across compiles."""
+    route translation caches (keyed on identity) keep working across compiles.
 
-    def __init__(self) -> None:
-        self._seen: dict[int, tuple[Route, RouteJwt, Route]] = {}
-        self._fresh: dict[int, tuple[Route, RouteJwt, Route]] = {}
+    `option` is the RouteOptions field the decision goes to (`jwt`; `oauth2` for the
+    OIDC login decisions)."""
+
+    def __init__(self, option: str = "jwt") -> None:
+        self._option = option
+        self._seen: dict[int, tuple[Route, Any, Route]] = {}
+        self._fresh: dict[int, tuple[Route, Any, Route]] = {}
 
     def start(self) -> None:
         """Begin a compile: entries not used by it are dropped at its end."""
         self._seen, self._fresh = {**self._seen, **self._fresh}, {}
 
-    def decided(self, route: Route, decision: RouteJwt) -> Route:
-        """`route` with `decision` as its JWT setting."""
+    def decided(self, route: Route, decision: Any) -> Route:
+        """`route` with `decision` as its JWT (or OIDC login) setting."""
         hit = self._fresh.get(id(route)) or self._seen.get(id(route))
         if hit is None or hit[0] is not route or hit[1] != decision:
-            options = dataclasses.replace(route.options, jwt=decision)
+            options = dataclasses.replace(route.options, **{self._option: decision})
             hit = (route, decision, dataclasses.replace(route, options=options))
         self._fresh[id(route)] = hit
         return hit[2]

@@ -289,3 +289,16 @@ def _options(
     if basic is None or errors:
         return None
     return basic, same_site
+
+
+def compile_oauth2(
+    filters: Iterable[Resource[Any]], resources: Iterable[Resource[Any]]
+) -> OAuth2Logins:
+    """The OAuth2 Filters among `filters`, with Secrets looked up in `resources`."""
+    secrets = {(r.namespace, r.name): r for r in resources if r.kind == "Secret"}
+    typed = [
+        (res, res.spec.OAuth2)
+        for res in sorted(filters, key=lambda r: r.key)
+        if getattr(res.spec, "OAuth2", None) is not None and getattr(res.spec, "JWT", None) is None
+    ]
+    return compile_oauth2_filters(typed, secrets)

@@ -1,7 +1,7 @@
 """The `Filter` and `FilterPolicy` kinds, in the shape of Ambassador Edge Stack's
 (commercial edition) `getambassador.io` documentation, so its users' manifests load.
 
-A Filter says *what* to do to a request (type `JWT` is implemented; `OAuth2`,
+A Filter says *what* to do to a request (types `JWT` and `OAuth2` are implemented;
 `External`, `Plugin` and `APIKey` load but are not supported yet). A FilterPolicy says
 *where*: rules of host and path globs, each naming the Filters that apply (or none).
 Fields marked "legation" are extensions the commercial edition does not have.
@@ -15,6 +15,7 @@ from pydantic import Field
 
 from legation.model.common import StrictModel
 from legation.model.durations import DurationMs
+from legation.model.filter_oauth2 import OAuth2FilterSpec
 
 
 class TemplatedHeader(StrictModel):
@@ -94,7 +95,7 @@ class FilterSpec(StrictModel):
     """A Filter: exactly one of the filter types."""
 
     JWT: JwtFilterSpec | None = None
-    OAuth2: Any = None
+    OAuth2: OAuth2FilterSpec | None = None
     External: Any = None
     Plugin: Any = None
     APIKey: Any = None

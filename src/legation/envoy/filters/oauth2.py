@@ -159,7 +159,9 @@ class OAuth2Filter(HttpFilter):
             hcm_pb2.HttpFilter(name=instance_name(x.name), typed_config=pack(oauth2_config(x)))
             for x in logins
         ]
-        hcm.http_filters[at:at] = instances
+        chain = list(hcm.http_filters)
+        del hcm.http_filters[:]
+        hcm.http_filters.extend(chain[:at] + instances + chain[at:])
 
     def route_state(self, gateway: Gateway) -> Hashable:
         """The names of every login: each route turns off all but its own."""

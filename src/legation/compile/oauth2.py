@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from legation.compile.service import ServiceAddress, cluster_for
-from legation.ir.clusters import Cluster
+from legation.ir.clusters import Cluster, UpstreamTls
 from legation.ir.errors import ConfigProblem
 from legation.ir.oauth2 import CookieNames, GenericSecret, OAuth2Login
 from legation.model.filter_oauth2 import (
@@ -199,7 +199,12 @@ def _endpoints(
     scheme, host, port = token
     address = ServiceAddress(host, port, scheme == "https")
     cluster = cluster_for(address, f"{scheme}://{host}:{port}", None)
-    cluster = replace(cluster, name=cluster.name.replace("cluster_", "oauth2_", 1))
+    # Over https the provider's certificate is checked against the system's CAs and
+    # must name the token endpoint's host: the client secret is sent on this connection.
+    tls = UpstreamTls(sni=host, system_ca=True, verify_san=host) if address.tls else None
+    cluster = replace(
+        cluster, name=cluster.name.replace("cluster_", "oauth2_", 1), upstream_tls=tls
+    )
     return spec.authorizationEndpoint or "", spec.tokenEndpoint or "", cluster
 
 

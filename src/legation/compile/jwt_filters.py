@@ -258,8 +258,11 @@ def _remote_jwks(
         upstream = _jwks_tls(res, spec, address.host, lookup, out, errors)
         if upstream is None:
             return None
-    digest = hashlib.sha1(repr(upstream).encode(), usedforsecurity=False).hexdigest()[:8]
-    name = cluster.name.replace("cluster_", "jwks_", 1) + (f"_{digest}" if tls else "")
+    name = cluster.name.replace("cluster_", "jwks_", 1)
+    if upstream is not None:  # one cluster per distinct TLS setting of one JWKS server
+        u = upstream
+        settings = repr((u, u.system_ca, u.verify_san, u.allow_renegotiation))
+        name += "_" + hashlib.sha1(settings.encode(), usedforsecurity=False).hexdigest()[:8]
     cluster = replace(cluster, name=name, upstream_tls=upstream, mappings=(res.key,))
     out.clusters.append(cluster)
     return RemoteJwks(uri, name, spec.jwksCacheDuration, spec.jwksFetchTimeout)

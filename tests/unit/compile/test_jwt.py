@@ -10,6 +10,7 @@ import pytest
 
 from legation.compile.compiler import CompileCache, compile_config
 from legation.compile.filter_policy import PolicyRule, glob_regex
+from legation.compile.jwt_errors import envoy_format
 from legation.compile.jwt_routes import FAIL_CLOSED, route_decision
 from legation.envoy.translator import Translator
 from legation.ir.jwt import RouteJwt
@@ -239,3 +240,18 @@ def test_unchanged_routes_keep_their_objects_and_bytes() -> None:
     second = compile_config([*objects, _mapping("b", "/b/")], cache=cache)
     assert _routes(first)["Mapping/a.default"] is _routes(second)["Mapping/a.default"]
     assert _routes(second)["Mapping/b.default"].options.jwt == RouteJwt(disabled=True)
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('{"e": "{{ .message }}"}', '{"e": "%LOCAL_REPLY_BODY%"}'),
+        ("{{.status_code}} at 100%", "%RESPONSE_CODE% at 100%%"),
+        ("id {{ .request_id }}", "id %REQ(x-request-id)%"),
+        ("{{ .error.Error }}", None),
+        ("{{ if .message }}x{{ end }}", None),
+        ("{{ .httpStatus }}", None),
+    ],
+)
+def test_error_templates_become_envoy_format_strings(template: str, expected: str | None) -> None:
+    assert envoy_format(template) == expected

@@ -113,6 +113,10 @@ def test_valid_token_passes_with_claims_as_headers(setup: Setup) -> None:
     assert headers["x-jwt-sub"] == "alice"  # the claim, not the client's value
     assert headers["x-jwt-email"] == "alice@example.test"
     assert headers["authorization"].startswith("Bearer ")  # forwarded, as the commercial edition
+    # a claim the token lacks: the client's header of that name does not pass either
+    r = setup.get("/api/hello", setup.good(email=None), headers={"x-jwt-email": "forged"})
+    assert r.status_code == 200
+    assert "x-jwt-email" not in r.json()["headers"]
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ CASES = [
     "ingress_service_absent",
     "resolver_endpoint_alias",
     "api_ambassador_v2",
+    "jwt_filters",
     "oauth2",
 ]
 

@@ -42,6 +42,11 @@ def _files(up: EchoUpstream, jwks: JwksServer, inline: str) -> dict[str, str]:
                 {"name": "X-Jwt-Sub", "value": "{{ .token.Claims.sub }}"},
                 {"name": "X-Jwt-Email", "value": "{{ .token.Claims.email }}"},
             ],
+            errorResponse={
+                "contentType": "application/json",
+                "bodyTemplate": '{"error": "{{ .message }}", "status": {{ .status_code }}}',
+                "headers": [{"name": "X-Auth-Failed", "value": "jwt"}],
+            },
         )
         + jwt_filter(
             "cookie",
@@ -108,6 +113,10 @@ def test_valid_token_passes_with_claims_as_headers(setup: Setup) -> None:
     assert headers["x-jwt-sub"] == "alice"  # the claim, not the client's value
     assert headers["x-jwt-email"] == "alice@example.test"
     assert headers["authorization"].startswith("Bearer ")  # forwarded, as the commercial edition
+    # a claim the token lacks: the client's header of that name does not pass either
+    r = setup.get("/api/hello", setup.good(email=None), headers={"x-jwt-email": "forged"})
+    assert r.status_code == 200
+    assert "x-jwt-email" not in r.json()["headers"]
 
 
 @pytest.mark.parametrize(
@@ -134,6 +143,18 @@ def test_bad_signature_and_missing_token_get_401(setup: Setup) -> None:
     assert setup.get("/api/hello").status_code == 401
     assert setup.get("/api/hello", "not-a-jwt").status_code == 401
     assert setup.get("/api/hello", setup.good()).status_code == 200
+
+
+def test_error_response_body_and_headers(setup: Setup) -> None:
+    r = setup.get("/api/hello")
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["x-auth-failed"] == "jwt"
+    assert r.json() == {"error": "Jwt is missing", "status": 401}
+    # the wrong-audience refusal (403 in Envoy) is a 401 with the same body shape
+    r = setup.get("/api/hello", setup.good(aud="other"))
+    assert (r.status_code, r.json()["status"]) == (401, 401), r.text
+    assert "udience" in r.json()["error"]
 
 
 def test_policy_skips_paths(setup: Setup) -> None:

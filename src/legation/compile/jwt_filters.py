@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from legation.compile.jwt_errors import error_response
 from legation.compile.service import ServiceAddress, cluster_for
 from legation.compile.tls_secrets import SecretLookup
 from legation.ir.clusters import Cluster, UpstreamTls
@@ -102,6 +103,7 @@ def _compile_one(
     errors.extend(_laxer_than_asked(spec))
     problems.extend(res.problem(f, m, notice=True) for f, m in _stricter_than_asked(spec))
     claims = _claim_headers(res, spec, problems)
+    errors_out = error_response(res, spec.errorResponse, problems)
     if errors:
         out.problems.extend(problems)
         for fld, message in errors:
@@ -122,6 +124,7 @@ def _compile_one(
         # Envoy reads 0 as "unset" (60 s): one second is the closest it comes to none
         clock_skew_seconds=max(1, -(-skew_ms // 1000)),
         claim_headers=claims,
+        error_response=errors_out,
     )
     out.problems.extend(problems)
 
@@ -160,8 +163,6 @@ def _stricter_than_asked(spec: JwtFilterSpec) -> list[tuple[str, str]]:
         notices.append(
             ("JWT.validAlgorithms", "Envoy accepts each algorithm the JWKS key type allows")
         )
-    if spec.errorResponse is not None:
-        notices.append(("JWT.errorResponse", "not applied yet: Envoy's own 401 is sent"))
     if spec.renegotiateTLS == "onceAsClient":
         notices.append(("JWT.renegotiateTLS", "Envoy allows renegotiation freely"))
     return notices
@@ -260,8 +261,11 @@ def _remote_jwks(
         upstream = _jwks_tls(res, spec, address.host, lookup, out, errors)
         if upstream is None:
             return None
-    digest = hashlib.sha1(repr(upstream).encode(), usedforsecurity=False).hexdigest()[:8]
-    name = cluster.name.replace("cluster_", "jwks_", 1) + (f"_{digest}" if tls else "")
+    name = cluster.name.replace("cluster_", "jwks_", 1)
+    if upstream is not None:  # one cluster per distinct TLS setting of one JWKS server
+        u = upstream
+        settings = repr((u, u.system_ca, u.verify_san, u.allow_renegotiation))
+        name += "_" + hashlib.sha1(settings.encode(), usedforsecurity=False).hexdigest()[:8]
     cluster = replace(cluster, name=name, upstream_tls=upstream, mappings=(res.key,))
     out.clusters.append(cluster)
     return RemoteJwks(uri, name, spec.jwksCacheDuration, spec.jwksFetchTimeout)

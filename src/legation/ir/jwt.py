@@ -36,6 +36,16 @@ class ClaimHeader:
 
 
 @dataclass(frozen=True, slots=True)
+class JwtErrorResponse:
+    """What a refused request gets instead of Envoy's plain 401 (Envoy format strings:
+    `%LOCAL_REPLY_BODY%` is Envoy's reason, `%RESPONSE_CODE%` the status)."""
+
+    body: str | None = None
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class JwtProvider:
     """How one JWT Filter validates tokens."""
 
@@ -55,6 +65,7 @@ class JwtProvider:
     require_expiration: bool = False
     clock_skew_seconds: int = 1
     claim_headers: tuple[ClaimHeader, ...] = ()
+    error_response: JwtErrorResponse | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from envoy.config.accesslog.v3 import accesslog_pb2
-from envoy.config.core.v3 import base_pb2, http_uri_pb2
+from envoy.config.core.v3 import base_pb2, http_uri_pb2, substitution_format_string_pb2
 from envoy.config.route.v3 import route_components_pb2 as rc
 from envoy.extensions.access_loggers.filters.cel.v3 import cel_pb2
 from envoy.extensions.filters.http.jwt_authn.v3 import config_pb2 as jwt_pb2
@@ -22,7 +22,7 @@ from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import duration_pb2, wrappers_pb2
 
 from legation.envoy.filters.base import FilterContext, HttpFilter, pack
-from legation.ir.jwt import JwtAuthn, JwtProvider, JwtRequirement, JwtRule
+from legation.ir.jwt import JwtAuthn, JwtErrorResponse, JwtProvider, JwtRequirement, JwtRule
 from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
 
@@ -107,14 +107,15 @@ DENIED = "response.code_details.startsWith('jwt_authn_access_denied')"
 """CEL: the reply is jwt_authn's refusal (its response code details say so)."""
 
 
-def unauthorized_mapper() -> Any:
-    """A local-reply mapper turning every jwt_authn refusal into a 401.
+def unauthorized_mapper(errors: JwtErrorResponse | None = None) -> Any:
+    """A local-reply mapper turning every jwt_authn refusal into a 401, with the body
+    and headers of a Filter's `errorResponse`.
 
     Envoy answers 403 for a valid signature with a wrong audience and 401 otherwise; the
     commercial edition (and RFC 6750's invalid_token) answers 401 for every bad token.
     """
     expression = cel_pb2.ExpressionFilter(expression=DENIED)
-    return hcm_pb2.ResponseMapper(
+    mapper = hcm_pb2.ResponseMapper(
         filter=accesslog_pb2.AccessLogFilter(
             extension_filter=accesslog_pb2.ExtensionFilter(
                 name="envoy.access_loggers.extension_filters.cel", typed_config=pack(expression)
@@ -122,6 +123,21 @@ def unauthorized_mapper() -> Any:
         ),
         status_code=wrappers_pb2.UInt32Value(value=401),
     )
+    if errors is not None and errors.body is not None:
+        mapper.body_format_override.CopyFrom(
+            substitution_format_string_pb2.SubstitutionFormatString(
+                text_format_source=base_pb2.DataSource(inline_string=errors.body),
+                content_type=errors.content_type or "",
+            )
+        )
+    overwrite = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+    for name, value in errors.headers if errors is not None else ():
+        mapper.headers_to_add.append(
+            base_pb2.HeaderValueOption(
+                header=base_pb2.HeaderValue(key=name, value=value), append_action=overwrite
+            )
+        )
+    return mapper
 
 
 class JwtAuthnFilter(HttpFilter):
@@ -140,9 +156,11 @@ class JwtAuthnFilter(HttpFilter):
     def patch_connection_manager(
         self, listener: HttpConnectionManager, hcm: Any, ctx: FilterContext
     ) -> None:
-        """Refusals are 401s."""
+        """Refusals are 401s. Envoy does not say which provider refused, so one
+        `errorResponse` applies per listener: the first Filter's (by name) that has one."""
         if listener.jwt is not None:
-            hcm.local_reply_config.mappers.append(unauthorized_mapper())
+            found = [p.error_response for p in listener.jwt.providers if p.error_response]
+            hcm.local_reply_config.mappers.append(unauthorized_mapper(found[0] if found else None))
 
     def patch_route(self, route: Route, out: Any, state: Any) -> None:
         """The route's requirement by name, or validation off; nothing when the

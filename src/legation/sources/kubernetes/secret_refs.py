@@ -1,7 +1,8 @@
 """Which Secrets the configuration refers to, read from the raw watched objects.
 
 legation reads a Secret only when something names it: a Host's `tlsSecret`, a
-TLSContext's `secret` or `ca_secret`, or an Ingress's `spec.tls[].secretName` (Hosts and
+TLSContext's `secret` or `ca_secret`, an Ingress's `spec.tls[].secretName`, or a JWT
+Filter's `jwksSecret` / `jwksCASecret` (Hosts and
 TLSContexts written in a Service's `getambassador.io/config` annotation count too).
 This runs on raw dicts, before any parsing: a reference is a (namespace, name) pair,
 and a malformed object simply refers to nothing (its errors come from the compiler).
@@ -63,7 +64,22 @@ def _ingress_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
     return {(namespace, n) for n in names if isinstance(n, str) and n}
 
 
-_BY_KIND = {"Host": _host_refs, "TLSContext": _context_refs, "Ingress": _ingress_refs}
+def _filter_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
+    """A JWT Filter's `jwksSecret` (a name and key) and `jwksCASecret` (a name)."""
+    jwt = _spec(doc).get("JWT")
+    if not isinstance(jwt, dict):
+        return set()
+    ref = jwt.get("jwksSecret")
+    names = [ref.get("name") if isinstance(ref, dict) else None, jwt.get("jwksCASecret")]
+    return {(namespace, n) for n in names if isinstance(n, str) and n}
+
+
+_BY_KIND = {
+    "Host": _host_refs,
+    "TLSContext": _context_refs,
+    "Ingress": _ingress_refs,
+    "Filter": _filter_refs,
+}
 
 
 def _annotation_docs(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -141,3 +141,16 @@ def test_jwt_filters_name_their_jwks_and_ca_secrets() -> None:
         ("ns", "idp-ca"),
     }
     assert secret_references(obj("Filter", "g", "1", spec={"OAuth2": {}})) == set()
+
+
+def test_oauth2_filters_name_their_client_secret() -> None:
+    own = {"OAuth2": {"secretName": "idp-client"}}
+    other = {"OAuth2": {"secretName": "idp-client", "secretNamespace": "auth"}}
+    assert secret_references(obj("Filter", "f", "1", namespace="ns", spec=own)) == {
+        ("ns", "idp-client")
+    }
+    assert secret_references(obj("Filter", "f", "1", namespace="ns", spec=other)) == {
+        ("auth", "idp-client")
+    }
+    inline = {"OAuth2": {"secret": "not-a-reference"}}
+    assert secret_references(obj("Filter", "f", "1", spec=inline)) == set()

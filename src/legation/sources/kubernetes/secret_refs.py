@@ -1,8 +1,8 @@
 """Which Secrets the configuration refers to, read from the raw watched objects.
 
 legation reads a Secret only when something names it: a Host's `tlsSecret`, a
-TLSContext's `secret` or `ca_secret`, an Ingress's `spec.tls[].secretName`, or a JWT
-Filter's `jwksSecret` / `jwksCASecret` (Hosts and
+TLSContext's `secret` or `ca_secret`, an Ingress's `spec.tls[].secretName`, a JWT
+Filter's `jwksSecret` / `jwksCASecret`, or an OAuth2 Filter's `secretName` (Hosts and
 TLSContexts written in a Service's `getambassador.io/config` annotation count too).
 This runs on raw dicts, before any parsing: a reference is a (namespace, name) pair,
 and a malformed object simply refers to nothing (its errors come from the compiler).
@@ -65,7 +65,13 @@ def _ingress_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
 
 
 def _filter_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
-    """A JWT Filter's `jwksSecret` (a name and key) and `jwksCASecret` (a name)."""
+    """A JWT Filter's `jwksSecret` (a name and key) and `jwksCASecret` (a name); an
+    OAuth2 Filter's `secretName` (in `secretNamespace`, default the Filter's)."""
+    oauth2 = _spec(doc).get("OAuth2")
+    if isinstance(oauth2, dict) and isinstance(oauth2.get("secretName"), str):
+        other = oauth2.get("secretNamespace")
+        other = other if isinstance(other, str) and other else namespace
+        return {(other, oauth2["secretName"])} if oauth2["secretName"] else set()
     jwt = _spec(doc).get("JWT")
     if not isinstance(jwt, dict):
         return set()

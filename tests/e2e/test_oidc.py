@@ -170,3 +170,26 @@ def test_check_reports_broken_filters(tmp_path: Path) -> None:
     assert "filters.yaml" in out and "Filter/nosecret.default" in out
     assert "Secret default/missing-secret does not exist" in out
     assert "expected the issuer as an http:// or https:// URL, got 'ftp://idp'" in out
+
+
+def test_a_filter_starts_working_when_its_secret_arrives_and_stops_when_it_goes() -> None:
+    with EchoUpstream("app") as up, OidcProvider() as idp:
+        files = {
+            "mappings.yaml": mapping("app", up.service, "/app/")
+            + mapping("open", up.service, "/open/"),
+            "filters.yaml": oauth2_filter("login", **idp.filter_spec(secretName="idp-client")),
+            "policy.yaml": filter_policy(
+                "policy", [{"path": "/app/*", "filters": [{"name": "login"}]}]
+            ),
+        }
+        with RunningGateway(files) as gw:
+            gw.wait_status("/open/", 200)
+            assert gw.get("/app/").status_code == 503  # no Secret yet: closed
+            gw.write("secret.yaml", client_secret("idp-client", CLIENT_SECRET))
+            gw.wait_status("/app/", 302)
+            assert (
+                gw.get("/app/").headers["location"].startswith(idp.info["authorization_endpoint"])
+            )
+            gw.remove("secret.yaml")
+            gw.wait_status("/app/", 503)  # closed again, never open
+            assert gw.get("/open/").status_code == 200

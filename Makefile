@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 QUICKSTART := examples/quickstart
 
-.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets crds deploy conformance dist ratelimit image
+.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets oidc-provider crds deploy conformance dist ratelimit image
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: install
 	$(PY) $(QUICKSTART)/run.py
 
 ## test: lint, type check, and the whole test suite (unit, golden, end to end, Kubernetes)
-test: install lint typecheck k8s-assets ratelimit image
+test: install lint typecheck k8s-assets oidc-provider ratelimit image
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: install
@@ -47,6 +47,10 @@ k8s-assets:
 ratelimit:
 	@if command -v go >/dev/null 2>&1; then bash hack/go-tools.sh ratelimit; \
 	else echo "go not found: the rate-limit tests will be skipped (and fail in CI)"; fi
+## oidc-provider: build the test OpenID provider (mockoidc, a Go module; cached outside the repo)
+oidc-provider:
+	@if command -v go >/dev/null 2>&1; then bash hack/oidc-provider.sh >/dev/null; \
+	else echo "go not found: the OIDC tests will be skipped (and fail in CI)"; fi
 
 ## golden: regenerate the golden files (read the diff before committing)
 golden: install

@@ -29,6 +29,8 @@ CASES = [
     "auth_http",
     "auth_grpc",
     "auth_errors",
+    "jwt_filters",
+    "oauth2",
 ]
 
 

@@ -17,6 +17,7 @@ from legation.compile.control_ports import (
     without_control_endpoints,
 )
 from legation.compile.endpoints import load_assignments
+from legation.compile.filter_policy import compile_policies
 from legation.compile.host_routes import (
     HostRouteMemo,
     host_virtual_hosts,
@@ -27,6 +28,8 @@ from legation.compile.hosts import CompiledHost, HostResult, compile_hosts
 from legation.compile.http_settings import http_filter_settings, http_settings
 from legation.compile.ingress import ingress_mappings
 from legation.compile.ingress_tls import IngressTls, ingress_tls_hosts
+from legation.compile.jwt_filters import compile_jwt_filters
+from legation.compile.jwt_routes import JwtRouteMemo, decide_routes, jwt_authn_for, with_jwt
 from legation.compile.listener_chains import (
     XfpMemo,
     listener_ir,
@@ -36,6 +39,8 @@ from legation.compile.listener_chains import (
 from legation.compile.listeners import CompiledListener, HostMeta, compile_listeners, unbound_hosts
 from legation.compile.mapping import CompiledMapping, compile_mapping
 from legation.compile.module import access_log_settings, mapping_field_defaults, module_settings
+from legation.compile.oauth2 import compile_oauth2
+from legation.compile.oauth2_routes import decide_logins, used_logins
 from legation.compile.precedence import virtual_hosts
 from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
@@ -55,6 +60,7 @@ from legation.ir.endpoints import LoadAssignment
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.gateway import Gateway, RouteConfig
 from legation.ir.listeners import FilterChain, HttpConnectionManager, Listener
+from legation.ir.oauth2 import OAuth2Gateway
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 from legation.model.mapping import MappingSpec
@@ -112,6 +118,8 @@ class CompileCache:
         self.host_routes = HostRouteMemo()
         self.resolvers = ResolverMemo()
         self.xfp = XfpMemo()
+        self.jwt_routes = JwtRouteMemo()
+        self.oauth2_routes = JwtRouteMemo("oauth2")
         self._mappings: dict[
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
         ] = {}
@@ -160,6 +168,7 @@ class _Work:
     route_configs: list[RouteConfig] = field(default_factory=list)
     hosts: list[CompiledHost] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
+    oauth2: OAuth2Gateway = field(default_factory=OAuth2Gateway)
     listeners: list[Listener] = field(default_factory=list)
     listener_specs: list[CompiledListener] = field(default_factory=list)
     """Valid Listener resources; when there are some, they replace the default ports."""
@@ -218,6 +227,7 @@ def compile_config(
     _assign_endpoints(work)
     _build_routes(work)
     _build_listeners(work)
+    _apply_jwt(work)
     gateway = Gateway(
         listeners=tuple(work.listeners),
         route_configs=tuple(work.route_configs),
@@ -225,6 +235,7 @@ def compile_config(
         load_assignments=tuple(work.load_assignments),
         secrets=tuple(work.secrets),
         auth=work.auth,
+        oauth2=work.oauth2,
     )
     problems = sorted(
         work.problems,
@@ -613,6 +624,48 @@ def _build_listener_routes(work: _Work, routes: Sequence[Route]) -> None:
         hosts = taken_hosts(listener, work.hosts, work.host_meta) if work.hosts else None
         config = listener_route_config(listener, hosts, routes, labels, memo, xfp)
         work.route_configs.append(config)
+
+
+def _apply_jwt(work: _Work) -> None:
+    """Filters and FilterPolicies: each route's JWT requirement, the JWT filter on the
+    listeners whose routes need one, the JWKS clusters and their CA bundles."""
+    filters = [r for r in work.resources if r.kind == "Filter"]
+    policies = [r for r in work.resources if r.kind == "FilterPolicy"]
+    if not filters and not policies:
+        return
+    compiled = compile_jwt_filters(filters, SecretLookup(work.resources))
+    logins = compile_oauth2(filters, work.resources)
+    rules = compile_policies(policies, compiled.providers, compiled.broken, logins)
+    work.problems.extend(compiled.problems + logins.problems + rules.problems)
+    if not rules.rules:
+        return
+    memo = work.cache.jwt_routes
+    memo.start()
+    work.route_configs = [decide_routes(rc, rules.rules, memo) for rc in work.route_configs]
+    memo.finish()
+    memo = work.cache.oauth2_routes
+    memo.start()
+    work.route_configs = [decide_logins(rc, rules.rules, memo) for rc in work.route_configs]
+    memo.finish()
+    work.oauth2 = used_logins(work.route_configs, logins)
+    by_config = {}
+    for config in work.route_configs:
+        jwt = jwt_authn_for(config, rules.rules, compiled.providers)
+        if jwt is not None:
+            by_config[config.name] = jwt
+    work.listeners = [with_jwt(li, by_config) for li in work.listeners]
+    used = {p.remote_jwks.cluster for j in by_config.values() for p in j.providers if p.remote_jwks}
+    for cluster in compiled.clusters:
+        if cluster.name in used:
+            work.clusters.setdefault(cluster.name, cluster)
+    named = {s.name: s for s in work.secrets}
+    for secret in compiled.secrets:
+        if any(
+            c.upstream_tls and c.upstream_tls.trusted_ca == secret.name
+            for c in work.clusters.values()
+        ):
+            named.setdefault(secret.name, secret)
+    work.secrets = [named[name] for name in sorted(named)]
 
 
 def _build_listeners(work: _Work) -> None:

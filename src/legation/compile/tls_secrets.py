@@ -153,6 +153,22 @@ class SecretLookup:
         except CertificateError as exc:
             return f"{what}: {exc}"
 
+    def text(self, namespace: str, name: str, key: str) -> tuple[str | None, str | None]:
+        """The UTF-8 text under `key` of Secret `namespace/name`, or why there is none."""
+        res = self._secrets.get((namespace, name))
+        if res is None:
+            return None, "does not exist"
+        try:
+            value = res.spec.value(key)
+        except ValueError as exc:
+            return None, str(exc)
+        if value is None:
+            return None, f"has no key {key!r}"
+        try:
+            return value.decode(), None
+        except UnicodeDecodeError:
+            return None, f"{key} is not UTF-8 text"
+
     def used(self) -> list[Secret]:
         """Every secret loaded successfully, sorted by name."""
         found = [s for s in self._done.values() if isinstance(s, Secret)]

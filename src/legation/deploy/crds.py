@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from legation.deploy.schema import ANY, model_schema
 from legation.model.authservice import AuthServiceSpec
+from legation.model.filter import FilterPolicySpec, FilterSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
 from legation.model.resolver import (
@@ -68,6 +69,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("KubernetesEndpointResolver", "kubernetesendpointresolvers",
          KubernetesEndpointResolverSpec),
     Kind("ConsulResolver", "consulresolvers", ConsulResolverSpec),
+    Kind("Filter", "filters", FilterSpec),
+    Kind("FilterPolicy", "filterpolicies", FilterPolicySpec),
 )  # fmt: skip
 """Every kind legation installs a CRD for."""
 

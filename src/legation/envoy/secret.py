@@ -7,15 +7,20 @@ the only way a Secret is shown (golden files, `legation translate`): no key byte
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from envoy.config.core.v3 import base_pb2
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2, tls_pb2
+from envoy.type.matcher.v3 import string_pb2
 
 from legation.envoy.config_source import ads_source
 from legation.ir.clusters import UpstreamTls
 from legation.ir.listeners import DownstreamTls
 from legation.ir.secrets import Secret, SecretKind
+
+SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
+"""The system's CA bundle (Debian's path; the image is Debian)."""
 
 TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls"
 """Name of the TLS transport socket in a filter chain or cluster."""
@@ -51,12 +56,23 @@ def redact_secret_data(data: dict[str, Any]) -> dict[str, Any]:
         for name, what in (("certificate_chain", "certificate chain"), ("private_key", "key")):
             if isinstance(cert.get(name), dict):
                 cert[name] = _placeholder(cert[name], what)
+    generic = data.get("generic_secret")
+    if isinstance(generic, dict) and isinstance(generic.get("secret"), dict):
+        generic["secret"] = _placeholder(generic["secret"], "secret")
     validation = data.get("validation_context")
     if isinstance(validation, dict):
         for name, what in (("trusted_ca", "CA bundle"), ("crl", "CRL")):
             if isinstance(validation.get(name), dict):
                 validation[name] = _placeholder(validation[name], what)
     return data
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _sds(name: str) -> Any:
@@ -109,4 +125,24 @@ def upstream_tls_context(host: str, tls: UpstreamTls | None) -> Any:
         return tls_pb2.UpstreamTlsContext(sni=host)
     certificates = (tls.certificate,) if tls.certificate is not None else ()
     common = _common_context(certificates, tls.alpn_protocols, tls, tls.trusted_ca)
-    return tls_pb2.UpstreamTlsContext(common_tls_context=common, sni=tls.sni or host)
+    if tls.system_ca and tls.trusted_ca is None:
+        common.validation_context.trusted_ca.filename = SYSTEM_CA_FILE
+    if tls.verify_san is not None:
+        kinds = common_pb2.SubjectAltNameMatcher
+        matcher = kinds(
+            san_type=kinds.IP_ADDRESS if _is_ip(tls.verify_san) else kinds.DNS,
+            matcher=string_pb2.StringMatcher(exact=tls.verify_san),
+        )
+        if tls.trusted_ca is not None:  # the CA comes over SDS: add the name check beside it
+            combined = common.combined_validation_context
+            combined.validation_context_sds_secret_config.CopyFrom(
+                common.validation_context_sds_secret_config
+            )
+            common.ClearField("validation_context_sds_secret_config")
+            combined.default_validation_context.match_typed_subject_alt_names.append(matcher)
+        else:
+            common.validation_context.match_typed_subject_alt_names.append(matcher)
+    context = tls_pb2.UpstreamTlsContext(common_tls_context=common, sni=tls.sni or host)
+    if tls.allow_renegotiation:
+        context.allow_renegotiation = True
+    return context

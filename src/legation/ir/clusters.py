@@ -40,6 +40,14 @@ class UpstreamTls:
     alpn_protocols: tuple[str, ...] = ()
     context: str | None = None
     """Key of the TLSContext it came from."""
+    # Left out of repr: cluster names hash the repr, and these (JWKS clusters only)
+    # must not rename the clusters of Mappings.
+    system_ca: bool = field(default=False, repr=False)
+    """Verify the upstream against the system's CA bundle (when `trusted_ca` is None)."""
+    verify_san: str | None = field(default=None, repr=False)
+    """A DNS name or IP the upstream's certificate must carry (checked with the CA)."""
+    allow_renegotiation: bool = field(default=False, repr=False)
+    """Allow the server to renegotiate TLS."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from legation.ir.auth import ExtAuthz
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.listeners import Listener
+from legation.ir.oauth2 import OAuth2Gateway
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 
@@ -45,3 +46,5 @@ class Gateway:
     auth: ExtAuthz | None = None
     """External authorization (AuthService) for every HTTP listener; None: none. Its
     cluster is added by the ext_authz filter (envoy/filters/ext_authz.py)."""
+    oauth2: OAuth2Gateway = field(default_factory=OAuth2Gateway)
+    """OIDC logins (OAuth2 Filters) some route uses, their secrets and token clusters."""

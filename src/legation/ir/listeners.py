@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from legation.ir.accesslog import AccessLog
 from legation.ir.http import HttpFilterSettings, HttpSettings
+from legation.ir.jwt import JwtAuthn
 from legation.ir.tcp import TcpProxy
 
 
@@ -63,6 +64,8 @@ class HttpConnectionManager:
     """Connection manager options from the Module (server name, timeouts, limits...)."""
     filters: HttpFilterSettings = field(default_factory=HttpFilterSettings)
     """Optional HTTP filters from the Module (gzip, buffer, gRPC, Lua, IP rules...)."""
+    jwt: JwtAuthn | None = None
+    """JWT validation for the routes of `route_config` that need it; None: none do."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from legation.ir.http import ErrorResponse
+from legation.ir.jwt import RouteJwt
+from legation.ir.oauth2 import RouteLogin
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,10 @@ class RouteOptions:
     """The AuthService is not asked for this route's requests (Mapping `bypass_auth`)."""
     auth_context_extensions: tuple[tuple[str, str], ...] = ()
     """Sent to a gRPC AuthService in the check request's `context_extensions`, sorted."""
+    jwt: RouteJwt | None = None
+    """JWT validation decided by FilterPolicies; None: there are none."""
+    oauth2: RouteLogin | None = None
+    """OIDC login decided by FilterPolicies; None: the route needs none."""
 
 
 @dataclass(frozen=True, slots=True)

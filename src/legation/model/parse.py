@@ -15,6 +15,7 @@ from legation.ir.errors import ConfigProblem, Severity
 from legation.model.annotations import expand_service, is_annotated_service
 from legation.model.authservice import AuthServiceSpec
 from legation.model.fields import known_fields
+from legation.model.filter import FilterPolicySpec, FilterSpec
 from legation.model.host import HostSpec
 from legation.model.kubernetes import is_kubernetes_object, parse_kubernetes_object
 from legation.model.limits import MAX_NESTING_DEPTH, nesting_exceeds
@@ -45,13 +46,15 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
     "KubernetesEndpointResolver": KubernetesEndpointResolverSpec,
     "ConsulResolver": ConsulResolverSpec,
     "AuthService": AuthServiceSpec,
+    "Filter": FilterSpec,
+    "FilterPolicy": FilterPolicySpec,
 }
 """Kinds the model understands, and the spec model of each."""
 
 KNOWN_NOT_YET: frozenset[str] = frozenset(
     {
         "RateLimitService", "LogService",
-        "TracingService", "DevPortal", "Filter", "FilterPolicy",
+        "TracingService", "DevPortal",
     }
 )  # fmt: skip
 """Ambassador kinds that legation reads but does not act on yet: skipped with a notice."""

@@ -135,3 +135,25 @@ def test_dropped_informer_reports_its_secret_deleted() -> None:
         (EventType.ADDED, "default/tls"),
         (EventType.DELETED, "default/tls"),
     ]
+
+
+def test_jwt_filters_name_their_jwks_and_ca_secrets() -> None:
+    jwt = {"jwksSecret": {"name": "keys", "key": "jwks"}, "jwksCASecret": "idp-ca"}
+    assert secret_references(obj("Filter", "f", "1", namespace="ns", spec={"JWT": jwt})) == {
+        ("ns", "keys"),
+        ("ns", "idp-ca"),
+    }
+    assert secret_references(obj("Filter", "g", "1", spec={"OAuth2": {}})) == set()
+
+
+def test_oauth2_filters_name_their_client_secret() -> None:
+    own = {"OAuth2": {"secretName": "idp-client"}}
+    other = {"OAuth2": {"secretName": "idp-client", "secretNamespace": "auth"}}
+    assert secret_references(obj("Filter", "f", "1", namespace="ns", spec=own)) == {
+        ("ns", "idp-client")
+    }
+    assert secret_references(obj("Filter", "f", "1", namespace="ns", spec=other)) == {
+        ("auth", "idp-client")
+    }
+    inline = {"OAuth2": {"secret": "not-a-reference"}}
+    assert secret_references(obj("Filter", "f", "1", spec=inline)) == set()

@@ -27,7 +27,9 @@ from legation.envoy.filters.ext_authz import ExtAuthzFilter
 from legation.envoy.filters.grpc_http1_bridge import GrpcHttp1BridgeFilter
 from legation.envoy.filters.grpc_stats import GrpcStatsFilter
 from legation.envoy.filters.grpc_web import GrpcWebFilter
+from legation.envoy.filters.jwt_authn import JwtAuthnFilter
 from legation.envoy.filters.lua import LuaFilter
+from legation.envoy.filters.oauth2 import OAuth2Filter
 from legation.envoy.filters.rbac import RbacFilter
 from legation.envoy.filters.router import RouterFilter
 from legation.envoy.resources import XdsResources
@@ -40,6 +42,8 @@ HTTP_FILTERS: tuple[HttpFilter, ...] = (
     BufferFilter(),
     CompressorFilter(),  # early, so it compresses every response body, rewritten ones too
     CorsFilter(),  # before authentication: preflight requests carry no credentials
+    OAuth2Filter(),  # OIDC login: a browser without a session is sent to the provider
+    JwtAuthnFilter(),  # cors → oauth2 → jwt → ext_authz → ratelimit → router
     ExtAuthzFilter(),  # AuthService
     GrpcWebFilter(),
     GrpcHttp1BridgeFilter(),

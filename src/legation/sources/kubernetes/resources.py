@@ -22,6 +22,8 @@ AMBASSADOR_KINDS: dict[str, str] = {
     "KubernetesServiceResolver": "kubernetesserviceresolvers",
     "KubernetesEndpointResolver": "kubernetesendpointresolvers",
     "ConsulResolver": "consulresolvers",
+    "Filter": "filters",
+    "FilterPolicy": "filterpolicies",
 }
 """Ambassador custom resource kinds legation watches, and their plural resource names."""
 

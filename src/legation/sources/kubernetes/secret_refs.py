@@ -2,8 +2,9 @@
 
 legation reads a Secret only when something names it: a Host's `tlsSecret` (and the
 `ca_secret` / `crl_secret` of its inline `tls`), a TLSContext's `secret`, `ca_secret`
-or `crl_secret`, or an Ingress's `spec.tls[].secretName` (Hosts and TLSContexts
-written in a Service's `getambassador.io/config` annotation count too).
+or `crl_secret`, an Ingress's `spec.tls[].secretName`, a JWT Filter's `jwksSecret` /
+`jwksCASecret`, or an OAuth2 Filter's `secretName` (Hosts and TLSContexts written in a
+Service's `getambassador.io/config` annotation count too).
 This runs on raw dicts, before any parsing: a reference is a (namespace, name) pair,
 and a malformed object simply refers to nothing (its errors come from the compiler).
 """
@@ -68,7 +69,28 @@ def _ingress_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
     return {(namespace, n) for n in names if isinstance(n, str) and n}
 
 
-_BY_KIND = {"Host": _host_refs, "TLSContext": _context_refs, "Ingress": _ingress_refs}
+def _filter_refs(doc: Mapping[str, Any], namespace: str) -> set[SecretRef]:
+    """A JWT Filter's `jwksSecret` (a name and key) and `jwksCASecret` (a name); an
+    OAuth2 Filter's `secretName` (in `secretNamespace`, default the Filter's)."""
+    oauth2 = spec_fields(doc).get("OAuth2")
+    if isinstance(oauth2, dict) and isinstance(oauth2.get("secretName"), str):
+        other = oauth2.get("secretNamespace")
+        other = other if isinstance(other, str) and other else namespace
+        return {(other, oauth2["secretName"])} if oauth2["secretName"] else set()
+    jwt = spec_fields(doc).get("JWT")
+    if not isinstance(jwt, dict):
+        return set()
+    ref = jwt.get("jwksSecret")
+    names = [ref.get("name") if isinstance(ref, dict) else None, jwt.get("jwksCASecret")]
+    return {(namespace, n) for n in names if isinstance(n, str) and n}
+
+
+_BY_KIND = {
+    "Host": _host_refs,
+    "TLSContext": _context_refs,
+    "Ingress": _ingress_refs,
+    "Filter": _filter_refs,
+}
 
 
 def annotation_docs(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -1,0 +1,175 @@
+"""envoy.filters.http.jwt_authn: JWT validation for the routes FilterPolicies protect.
+
+One provider per JWT Filter; one named requirement per set of providers a rule asks
+for (`requirement_map`), chosen per route (`requirement_name`), or by the listener's
+path `rules` for routes a policy rule covers only in part. Missing or invalid tokens
+get Envoy's 401.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envoy.config.accesslog.v3 import accesslog_pb2
+from envoy.config.core.v3 import base_pb2, http_uri_pb2, substitution_format_string_pb2
+from envoy.config.route.v3 import route_components_pb2 as rc
+from envoy.extensions.access_loggers.filters.cel.v3 import cel_pb2
+from envoy.extensions.filters.http.jwt_authn.v3 import config_pb2 as jwt_pb2
+from envoy.extensions.filters.network.http_connection_manager.v3 import (
+    http_connection_manager_pb2 as hcm_pb2,
+)
+from envoy.type.matcher.v3 import regex_pb2, string_pb2
+from google.protobuf import duration_pb2, wrappers_pb2
+
+from legation.envoy.filters.base import FilterContext, HttpFilter, pack
+from legation.ir.jwt import JwtAuthn, JwtErrorResponse, JwtProvider, JwtRequirement, JwtRule
+from legation.ir.listeners import HttpConnectionManager
+from legation.ir.routes import Route
+
+
+def _duration(ms: int) -> Any:
+    return duration_pb2.Duration(seconds=ms // 1000, nanos=(ms % 1000) * 1_000_000)
+
+
+def _provider(p: JwtProvider) -> Any:
+    out = jwt_pb2.JwtProvider(
+        issuer=p.issuer or "",
+        audiences=list(p.audiences),
+        forward=p.forward,
+        require_expiration=p.require_expiration,
+        clock_skew_seconds=p.clock_skew_seconds,
+        from_cookies=list(p.cookies),
+    )
+    out.from_headers.extend(
+        jwt_pb2.JwtHeader(name=h.header, value_prefix=h.prefix) for h in p.headers
+    )
+    out.claim_to_headers.extend(
+        jwt_pb2.JwtClaimToHeader(header_name=c.header, claim_name=c.claim) for c in p.claim_headers
+    )
+    if p.local_jwks is not None:
+        out.local_jwks.CopyFrom(base_pb2.DataSource(inline_string=p.local_jwks))
+    if p.remote_jwks is not None:
+        remote = p.remote_jwks
+        out.remote_jwks.CopyFrom(
+            jwt_pb2.RemoteJwks(
+                http_uri=http_uri_pb2.HttpUri(
+                    uri=remote.uri, cluster=remote.cluster, timeout=_duration(remote.timeout_ms)
+                ),
+                cache_duration=_duration(remote.cache_duration_ms),
+                # fetched in the background (again every cache_duration), never on a
+                # request's path; the listener does not wait for the first fetch
+                async_fetch=jwt_pb2.JwksAsyncFetch(fast_listener=True),
+            )
+        )
+    return out
+
+
+def _requirement(r: JwtRequirement) -> Any:
+    if len(r.providers) == 1:
+        return jwt_pb2.JwtRequirement(provider_name=r.providers[0])
+    return jwt_pb2.JwtRequirement(
+        requires_all=jwt_pb2.JwtRequirementAndList(
+            requirements=[jwt_pb2.JwtRequirement(provider_name=p) for p in r.providers]
+        )
+    )
+
+
+def _rule(rule: JwtRule, by_name: dict[str, JwtRequirement]) -> Any:
+    match = rc.RouteMatch(safe_regex=regex_pb2.RegexMatcher(regex=rule.path_regex))
+    if rule.host_regex is not None:
+        match.headers.append(
+            rc.HeaderMatcher(
+                name=":authority",
+                string_match=string_pb2.StringMatcher(
+                    safe_regex=regex_pb2.RegexMatcher(regex=rule.host_regex)
+                ),
+            )
+        )
+    out = jwt_pb2.RequirementRule(match=match)
+    if rule.requirement is not None:
+        out.requires.CopyFrom(_requirement(by_name[rule.requirement]))
+    return out
+
+
+def jwt_authn_config(jwt: JwtAuthn) -> Any:
+    """The filter's config for one listener."""
+    by_name = {r.name: r for r in jwt.requirements}
+    config = jwt_pb2.JwtAuthentication(bypass_cors_preflight=True)
+    for p in jwt.providers:
+        config.providers[p.name].CopyFrom(_provider(p))
+    for r in jwt.requirements:
+        config.requirement_map[r.name].CopyFrom(_requirement(r))
+    config.rules.extend(_rule(rule, by_name) for rule in jwt.rules)
+    return config
+
+
+DENIED = "response.code_details.startsWith('jwt_authn_access_denied')"
+"""CEL: the reply is jwt_authn's refusal (its response code details say so)."""
+
+
+def unauthorized_mapper(errors: JwtErrorResponse | None = None) -> Any:
+    """A local-reply mapper turning every jwt_authn refusal into a 401, with the body
+    and headers of a Filter's `errorResponse`.
+
+    Envoy answers 403 for a valid signature with a wrong audience and 401 otherwise; the
+    commercial edition (and RFC 6750's invalid_token) answers 401 for every bad token.
+    """
+    expression = cel_pb2.ExpressionFilter(expression=DENIED)
+    mapper = hcm_pb2.ResponseMapper(
+        filter=accesslog_pb2.AccessLogFilter(
+            extension_filter=accesslog_pb2.ExtensionFilter(
+                name="envoy.access_loggers.extension_filters.cel", typed_config=pack(expression)
+            )
+        ),
+        status_code=wrappers_pb2.UInt32Value(value=401),
+    )
+    if errors is not None and errors.body is not None:
+        mapper.body_format_override.CopyFrom(
+            substitution_format_string_pb2.SubstitutionFormatString(
+                text_format_source=base_pb2.DataSource(inline_string=errors.body),
+                content_type=errors.content_type or "",
+            )
+        )
+    overwrite = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+    for name, value in errors.headers if errors is not None else ():
+        mapper.headers_to_add.append(
+            base_pb2.HeaderValueOption(
+                header=base_pb2.HeaderValue(key=name, value=value), append_action=overwrite
+            )
+        )
+    return mapper
+
+
+class JwtAuthnFilter(HttpFilter):
+    """Only on listeners where some route needs a JWT."""
+
+    name = "envoy.filters.http.jwt_authn"
+
+    def needed(self, listener: HttpConnectionManager, ctx: FilterContext) -> bool:
+        """Where the compiler found routes needing validation (it says so per listener)."""
+        return listener.jwt is not None
+
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
+        """Providers, named requirements and path rules of the listener's routes."""
+        return jwt_authn_config(listener.jwt) if listener.jwt is not None else None
+
+    def patch_connection_manager(
+        self, listener: HttpConnectionManager, hcm: Any, ctx: FilterContext
+    ) -> None:
+        """Refusals are 401s. Envoy does not say which provider refused, so one
+        `errorResponse` applies per listener: the first Filter's (by name) that has one."""
+        if listener.jwt is not None:
+            found = [p.error_response for p in listener.jwt.providers if p.error_response]
+            hcm.local_reply_config.mappers.append(unauthorized_mapper(found[0] if found else None))
+
+    def patch_route(self, route: Route, out: Any, state: Any) -> None:
+        """The route's requirement by name, or validation off; nothing when the
+        listener's path rules decide (or when no FilterPolicy exists)."""
+        jwt = route.options.jwt
+        if jwt is None or jwt.by_rules:
+            return
+        if jwt.requirement is not None:
+            per_route = jwt_pb2.PerRouteConfig(requirement_name=jwt.requirement)
+        else:
+            per_route = jwt_pb2.PerRouteConfig(disabled=True)
+        out.typed_per_filter_config[self.name].CopyFrom(pack(per_route))

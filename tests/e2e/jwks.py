@@ -1,0 +1,122 @@
+"""JWT test parts: signing keys, tokens minted with PyJWT, and a real HTTPS server that
+serves the JWK set (which a test may change, to rotate keys), counting its fetches."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jwt
+import yaml
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.certs import TestCA
+
+
+class SigningKey:
+    """An RSA key with a `kid`: signs tokens (RS256) and publishes its public JWK."""
+
+    def __init__(self, kid: str) -> None:
+        self.kid = kid
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def jwk(self) -> dict[str, Any]:
+        """The public key as a JWK."""
+        data = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key()))
+        data.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
+        return dict(data)
+
+    def token(self, kid: str | None = None, **claims: Any) -> str:
+        """A signed token: `iat` and `exp` (in 5 minutes) unless given; None drops a claim."""
+        now = int(time.time())
+        body = {"iat": now, "exp": now + 300, **claims}
+        body = {k: v for k, v in body.items() if v is not None}
+        return jwt.encode(body, self._key, algorithm="RS256", headers={"kid": kid or self.kid})
+
+
+def jwks_json(*keys: SigningKey) -> str:
+    """The JWK set holding the public keys."""
+    return json.dumps({"keys": [k.jwk() for k in keys]})
+
+
+class JwksServer:
+    """HTTPS on a free loopback port, certificate for `localhost` signed by `ca`;
+    `GET /jwks.json` answers the current `jwks` text. `fetches` counts its answers."""
+
+    def __init__(self, ca: TestCA, jwks: str) -> None:
+        self.jwks = jwks
+        self.fetches = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                body = server.jwks.encode()
+                server.fetches += 1
+                self.send_response(200 if self.path == "/jwks.json" else 404)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        leaf = ca.issue("localhost")
+        self._dir = tempfile.TemporaryDirectory(prefix="jwks-")
+        cert, key = Path(self._dir.name) / "cert.pem", Path(self._dir.name) / "key.pem"
+        cert.write_bytes(leaf.cert_pem)
+        key.write_bytes(leaf.key_pem)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def uri(self) -> str:
+        """The `jwksURI` of this server."""
+        return f"https://localhost:{self.port}/jwks.json"
+
+    def __enter__(self) -> JwksServer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._dir.cleanup()
+
+
+def jwt_filter(name: str, **jwt_spec: Any) -> str:
+    """A v3alpha1 Filter of type JWT as YAML."""
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "Filter",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"JWT": jwt_spec},
+    }
+    return "---\n" + yaml.safe_dump(doc)
+
+
+def filter_policy(name: str, rules: list[dict[str, Any]]) -> str:
+    """A v3alpha1 FilterPolicy as YAML."""
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": "FilterPolicy",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"rules": rules},
+    }
+    return "---\n" + yaml.safe_dump(doc)

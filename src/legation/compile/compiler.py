@@ -181,6 +181,14 @@ class _Work:
     host_tls: HostResult | None = None
     """What compile_hosts found (its TLSContexts, and which the Hosts used)."""
     ingress_tls: list[IngressTls] = field(default_factory=list)
+    files: Mapping[str, bytes | str] = field(default_factory=dict)
+    """Contents of the certificate files the configuration names (read at the edge)."""
+    now: datetime.datetime | None = None
+    """The moment certificates' expiry is judged against (None: not judged)."""
+    tcp_chains: dict[int, list[FilterChain]] = field(default_factory=dict)
+    """SNI chains of TCPMappings for the HTTPS listener of each port."""
+    sni_owners: dict[tuple[int, str], tuple[str, str | None]] = field(default_factory=dict)
+    """(HTTPS port, SNI) → (the TCPMapping whose chain it is, its certificate's provider)."""
     auth: ExtAuthz | None = None
 
 

@@ -21,6 +21,8 @@ from pydantic import BaseModel
 from legation.deploy.schema import ANY, model_schema
 from legation.model.authservice import AuthServiceSpec
 from legation.model.filter import FilterPolicySpec, FilterSpec
+from legation.model.host import HostSpec
+from legation.model.listener import ListenerSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
 from legation.model.resolver import (

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from legation.diag.certificates import certificates
 from legation.ir.auth import bypass_reason
 from legation.ir.errors import ConfigProblem
 from legation.ir.gateway import Gateway

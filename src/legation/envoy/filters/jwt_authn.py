@@ -27,6 +27,10 @@ from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
 
 
+JWT_CACHE_SIZE = 1000
+"""Verified tokens each Envoy worker remembers per provider."""
+
+
 def _duration(ms: int) -> Any:
     return duration_pb2.Duration(seconds=ms // 1000, nanos=(ms % 1000) * 1_000_000)
 
@@ -39,6 +43,9 @@ def _provider(p: JwtProvider) -> Any:
         require_expiration=p.require_expiration,
         clock_skew_seconds=p.clock_skew_seconds,
         from_cookies=list(p.cookies),
+        # verified tokens are remembered (their expiry is still checked on each use):
+        # a client repeating its token does not pay for a signature check every time
+        jwt_cache_config=jwt_pb2.JwtCacheConfig(jwt_cache_size=JWT_CACHE_SIZE),
     )
     out.from_headers.extend(
         jwt_pb2.JwtHeader(name=h.header, value_prefix=h.prefix) for h in p.headers

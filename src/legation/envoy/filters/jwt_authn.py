@@ -26,7 +26,6 @@ from legation.ir.jwt import JwtAuthn, JwtErrorResponse, JwtProvider, JwtRequirem
 from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
 
-
 JWT_CACHE_SIZE = 1000
 """Verified tokens each Envoy worker remembers per provider."""
 

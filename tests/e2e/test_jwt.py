@@ -27,7 +27,7 @@ ISSUER, AUDIENCE = "https://issuer.test", "legation-api"
 def _files(up: EchoUpstream, jwks: JwksServer, inline: str) -> dict[str, str]:
     mappings = "".join(
         "---\n" + mapping(name, up.service, f"/{name}/")
-        for name in ("api", "public", "cookie", "broken", "badjwks", "unknown")
+        for name in ("api", "public", "cookie", "broken", "badjwks", "unknown", "cond")
     )
     filters = (
         ca_secret("jwks-ca", jwks_ca_pem)
@@ -63,6 +63,11 @@ def _files(up: EchoUpstream, jwks: JwksServer, inline: str) -> dict[str, str]:
             {"host": "*", "path": "/public/*", "filters": None},
             {"host": "*", "path": "/api/health", "filters": None},
             {"host": "*", "path": "/cookie/*", "filters": [{"name": "cookie"}]},
+            {
+                "host": "*",
+                "path": "/cond/*",
+                "filters": [{"name": "main", "ifRequestHeader": {"name": "Authorization"}}],
+            },
             {"host": "*", "path": "/broken/*", "filters": [{"name": "bad-uri"}]},
             {"host": "*", "path": "/badjwks/*", "filters": [{"name": "bad-jwks"}]},
             {"host": "*", "path": "/unknown/*", "filters": [{"name": "no-such-filter"}]},
@@ -162,6 +167,13 @@ def test_policy_skips_paths(setup: Setup) -> None:
     assert setup.get("/api/health").status_code == 200  # a glob inside the /api/ route
     assert setup.get("/api/healthy").status_code == 401  # ... matched exactly
     assert setup.get("/api/other").status_code == 401
+
+
+def test_if_request_header(setup: Setup) -> None:
+    # the Filter runs only when the request has an Authorization header
+    assert setup.get("/cond/x").status_code == 200
+    assert setup.get("/cond/x", setup.good()).status_code == 200
+    assert setup.get("/cond/x", setup.good(iss="https://other.test")).status_code == 401
 
 
 def test_inline_jwks_token_from_cookie_or_header(setup: Setup) -> None:

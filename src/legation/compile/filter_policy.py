@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legation.ir.errors import ConfigProblem
-from legation.ir.jwt import JwtProvider
-from legation.model.filter import FilterPolicySpec, FilterRef
+from legation.ir.jwt import HeaderCondition, JwtProvider
+from legation.model.filter import FilterPolicyRule, FilterPolicySpec, FilterRef
+from legation.model.filter import HeaderCondition as HeaderConditionSpec
 from legation.model.resource import Resource
 
 
@@ -32,6 +33,8 @@ class PolicyRule:
     """Set when the rule names a broken or unknown Filter: refuse every request."""
     policy: str = ""
     """Key of the FilterPolicy it came from."""
+    conditional: tuple[tuple[str, HeaderCondition], ...] = ()
+    """Providers that apply only when a request header test holds (`ifRequestHeader`)."""
 
 
 @dataclass
@@ -40,6 +43,10 @@ class PolicyRules:
 
     rules: list[PolicyRule] = field(default_factory=list)
     problems: list[ConfigProblem] = field(default_factory=list)
+
+
+MAX_CONDITIONAL = 3
+"""Filters with `ifRequestHeader` one rule may have: each doubles its path rules."""
 
 
 def glob_regex(glob: str) -> str:
@@ -57,18 +64,41 @@ def compile_policies(
     ordered: list[tuple[int, str, int, PolicyRule]] = []
     for res in sorted(policies, key=lambda r: r.key):
         for i, rule in enumerate(res.spec.rules):
-            names: list[str] = []
-            failure = None
-            for j, ref in enumerate(rule.filters or ()):
-                found = _resolve(res, f"rules.{i}.filters.{j}", ref, providers, broken, out)
-                if isinstance(found, JwtProvider):
-                    names.extend([found.name] if found.name not in names else [])
-                else:
-                    failure = failure or found
-            resolved = PolicyRule(rule.host, rule.path, tuple(names), failure, res.key)
+            resolved = _rule(res, i, rule, providers, broken, out)
             ordered.append((-rule.precedence, res.key, i, resolved))
     out.rules = [entry[3] for entry in sorted(ordered, key=lambda e: e[:3])]
     return out
+
+
+def _rule(
+    res: Resource[FilterPolicySpec],
+    i: int,
+    rule: FilterPolicyRule,
+    providers: Mapping[str, JwtProvider],
+    broken: Mapping[str, str],
+    out: PolicyRules,
+) -> PolicyRule:
+    names: list[str] = []
+    conditional: list[tuple[str, HeaderCondition]] = []
+    failure = None
+    for j, ref in enumerate(rule.filters or ()):
+        found = _resolve(res, f"rules.{i}.filters.{j}", ref, providers, broken, out)
+        if isinstance(found, str):
+            failure = failure or found
+        elif ref.ifRequestHeader is not None:
+            conditional.append((found.name, _condition(ref.ifRequestHeader)))
+        elif found.name not in names:
+            names.append(found.name)
+    if len(conditional) > MAX_CONDITIONAL:
+        failure = f"more than {MAX_CONDITIONAL} filters with ifRequestHeader in one rule"
+        out.problems.append(
+            res.problem(f"rules.{i}.filters", failure + "; requests it matches are refused")
+        )
+    return PolicyRule(rule.host, rule.path, tuple(names), failure, res.key, tuple(conditional))
+
+
+def _condition(spec: HeaderConditionSpec) -> HeaderCondition:
+    return HeaderCondition(spec.name, spec.value, spec.valueRegex, spec.negate)
 
 
 def _resolve(
@@ -97,9 +127,11 @@ def _resolve(
         message = "arguments (scope) are not supported yet"
         out.problems.append(res.problem(f"{where}.arguments", message + refuse))
         return message
-    if ref.ifRequestHeader is not None:
-        message = "not supported yet: the filter applies to every request the rule matches"
-        out.problems.append(res.problem(f"{where}.ifRequestHeader", message, notice=True))
+    condition = ref.ifRequestHeader
+    if condition is not None and condition.value is not None and condition.valueRegex:
+        message = "give value or valueRegex, not both; requests this rule matches are refused"
+        out.problems.append(res.problem(f"{where}.ifRequestHeader", message))
+        return message
     if ref.onDeny != "break" or ref.onAllow != "continue":
         message = "onDeny/onAllow other than break/continue are not supported; defaults apply"
         out.problems.append(res.problem(f"{where}.onDeny", message, notice=True))

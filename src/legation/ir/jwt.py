@@ -93,13 +93,27 @@ class RouteJwt:
 
 
 @dataclass(frozen=True, slots=True)
+class HeaderCondition:
+    """A request header test (a FilterPolicy's `ifRequestHeader`): the header has the
+    value (`exact`), matches `regex`, or, with neither, is there and not empty;
+    `invert` turns the test around (an absent header then passes)."""
+
+    name: str
+    exact: str | None = None
+    regex: str | None = None
+    invert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class JwtRule:
-    """A path rule: requests matching `path_regex` (and `host_regex` on the authority)
-    need `requirement` (None: no validation). The first matching rule applies."""
+    """A path rule: requests matching `path_regex` (and `host_regex` on the authority,
+    and every header condition) need `requirement` (None: no validation). The first
+    matching rule applies."""
 
     path_regex: str
     host_regex: str | None = None
     requirement: str | None = None
+    headers: tuple[HeaderCondition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ import pytest
 from legation.compile.compiler import CompileCache, compile_config
 from legation.compile.filter_policy import PolicyRule, glob_regex
 from legation.compile.jwt_errors import envoy_format
-from legation.compile.jwt_routes import FAIL_CLOSED, route_decision
+from legation.compile.jwt_routes import FAIL_CLOSED, listener_rules, route_decision
 from legation.envoy.translator import Translator
-from legation.ir.jwt import RouteJwt
+from legation.ir.jwt import HeaderCondition, JwtRule, RouteJwt
 from legation.ir.provenance import Source
 from legation.ir.routes import PathKind, PathMatch, Route
 from legation.model.raw import RawObject
@@ -255,3 +255,52 @@ def test_unchanged_routes_keep_their_objects_and_bytes() -> None:
 )
 def test_error_templates_become_envoy_format_strings(template: str, expected: str | None) -> None:
     assert envoy_format(template) == expected
+
+
+def test_host_globs_are_decided_per_host() -> None:
+    def host(name: str, hostname: str) -> RawObject:
+        spec = {"hostname": hostname, "requestPolicy": {"insecure": {"action": "Route"}}}
+        return _doc("Host", name, spec)
+
+    objects = [
+        host("foo", "foo.example.com"),
+        host("bar", "bar.other.test"),
+        _mapping("api", "/api/", hostname="*"),
+        _jwt("f"),
+        _policy({"host": "*.example.com", "path": "*", "filters": [{"name": "f"}]}),
+    ]
+    result = compile_config(objects)
+    assert not result.errors, result.errors
+    decisions = {
+        vh.domains[0]: r.options.jwt
+        for rc in result.gateway.route_configs
+        for vh in rc.virtual_hosts
+        for r in vh.routes
+    }
+    assert decisions["foo.example.com"] == RouteJwt(requirement="default/f")
+    assert decisions["bar.other.test"] == RouteJwt(disabled=True)
+
+
+def test_if_request_header_expands_into_path_rules() -> None:
+    cond = HeaderCondition("x-tenant", exact="a", invert=True)  # negate: when not `a`
+    rule = PolicyRule("*", "/api/*", ("base",), conditional=(("extra", cond),))
+    assert route_decision(_route("/api/"), ("*",), [rule]) == RouteJwt(by_rules=True)
+    holds, fails = listener_rules([rule])
+    assert holds == JwtRule("/api/.*", None, "base+extra", (cond,))
+    assert fails == JwtRule("/api/.*", None, "base", (dataclasses.replace(cond, invert=False),))
+
+
+def test_too_many_conditions_or_both_value_forms_fail_closed() -> None:
+    refs = [{"name": f"f{i}", "ifRequestHeader": {"name": f"h{i}"}} for i in range(4)]
+    both = {"name": "f0", "ifRequestHeader": {"name": "h", "value": "v", "valueRegex": "v.*"}}
+    objects = [
+        _mapping("a", "/a/"),
+        _mapping("b", "/b/"),
+        *(_jwt(f"f{i}") for i in range(4)),
+        _policy({"path": "/a/*", "filters": refs}, {"path": "/b/*", "filters": [both]}),
+    ]
+    errors = _errors(objects)
+    assert any("rules.0.filters: more than 3" in e for e in errors), errors
+    assert any("rules.1.filters.0.ifRequestHeader: give value or valueRegex" in e for e in errors)
+    routes = _routes(compile_config(objects))
+    assert all(r.options.jwt.requirement == FAIL_CLOSED for r in routes.values())  # type: ignore[union-attr]

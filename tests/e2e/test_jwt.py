@@ -191,6 +191,11 @@ def test_broken_filters_fail_closed_and_are_reported(setup: Setup) -> None:
         r = setup.get(path, setup.good())
         assert r.status_code == 401, (path, r.status_code)
     assert setup.get("/api/ok", setup.good()).status_code == 200  # others keep working
+    table = setup.gw.diag("/ambassador/v0/diag/routes?json=true").json()["routes"]
+    modes = {r["mappings"][0]: r["jwt"]["mode"] for r in table}
+    assert modes["Mapping/broken.default"] == "refused"
+    assert modes["Mapping/public.default"] == "none"
+    assert modes["Mapping/api.default"] == "per-request"  # /api/health is inside it
     errors = setup.gw.overview()["errors"]
     text = [f"{e['resource']} {e['field']} {e['message']}" for e in errors]
     assert any("Filter/bad-uri.default spec.JWT.jwksURI" in t for t in text), text

@@ -68,6 +68,20 @@ def group_routes(routes: Sequence[Route]) -> list[list[Route]]:
     return out
 
 
+def _jwt_data(route: Route) -> dict[str, Any] | None:
+    """Which JWT validation the route gets (FilterPolicies); None when there are none."""
+    jwt = route.options.jwt
+    if jwt is None:
+        return None
+    if jwt.failure is not None:
+        return {"mode": "refused", "reason": jwt.failure}
+    if jwt.by_rules:
+        return {"mode": "per-request", "reason": "a FilterPolicy glob covers part of the route"}
+    if jwt.requirement is None:
+        return {"mode": "none"}
+    return {"mode": "required", "providers": jwt.requirement.split("+")}
+
+
 def route_info(gateway: Gateway) -> list[dict[str, Any]]:
     """Every route of every virtual host, in match order, with its targets and source.
 
@@ -101,6 +115,7 @@ def route_info(gateway: Gateway) -> list[dict[str, Any]]:
                         "provenance": source_data(route.source),
                         "mappings": [k for r in members for k in r.mappings],
                         "clusters": [c for r in members for c in _member_data(r)],
+                        "jwt": _jwt_data(route),
                     }
                 )
     return out

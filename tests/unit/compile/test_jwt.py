@@ -17,6 +17,7 @@ from legation.ir.jwt import HeaderCondition, JwtRule, RouteJwt
 from legation.ir.provenance import Source
 from legation.ir.routes import PathKind, PathMatch, Route
 from legation.model.raw import RawObject
+from legation.runtime.state import route_info
 
 JWKS = '{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}'
 
@@ -304,3 +305,23 @@ def test_too_many_conditions_or_both_value_forms_fail_closed() -> None:
     assert any("rules.1.filters.0.ifRequestHeader: give value or valueRegex" in e for e in errors)
     routes = _routes(compile_config(objects))
     assert all(r.options.jwt.requirement == FAIL_CLOSED for r in routes.values())  # type: ignore[union-attr]
+
+
+def test_route_table_says_which_jwt_applies() -> None:
+    objects = [
+        _mapping("a", "/a/"),
+        _mapping("b", "/b/"),
+        _mapping("c", "/c/"),
+        _mapping("d", "/d/"),
+        _jwt("f"),
+        _policy(
+            {"path": "/a/*", "filters": [{"name": "f"}]},
+            {"path": "/b/x*", "filters": [{"name": "f"}]},
+            {"path": "/c/*", "filters": [{"name": "missing"}]},
+        ),
+    ]
+    table = {r["mappings"][0]: r["jwt"] for r in route_info(compile_config(objects).gateway)}
+    assert table["Mapping/a.default"] == {"mode": "required", "providers": ["default/f"]}
+    assert table["Mapping/b.default"]["mode"] == "per-request"
+    assert table["Mapping/c.default"]["mode"] == "refused"
+    assert table["Mapping/d.default"] == {"mode": "none"}

@@ -548,7 +548,12 @@ def _apply_jwt(work: _Work) -> None:
     policies = [r for r in work.resources if r.kind == "FilterPolicy"]
     if not filters and not policies:
         return
-    compiled = compile_jwt_filters(filters, SecretLookup(work.resources))
+    ports, names = work.options.control_ports, work.options.local_names
+    compiled = compile_jwt_filters(
+        filters,
+        SecretLookup(work.resources),
+        lambda address: control_port_error(address, ports, names),
+    )
     rules = compile_policies(policies, compiled.providers, compiled.broken)
     work.problems.extend(compiled.problems + rules.problems)
     if not rules.rules:

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from legation.compile.regex import regex_error
 from legation.ir.errors import ConfigProblem
-from legation.ir.jwt import HeaderCondition, JwtProvider
+from legation.ir.jwt import HeaderCondition, JwtProvider, RulePath
 from legation.model.filter import FilterPolicyRule, FilterPolicySpec, FilterRef
 from legation.model.filter import HeaderCondition as HeaderConditionSpec
 from legation.model.resource import Resource
@@ -54,6 +55,42 @@ def glob_regex(glob: str) -> str:
     return ".*".join(re.escape(part) for part in glob.split("*"))
 
 
+def glob_path(glob: str) -> RulePath:
+    """A path glob as a path match: exact or prefix when it can be, a regex otherwise
+    (Envoy limits a regex's size, not a literal's)."""
+    literal = glob.split("*", 1)[0]
+    if "*" not in glob:
+        return RulePath("exact", glob)
+    if glob == literal + "*":
+        return RulePath("prefix", literal or "/")
+    return RulePath("regex", glob_regex(glob))
+
+
+def host_regex(glob: str) -> str | None:
+    """The host glob as a regex on `:authority` (any case, any port); None for `*`."""
+    return None if glob == "*" else f"(?i){glob_regex(glob)}(:[0-9]+)?"
+
+
+def _regex_problems(res: Resource[Any], i: int, rule: FilterPolicyRule) -> list[ConfigProblem]:
+    """Globs (and header regexes) Envoy would refuse as regexes: too long or invalid."""
+    path = glob_path(rule.path)
+    tests = [("host", host_regex(rule.host))]
+    tests += [("path", path.value)] if path.kind == "regex" else []
+    for j, ref in enumerate(rule.filters or ()):
+        condition = ref.ifRequestHeader
+        if condition is not None and condition.valueRegex is not None:
+            tests.append((f"filters.{j}.ifRequestHeader.valueRegex", condition.valueRegex))
+    out = []
+    for where, pattern in tests:
+        error = regex_error(pattern) if pattern is not None else None
+        if error is not None:
+            message = (
+                f"as Envoy's regex {pattern!r}: {error}; requests this rule matches are refused"
+            )
+            out.append(res.problem(f"rules.{i}.{where}", message))
+    return out
+
+
 def compile_policies(
     policies: Iterable[Resource[FilterPolicySpec]],
     providers: Mapping[str, JwtProvider],
@@ -89,6 +126,10 @@ def _rule(
             conditional.append((found.name, _condition(ref.ifRequestHeader)))
         elif found.name not in names:
             names.append(found.name)
+    regex_problems = _regex_problems(res, i, rule)
+    if regex_problems:
+        out.problems.extend(regex_problems)
+        failure = failure or "a glob or regex Envoy cannot use"
     if len(conditional) > MAX_CONDITIONAL:
         failure = f"more than {MAX_CONDITIONAL} filters with ifRequestHeader in one rule"
         out.problems.append(

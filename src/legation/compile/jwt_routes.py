@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from enum import Enum
 
-from legation.compile.filter_policy import PolicyRule, glob_regex
+from legation.compile.filter_policy import PolicyRule, glob_path, glob_regex, host_regex
 from legation.ir.gateway import RouteConfig, VirtualHost
 from legation.ir.jwt import JwtAuthn, JwtProvider, JwtRequirement, JwtRule, RouteJwt
 from legation.ir.listeners import FilterChain, Listener
@@ -115,8 +115,7 @@ def listener_rules(rules: Sequence[PolicyRule]) -> tuple[JwtRule, ...]:
     """
     out = []
     for rule in rules:
-        host = None if rule.host == "*" else f"(?i){glob_regex(rule.host)}(:[0-9]+)?"
-        path = glob_regex(rule.path)
+        host, path = host_regex(rule.host), glob_path(rule.path)
         if rule.failure is not None or not rule.conditional:
             out.append(JwtRule(path, host, requirement_name(rule)))
             continue

@@ -5,6 +5,7 @@ Plain data; Envoy terms appear only as values."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +106,20 @@ class HeaderCondition:
 
 
 @dataclass(frozen=True, slots=True)
+class RulePath:
+    """How a path rule compares the request path (a literal when the glob allows)."""
+
+    kind: Literal["exact", "prefix", "regex"]
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class JwtRule:
-    """A path rule: requests matching `path_regex` (and `host_regex` on the authority,
-    and every header condition) need `requirement` (None: no validation). The first
+    """A path rule: requests matching `path` (and `host_regex` on the authority, and
+    every header condition) need `requirement` (None: no validation). The first
     matching rule applies."""
 
-    path_regex: str
+    path: RulePath
     host_regex: str | None = None
     requirement: str | None = None
     headers: tuple[HeaderCondition, ...] = ()

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from legation.compile.compiler import CompileCache, compile_config
-from legation.compile.filter_policy import PolicyRule, glob_regex
+from legation.compile.filter_policy import PolicyRule, glob_path, glob_regex
 from legation.compile.jwt_errors import envoy_format
 from legation.compile.jwt_routes import FAIL_CLOSED, listener_rules, route_decision
 from legation.envoy.translator import Translator
-from legation.ir.jwt import HeaderCondition, JwtRule, RouteJwt
+from legation.ir.jwt import HeaderCondition, JwtRule, RouteJwt, RulePath
 from legation.ir.provenance import Source
 from legation.ir.routes import PathKind, PathMatch, Route
 from legation.model.raw import RawObject
@@ -288,8 +288,44 @@ def test_if_request_header_expands_into_path_rules() -> None:
     rule = PolicyRule("*", "/api/*", ("base",), conditional=(("extra", cond),))
     assert route_decision(_route("/api/"), ("*",), [rule]) == RouteJwt(by_rules=True)
     holds, fails = listener_rules([rule])
-    assert holds == JwtRule("/api/.*", None, "base+extra", (cond,))
-    assert fails == JwtRule("/api/.*", None, "base", (dataclasses.replace(cond, invert=False),))
+    path = RulePath("prefix", "/api/")
+    assert holds == JwtRule(path, None, "base+extra", (cond,))
+    assert fails == JwtRule(path, None, "base", (dataclasses.replace(cond, invert=False),))
+
+
+@pytest.mark.parametrize(
+    ("glob", "path"),
+    [
+        ("*", RulePath("prefix", "/")),
+        ("/api/*", RulePath("prefix", "/api/")),
+        ("/api/health", RulePath("exact", "/api/health")),
+        ("/api/*/x", RulePath("regex", "/api/.*/x")),
+    ],
+)
+def test_globs_become_literal_matches_where_they_can(glob: str, path: RulePath) -> None:
+    assert glob_path(glob) == path
+
+
+def test_globs_envoy_would_refuse_as_regexes_fail_closed() -> None:
+    long_glob = "/" + "a" * 120 + "/*/x"
+    objects = [
+        _mapping("a", "/a/"),
+        _jwt("f"),
+        _policy(
+            {"path": "/a/" + "b" * 200, "filters": [{"name": "f"}]},  # long, but a literal
+            {"path": long_glob, "filters": [{"name": "f"}]},
+            {
+                "path": "/a/*",
+                "filters": [{"name": "f", "ifRequestHeader": {"name": "h", "valueRegex": "("}}],
+            },
+        ),
+    ]
+    errors = _errors(objects)
+    assert any("rules.1.path: as Envoy's regex" in e and "program size" in e for e in errors), (
+        errors
+    )
+    assert any("rules.2.filters.0.ifRequestHeader.valueRegex" in e for e in errors), errors
+    assert len(errors) == 2, errors
 
 
 def test_too_many_conditions_or_both_value_forms_fail_closed() -> None:

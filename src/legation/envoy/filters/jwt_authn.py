@@ -103,7 +103,13 @@ def _header(test: HeaderCondition) -> Any:
 
 
 def _rule(rule: JwtRule, by_name: dict[str, JwtRequirement]) -> Any:
-    match = rc.RouteMatch(safe_regex=regex_pb2.RegexMatcher(regex=rule.path_regex))
+    match = rc.RouteMatch()
+    if rule.path.kind == "exact":
+        match.path = rule.path.value
+    elif rule.path.kind == "prefix":
+        match.prefix = rule.path.value
+    else:
+        match.safe_regex.CopyFrom(regex_pb2.RegexMatcher(regex=rule.path.value))
     if rule.host_regex is not None:
         match.headers.append(
             rc.HeaderMatcher(

@@ -254,3 +254,26 @@ def test_key_rotation_is_picked_up() -> None:
         assert time.monotonic() - started < 10
         assert status(old) == 401
         assert jwks.fetches >= 2
+
+
+def test_live_changes_fix_and_remove_policy() -> None:
+    key = SigningKey("live")
+    with (
+        EchoUpstream("echo") as up,
+        RunningGateway(
+            {
+                "m.yaml": "---\n" + mapping("api", up.service, "/api/"),
+                "p.yaml": filter_policy("p", [{"path": "*", "filters": [{"name": "later"}]}]),
+            }
+        ) as gw,
+    ):
+        bearer = {"authorization": f"Bearer {key.token(sub='x')}"}
+        assert gw.get("/api/", headers=bearer).status_code == 401  # unknown Filter: closed
+        gw.write("f.yaml", jwt_filter("later", jwks=jwks_json(key)))
+        gw.wait_status("/api/", 200, headers=bearer)
+        assert gw.get("/api/").status_code == 401
+        listeners = "/config_dump?resource=dynamic_listeners"
+        assert "envoy.filters.http.jwt_authn" in gw.admin(listeners).text
+        gw.remove("p.yaml")  # no policy: no validation, and no jwt_authn on the listener
+        gw.wait_status("/api/", 200)
+        poll(lambda: "envoy.filters.http.jwt_authn" not in gw.admin(listeners).text)

@@ -29,6 +29,7 @@ BENCHMARKS: tuple[str, ...] = (
     "cli_startup_bench.py",
     "tls_bench.py",
     "auth_bench.py",
+    "jwt_bench.py",
 )
 TIMEOUT_S = 600.0
 

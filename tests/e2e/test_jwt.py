@@ -27,7 +27,7 @@ ISSUER, AUDIENCE = "https://issuer.test", "legation-api"
 def _files(up: EchoUpstream, jwks: JwksServer, inline: str) -> dict[str, str]:
     mappings = "".join(
         "---\n" + mapping(name, up.service, f"/{name}/")
-        for name in ("api", "public", "cookie", "broken", "badjwks", "unknown")
+        for name in ("api", "public", "cookie", "broken", "badjwks", "unknown", "cond")
     )
     filters = (
         ca_secret("jwks-ca", jwks_ca_pem)
@@ -63,6 +63,11 @@ def _files(up: EchoUpstream, jwks: JwksServer, inline: str) -> dict[str, str]:
             {"host": "*", "path": "/public/*", "filters": None},
             {"host": "*", "path": "/api/health", "filters": None},
             {"host": "*", "path": "/cookie/*", "filters": [{"name": "cookie"}]},
+            {
+                "host": "*",
+                "path": "/cond/*",
+                "filters": [{"name": "main", "ifRequestHeader": {"name": "Authorization"}}],
+            },
             {"host": "*", "path": "/broken/*", "filters": [{"name": "bad-uri"}]},
             {"host": "*", "path": "/badjwks/*", "filters": [{"name": "bad-jwks"}]},
             {"host": "*", "path": "/unknown/*", "filters": [{"name": "no-such-filter"}]},
@@ -122,8 +127,8 @@ def test_valid_token_passes_with_claims_as_headers(setup: Setup) -> None:
 @pytest.mark.parametrize(
     "claims",
     [
-        {"exp": int(time.time()) - 120},  # expired
-        {"nbf": int(time.time()) + 120},  # not yet valid
+        {"exp": -120},  # expired (times are seconds from when the test runs)
+        {"nbf": 120},  # not yet valid
         {"iss": "https://other.test"},  # wrong issuer
         {"aud": "someone-else"},  # wrong audience
         {"aud": None},  # no audience (requireAudience)
@@ -131,6 +136,9 @@ def test_valid_token_passes_with_claims_as_headers(setup: Setup) -> None:
     ids=["expired", "not-yet-valid", "wrong-issuer", "wrong-audience", "no-audience"],
 )
 def test_bad_claims_get_401(setup: Setup, claims: dict[str, Any]) -> None:
+    # relative to now, not to collection: a long suite reaches this test minutes later
+    now = int(time.time())
+    claims = {k: now + v if k in ("exp", "nbf") else v for k, v in claims.items()}
     before = len(setup.up.requests)
     r = setup.get("/api/hello", setup.good(**claims))
     assert r.status_code == 401, r.text
@@ -164,6 +172,13 @@ def test_policy_skips_paths(setup: Setup) -> None:
     assert setup.get("/api/other").status_code == 401
 
 
+def test_if_request_header(setup: Setup) -> None:
+    # the Filter runs only when the request has an Authorization header
+    assert setup.get("/cond/x").status_code == 200
+    assert setup.get("/cond/x", setup.good()).status_code == 200
+    assert setup.get("/cond/x", setup.good(iss="https://other.test")).status_code == 401
+
+
 def test_inline_jwks_token_from_cookie_or_header(setup: Setup) -> None:
     inline: SigningKey = setup.inline_key  # type: ignore[attr-defined]
     token = inline.token(sub="bob")
@@ -179,6 +194,11 @@ def test_broken_filters_fail_closed_and_are_reported(setup: Setup) -> None:
         r = setup.get(path, setup.good())
         assert r.status_code == 401, (path, r.status_code)
     assert setup.get("/api/ok", setup.good()).status_code == 200  # others keep working
+    table = setup.gw.diag("/ambassador/v0/diag/routes?json=true").json()["routes"]
+    modes = {r["mappings"][0]: r["jwt"]["mode"] for r in table}
+    assert modes["Mapping/broken.default"] == "refused"
+    assert modes["Mapping/public.default"] == "none"
+    assert modes["Mapping/api.default"] == "per-request"  # /api/health is inside it
     errors = setup.gw.overview()["errors"]
     text = [f"{e['resource']} {e['field']} {e['message']}" for e in errors]
     assert any("Filter/bad-uri.default spec.JWT.jwksURI" in t for t in text), text
@@ -237,3 +257,26 @@ def test_key_rotation_is_picked_up() -> None:
         assert time.monotonic() - started < 10
         assert status(old) == 401
         assert jwks.fetches >= 2
+
+
+def test_live_changes_fix_and_remove_policy() -> None:
+    key = SigningKey("live")
+    with (
+        EchoUpstream("echo") as up,
+        RunningGateway(
+            {
+                "m.yaml": "---\n" + mapping("api", up.service, "/api/"),
+                "p.yaml": filter_policy("p", [{"path": "*", "filters": [{"name": "later"}]}]),
+            }
+        ) as gw,
+    ):
+        bearer = {"authorization": f"Bearer {key.token(sub='x')}"}
+        assert gw.get("/api/", headers=bearer).status_code == 401  # unknown Filter: closed
+        gw.write("f.yaml", jwt_filter("later", jwks=jwks_json(key)))
+        gw.wait_status("/api/", 200, headers=bearer)
+        assert gw.get("/api/").status_code == 401
+        listeners = "/config_dump?resource=dynamic_listeners"
+        assert "envoy.filters.http.jwt_authn" in gw.admin(listeners).text
+        gw.remove("p.yaml")  # no policy: no validation, and no jwt_authn on the listener
+        gw.wait_status("/api/", 200)
+        poll(lambda: "envoy.filters.http.jwt_authn" not in gw.admin(listeners).text)

@@ -27,6 +27,7 @@ _PLURALS = {
     "ClusterRole": "clusterroles",
     "ClusterRoleBinding": "clusterrolebindings",
     "CustomResourceDefinition": "customresourcedefinitions",
+    "FilterPolicy": "filterpolicies",
 }
 _CLUSTER_SCOPED = {
     "Namespace",

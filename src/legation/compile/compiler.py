@@ -641,7 +641,12 @@ def _apply_jwt(work: _Work) -> None:
     policies = [r for r in work.resources if r.kind == "FilterPolicy"]
     if not filters and not policies:
         return
-    compiled = compile_jwt_filters(filters, SecretLookup(work.resources))
+    ports, names = work.options.control_ports, work.options.local_names
+    compiled = compile_jwt_filters(
+        filters,
+        SecretLookup(work.resources),
+        lambda address: control_port_error(address, ports, names),
+    )
     logins = compile_oauth2(filters, work.resources)
     rules = compile_policies(policies, compiled.providers, compiled.broken, logins)
     work.problems.extend(compiled.problems + logins.problems + rules.problems)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,6 +60,7 @@ class JwtFilters:
     clusters: list[Cluster] = field(default_factory=list)
     secrets: list[Secret] = field(default_factory=list)
     problems: list[ConfigProblem] = field(default_factory=list)
+    control_port: ControlPortCheck = field(default=lambda address: None, repr=False)
 
 
 def provider_name(res: Resource[Any]) -> str:
@@ -67,11 +68,20 @@ def provider_name(res: Resource[Any]) -> str:
     return f"{res.namespace}/{res.name}"
 
 
+ControlPortCheck = Callable[[ServiceAddress], str | None]
+"""Why an address may not be connected to (one of the gateway's own control ports)."""
+
+
 def compile_jwt_filters(
-    filters: Iterable[Resource[FilterSpec]], lookup: SecretLookup
+    filters: Iterable[Resource[FilterSpec]],
+    lookup: SecretLookup,
+    control_port: ControlPortCheck = lambda address: None,
 ) -> JwtFilters:
-    """Every Filter: a JWT provider, or the reason it is broken (reported on it)."""
-    out = JwtFilters()
+    """Every Filter: a JWT provider, or the reason it is broken (reported on it).
+
+    `control_port` refuses JWKS URIs aimed at the gateway's own control ports (Envoy
+    would fetch from its admin interface)."""
+    out = JwtFilters(control_port=control_port)
     for res in sorted(filters, key=lambda r: r.key):
         kinds = [t for t in FILTER_TYPES if getattr(res.spec, t) is not None]
         if len(kinds) != 1:
@@ -255,6 +265,10 @@ def _remote_jwks(
         return None
     tls = parts.scheme == "https"
     address = ServiceAddress(parts.hostname, port or (443 if tls else 80), tls)
+    if out.control_port(address) is not None:
+        where = f"{address.host}:{address.port}"
+        errors.append(("JWT.jwksURI", f"{where} is this gateway's own control port"))
+        return None
     cluster = cluster_for(address, f"{parts.scheme}://{parts.netloc}", None)
     upstream = None
     if tls:

@@ -11,12 +11,13 @@ covering only some comes before, the route is left to the listener's path rules
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
-from legation.compile.filter_policy import PolicyRule, glob_regex
+from legation.compile.filter_policy import PolicyRule, glob_path, glob_regex, host_regex
 from legation.ir.gateway import RouteConfig, VirtualHost
 from legation.ir.jwt import JwtAuthn, JwtProvider, JwtRequirement, JwtRule, RouteJwt
 from legation.ir.listeners import FilterChain, Listener
@@ -107,8 +108,8 @@ def route_decision(route: Route, domains: Sequence[str], rules: Sequence[PolicyR
         path = _path_cover(rule.path, route.match.path) if host is not Cover.NONE else host
         if Cover.NONE in (host, path):
             continue
-        if Cover.SOME in (host, path):
-            return RouteJwt(by_rules=True)
+        if Cover.SOME in (host, path) or (rule.conditional and rule.failure is None):
+            return RouteJwt(by_rules=True)  # decided per request, by the listener's rules
         if rule.failure is not None:
             return RouteJwt(requirement=FAIL_CLOSED, failure=rule.failure)
         name = requirement_name(rule)
@@ -117,11 +118,24 @@ def route_decision(route: Route, domains: Sequence[str], rules: Sequence[PolicyR
 
 
 def listener_rules(rules: Sequence[PolicyRule]) -> tuple[JwtRule, ...]:
-    """Every policy rule as a jwt_authn path rule, in order (for `by_rules` routes)."""
+    """Every policy rule as jwt_authn path rules, in order (for `by_rules` routes).
+
+    A rule with filters under `ifRequestHeader` becomes one path rule per combination
+    of its header tests holding or not, each asking for the filters that then apply.
+    """
     out = []
     for rule in rules:
-        host = None if rule.host == "*" else f"(?i){glob_regex(rule.host)}(:[0-9]+)?"
-        out.append(JwtRule(glob_regex(rule.path), host, requirement_name(rule)))
+        host, path = host_regex(rule.host), glob_path(rule.path)
+        if rule.failure is not None or not rule.conditional:
+            out.append(JwtRule(path, host, requirement_name(rule)))
+            continue
+        for holds in itertools.product((True, False), repeat=len(rule.conditional)):
+            tests = zip(rule.conditional, holds, strict=True)
+            # a test that must fail is the same matcher inverted (negate flips it again)
+            headers = tuple(dataclasses.replace(c, invert=c.invert == on) for (_, c), on in tests)
+            extra = [p for (p, _), on in zip(rule.conditional, holds, strict=True) if on]
+            names = list(dict.fromkeys([*rule.providers, *extra]))
+            out.append(JwtRule(path, host, "+".join(names) or None, headers))
     return tuple(out)
 
 

@@ -5,6 +5,7 @@ Plain data; Envoy terms appear only as values."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +94,35 @@ class RouteJwt:
 
 
 @dataclass(frozen=True, slots=True)
-class JwtRule:
-    """A path rule: requests matching `path_regex` (and `host_regex` on the authority)
-    need `requirement` (None: no validation). The first matching rule applies."""
+class HeaderCondition:
+    """A request header test (a FilterPolicy's `ifRequestHeader`): the header has the
+    value (`exact`), matches `regex`, or, with neither, is there and not empty;
+    `invert` turns the test around (an absent header then passes)."""
 
-    path_regex: str
+    name: str
+    exact: str | None = None
+    regex: str | None = None
+    invert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RulePath:
+    """How a path rule compares the request path (a literal when the glob allows)."""
+
+    kind: Literal["exact", "prefix", "regex"]
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class JwtRule:
+    """A path rule: requests matching `path` (and `host_regex` on the authority, and
+    every header condition) need `requirement` (None: no validation). The first
+    matching rule applies."""
+
+    path: RulePath
     host_regex: str | None = None
     requirement: str | None = None
+    headers: tuple[HeaderCondition, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

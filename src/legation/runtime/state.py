@@ -84,6 +84,20 @@ def _auth_data(gateway: Gateway, route: Route) -> dict[str, Any] | None:
     }
 
 
+def _jwt_data(route: Route) -> dict[str, Any] | None:
+    """Which JWT validation the route gets (FilterPolicies); None when there are none."""
+    jwt = route.options.jwt
+    if jwt is None:
+        return None
+    if jwt.failure is not None:
+        return {"mode": "refused", "reason": jwt.failure}
+    if jwt.by_rules:
+        return {"mode": "per-request", "reason": "a FilterPolicy glob covers part of the route"}
+    if jwt.requirement is None:
+        return {"mode": "none"}
+    return {"mode": "required", "providers": jwt.requirement.split("+")}
+
+
 def route_info(gateway: Gateway) -> list[dict[str, Any]]:
     """Every route of every virtual host, in match order, with its targets and source.
 
@@ -118,6 +132,7 @@ def route_info(gateway: Gateway) -> list[dict[str, Any]]:
                         "mappings": [k for r in members for k in r.mappings],
                         "clusters": [c for r in members for c in _member_data(r)],
                         "auth": _auth_data(gateway, route),
+                        "jwt": _jwt_data(route),
                     }
                 )
     return out

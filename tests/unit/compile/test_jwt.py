@@ -9,14 +9,15 @@ from typing import Any
 import pytest
 
 from legation.compile.compiler import CompileCache, compile_config
-from legation.compile.filter_policy import PolicyRule, glob_regex
+from legation.compile.filter_policy import PolicyRule, glob_path, glob_regex
 from legation.compile.jwt_errors import envoy_format
-from legation.compile.jwt_routes import FAIL_CLOSED, route_decision
+from legation.compile.jwt_routes import FAIL_CLOSED, listener_rules, route_decision
 from legation.envoy.translator import Translator
-from legation.ir.jwt import RouteJwt
+from legation.ir.jwt import HeaderCondition, JwtRule, RouteJwt, RulePath
 from legation.ir.provenance import Source
 from legation.ir.routes import PathKind, PathMatch, Route
 from legation.model.raw import RawObject
+from legation.runtime.state import route_info
 
 JWKS = '{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}'
 
@@ -144,6 +145,7 @@ def _errors(objects: list[RawObject]) -> list[str]:
             "does not exist",
         ),
         ({"requireNotBefore": True}, "spec.JWT.requireNotBefore", "not supported"),
+        ({"jwksURI": "http://127.0.0.1:8877/k"}, "spec.JWT.jwksURI", "own control port"),
         ({"requireAudience": True}, "spec.JWT.requireAudience", "without audience"),
     ],
 )
@@ -255,3 +257,108 @@ def test_unchanged_routes_keep_their_objects_and_bytes() -> None:
 )
 def test_error_templates_become_envoy_format_strings(template: str, expected: str | None) -> None:
     assert envoy_format(template) == expected
+
+
+def test_host_globs_are_decided_per_host() -> None:
+    def host(name: str, hostname: str) -> RawObject:
+        spec = {"hostname": hostname, "requestPolicy": {"insecure": {"action": "Route"}}}
+        return _doc("Host", name, spec)
+
+    objects = [
+        host("foo", "foo.example.com"),
+        host("bar", "bar.other.test"),
+        _mapping("api", "/api/", hostname="*"),
+        _jwt("f"),
+        _policy({"host": "*.example.com", "path": "*", "filters": [{"name": "f"}]}),
+    ]
+    result = compile_config(objects)
+    assert not result.errors, result.errors
+    decisions = {
+        vh.domains[0]: r.options.jwt
+        for rc in result.gateway.route_configs
+        for vh in rc.virtual_hosts
+        for r in vh.routes
+    }
+    assert decisions["foo.example.com"] == RouteJwt(requirement="default/f")
+    assert decisions["bar.other.test"] == RouteJwt(disabled=True)
+
+
+def test_if_request_header_expands_into_path_rules() -> None:
+    cond = HeaderCondition("x-tenant", exact="a", invert=True)  # negate: when not `a`
+    rule = PolicyRule("*", "/api/*", ("base",), conditional=(("extra", cond),))
+    assert route_decision(_route("/api/"), ("*",), [rule]) == RouteJwt(by_rules=True)
+    holds, fails = listener_rules([rule])
+    path = RulePath("prefix", "/api/")
+    assert holds == JwtRule(path, None, "base+extra", (cond,))
+    assert fails == JwtRule(path, None, "base", (dataclasses.replace(cond, invert=False),))
+
+
+@pytest.mark.parametrize(
+    ("glob", "path"),
+    [
+        ("*", RulePath("prefix", "/")),
+        ("/api/*", RulePath("prefix", "/api/")),
+        ("/api/health", RulePath("exact", "/api/health")),
+        ("/api/*/x", RulePath("regex", "/api/.*/x")),
+    ],
+)
+def test_globs_become_literal_matches_where_they_can(glob: str, path: RulePath) -> None:
+    assert glob_path(glob) == path
+
+
+def test_globs_envoy_would_refuse_as_regexes_fail_closed() -> None:
+    long_glob = "/" + "a" * 120 + "/*/x"
+    objects = [
+        _mapping("a", "/a/"),
+        _jwt("f"),
+        _policy(
+            {"path": "/a/" + "b" * 200, "filters": [{"name": "f"}]},  # long, but a literal
+            {"path": long_glob, "filters": [{"name": "f"}]},
+            {
+                "path": "/a/*",
+                "filters": [{"name": "f", "ifRequestHeader": {"name": "h", "valueRegex": "("}}],
+            },
+        ),
+    ]
+    errors = _errors(objects)
+    assert any("rules.1.path: as Envoy's regex" in e and "program size" in e for e in errors), (
+        errors
+    )
+    assert any("rules.2.filters.0.ifRequestHeader.valueRegex" in e for e in errors), errors
+    assert len(errors) == 2, errors
+
+
+def test_too_many_conditions_or_both_value_forms_fail_closed() -> None:
+    refs = [{"name": f"f{i}", "ifRequestHeader": {"name": f"h{i}"}} for i in range(4)]
+    both = {"name": "f0", "ifRequestHeader": {"name": "h", "value": "v", "valueRegex": "v.*"}}
+    objects = [
+        _mapping("a", "/a/"),
+        _mapping("b", "/b/"),
+        *(_jwt(f"f{i}") for i in range(4)),
+        _policy({"path": "/a/*", "filters": refs}, {"path": "/b/*", "filters": [both]}),
+    ]
+    errors = _errors(objects)
+    assert any("rules.0.filters: more than 3" in e for e in errors), errors
+    assert any("rules.1.filters.0.ifRequestHeader: give value or valueRegex" in e for e in errors)
+    routes = _routes(compile_config(objects))
+    assert all(r.options.jwt.requirement == FAIL_CLOSED for r in routes.values())  # type: ignore[union-attr]
+
+
+def test_route_table_says_which_jwt_applies() -> None:
+    objects = [
+        _mapping("a", "/a/"),
+        _mapping("b", "/b/"),
+        _mapping("c", "/c/"),
+        _mapping("d", "/d/"),
+        _jwt("f"),
+        _policy(
+            {"path": "/a/*", "filters": [{"name": "f"}]},
+            {"path": "/b/x*", "filters": [{"name": "f"}]},
+            {"path": "/c/*", "filters": [{"name": "missing"}]},
+        ),
+    ]
+    table = {r["mappings"][0]: r["jwt"] for r in route_info(compile_config(objects).gateway)}
+    assert table["Mapping/a.default"] == {"mode": "required", "providers": ["default/f"]}
+    assert table["Mapping/b.default"]["mode"] == "per-request"
+    assert table["Mapping/c.default"]["mode"] == "refused"
+    assert table["Mapping/d.default"] == {"mode": "none"}

@@ -22,9 +22,19 @@ from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import duration_pb2, wrappers_pb2
 
 from legation.envoy.filters.base import FilterContext, HttpFilter, pack
-from legation.ir.jwt import JwtAuthn, JwtErrorResponse, JwtProvider, JwtRequirement, JwtRule
+from legation.ir.jwt import (
+    HeaderCondition,
+    JwtAuthn,
+    JwtErrorResponse,
+    JwtProvider,
+    JwtRequirement,
+    JwtRule,
+)
 from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
+
+JWT_CACHE_SIZE = 1000
+"""Verified tokens each Envoy worker remembers per provider."""
 
 
 def _duration(ms: int) -> Any:
@@ -39,6 +49,9 @@ def _provider(p: JwtProvider) -> Any:
         require_expiration=p.require_expiration,
         clock_skew_seconds=p.clock_skew_seconds,
         from_cookies=list(p.cookies),
+        # verified tokens are remembered (their expiry is still checked on each use):
+        # a client repeating its token does not pay for a signature check every time
+        jwt_cache_config=jwt_pb2.JwtCacheConfig(jwt_cache_size=JWT_CACHE_SIZE),
     )
     out.from_headers.extend(
         jwt_pb2.JwtHeader(name=h.header, value_prefix=h.prefix) for h in p.headers
@@ -74,8 +87,29 @@ def _requirement(r: JwtRequirement) -> Any:
     )
 
 
+def _header(test: HeaderCondition) -> Any:
+    """`ifRequestHeader`: a value, a regex, or (neither) present and not empty."""
+    # a missing header must fail the test (and pass it inverted): Envoy only does that
+    # for an absent header read as empty
+    out = rc.HeaderMatcher(
+        name=test.name, invert_match=test.invert, treat_missing_header_as_empty=True
+    )
+    if test.exact is not None:
+        out.string_match.CopyFrom(string_pb2.StringMatcher(exact=test.exact))
+    else:
+        regex = regex_pb2.RegexMatcher(regex=test.regex or ".+")
+        out.string_match.CopyFrom(string_pb2.StringMatcher(safe_regex=regex))
+    return out
+
+
 def _rule(rule: JwtRule, by_name: dict[str, JwtRequirement]) -> Any:
-    match = rc.RouteMatch(safe_regex=regex_pb2.RegexMatcher(regex=rule.path_regex))
+    match = rc.RouteMatch()
+    if rule.path.kind == "exact":
+        match.path = rule.path.value
+    elif rule.path.kind == "prefix":
+        match.prefix = rule.path.value
+    else:
+        match.safe_regex.CopyFrom(regex_pb2.RegexMatcher(regex=rule.path.value))
     if rule.host_regex is not None:
         match.headers.append(
             rc.HeaderMatcher(
@@ -85,6 +119,7 @@ def _rule(rule: JwtRule, by_name: dict[str, JwtRequirement]) -> Any:
                 ),
             )
         )
+    match.headers.extend(_header(h) for h in rule.headers)
     out = jwt_pb2.RequirementRule(match=match)
     if rule.requirement is not None:
         out.requires.CopyFrom(_requirement(by_name[rule.requirement]))

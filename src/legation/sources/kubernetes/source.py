@@ -57,7 +57,7 @@ T = TypeVar("T")
 SYNC_LOG_INTERVAL_S = 10.0
 SECRET_SYNC_TIMEOUT_S = 5.0
 """How long a snapshot waits for a newly referenced Secret's first list."""
-REFERRING_KINDS = frozenset({"Host", "TLSContext", "Ingress", "Service"})
+REFERRING_KINDS = frozenset({"Host", "TLSContext", "Ingress", "Service", "Filter"})
 """Kinds whose objects can name Secrets (Services through their annotation)."""
 
 

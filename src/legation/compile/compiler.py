@@ -35,6 +35,7 @@ from legation.compile.listeners import CompiledListener, HostMeta, compile_liste
 from legation.compile.mapping import CompiledMapping, compile_mapping
 from legation.compile.module import access_log_settings, mapping_field_defaults, module_settings
 from legation.compile.precedence import virtual_hosts
+from legation.compile.ratelimit import compile_ratelimit
 from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
 from legation.compile.service import ServiceAddress, parse_service
@@ -51,6 +52,7 @@ from legation.ir.endpoints import LoadAssignment
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.gateway import Gateway, RouteConfig
 from legation.ir.listeners import FilterChain, HttpConnectionManager, Listener
+from legation.ir.ratelimit import RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 from legation.model.mapping import MappingSpec
@@ -77,6 +79,9 @@ class CompileOptions:
     local_names: frozenset[str] = frozenset()
     """Names and addresses of this machine besides loopback and `localhost` (hostname,
     pod IP), for the control-port check."""
+    bundled_limiter: str | None = None
+    """`host:port` of the limiter `legation run --rate-limiter` started: the
+    RateLimitService when no resource names one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +170,7 @@ class _Work:
     held: list[Resource[Any]] = field(default_factory=list)
     upstream_tls: UpstreamTlsResolver | None = None
     ingress_tls: list[IngressTls] = field(default_factory=list)
+    ratelimit: RateLimiting = field(default_factory=RateLimiting)
 
 
 Withheld = Mapping[str, tuple[RawObject, str]]
@@ -194,6 +200,7 @@ def compile_config(
     _refuse_control_ports(work)
     _apply_resolvers(work)
     _originate_upstream_tls(work)
+    _compile_ratelimit(work)
     _group_mappings(work)
     _collect_clusters(work)
     _compile_hosts(work)
@@ -209,6 +216,7 @@ def compile_config(
         clusters=tuple(work.clusters[name] for name in sorted(work.clusters)),
         load_assignments=tuple(work.load_assignments),
         secrets=tuple(work.secrets),
+        ratelimit=work.ratelimit,
     )
     problems = sorted(
         work.problems,
@@ -384,6 +392,16 @@ def _originate_upstream_tls(work: _Work) -> None:
         if cluster is not None:
             kept.append(cm)
     work.compiled = kept
+
+
+def _compile_ratelimit(work: _Work) -> None:
+    """The RateLimitService (or the bundled limiter), default labels, limiter documents."""
+    modules = [r for r in work.resources if r.kind == "Module" and r.name == "ambassador"]
+    module = min(modules, key=lambda r: r.key) if modules else None
+    work.ratelimit, problems = compile_ratelimit(
+        work.resources, work.module, module, work.upstream_tls, work.options.bundled_limiter
+    )
+    work.problems.extend(problems)
 
 
 def _compile_hosts(work: _Work) -> None:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from legation.deploy.schema import ANY, model_schema
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
+from legation.model.ratelimit import RateLimitServiceSpec, RateLimitSpec
 from legation.model.resolver import (
     ConsulResolverSpec,
     KubernetesEndpointResolverSpec,
@@ -57,7 +58,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("Listener", "listeners", None),
     Kind("TLSContext", "tlscontexts", None),
     Kind("AuthService", "authservices", None),
-    Kind("RateLimitService", "ratelimitservices", None),
+    Kind("RateLimitService", "ratelimitservices", RateLimitServiceSpec, (),
+         (("Service", ".spec.service"), ("Domain", ".spec.domain"))),
+    Kind("RateLimit", "ratelimits", RateLimitSpec, (), (("Domain", ".spec.domain"),)),
     Kind("KubernetesServiceResolver", "kubernetesserviceresolvers", KubernetesServiceResolverSpec),
     Kind("KubernetesEndpointResolver", "kubernetesendpointresolvers",
          KubernetesEndpointResolverSpec),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.listeners import Listener
+from legation.ir.ratelimit import NO_RATE_LIMITING, RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 
@@ -41,3 +42,5 @@ class Gateway:
     """Endpoints of the EDS clusters, sorted by cluster name."""
     secrets: tuple[Secret, ...] = ()
     """Certificates and CA bundles the listeners (and clusters) name, sorted by name."""
+    ratelimit: RateLimiting = NO_RATE_LIMITING
+    """The limiter Envoy asks, and the bundled limiter's documents."""

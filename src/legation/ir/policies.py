@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from legation.ir.http import ErrorResponse
+from legation.ir.ratelimit import DomainLabels, LocalRateLimit
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,10 @@ class RouteOptions:
     """The route's own error body rules, in place of the gateway's; None: the gateway's."""
     bypass_error_responses: bool = False
     """No error body rules apply to this route."""
+    labels: tuple[DomainLabels, ...] = ()
+    """Rate-limit descriptors by domain (Mapping `labels`); the limiter's domain is used."""
+    local_rate_limit: LocalRateLimit | None = None
+    """A token bucket in each Envoy for this route (Mapping `local_rate_limit`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from legation.model.common import HeaderSpec, ServiceName, StrictModel
 from legation.model.error_response import ErrorResponseSpec
+from legation.model.ratelimit import LocalRateLimitSpec
 from legation.model.traffic import (
     CircuitBreakerSpec,
     CorsSpec,
@@ -102,6 +103,11 @@ class MappingSpec(StrictModel):
     """Envoy's routing priority: which circuit-breaker thresholds apply."""
     error_response_overrides: list[ErrorResponseSpec] | None = None
     bypass_error_response_overrides: bool = False
+    labels: Any = None
+    """Rate-limit descriptors: `{domain: [{group name: [action, ...]}, ...]}`; checked
+    in compile, so a bad action is an error naming its place."""
+    local_rate_limit: LocalRateLimitSpec | None = None
+    """legation's own: a token bucket per Envoy for this Mapping's route."""
     # --- read, refused (MAPPING_REFUSED) or not implemented yet (NOT_YET_IMPLEMENTED)
     envoy_override: Any = None
     tls: Any = None
@@ -109,7 +115,6 @@ class MappingSpec(StrictModel):
     to the service (port 443 by default)."""
     bypass_auth: Any = None
     auth_context_extensions: Any = None
-    labels: Any = None
     rate_limits: Any = None
 
     @field_validator(
@@ -138,9 +143,9 @@ class MappingSpec(StrictModel):
 
 
 NOT_YET_IMPLEMENTED: tuple[str, ...] = (
-    "bypass_auth", "auth_context_extensions", "labels", "rate_limits",
+    "bypass_auth", "auth_context_extensions", "rate_limits",
 )  # fmt: skip
-"""Mapping fields that belong to other work (authentication, rate limits):
+"""Mapping fields that belong to other work (authentication; the v1 `rate_limits`):
 they load, and each use gets a notice."""
 
 MAPPING_REFUSED: dict[str, str] = {

@@ -75,6 +75,22 @@ class RateLimitSpec(StrictModel):
     limits: list[RateLimitRule] = Field(min_length=1)
 
 
+class LocalRateLimitSpec(StrictModel):
+    """legation's `local_rate_limit` (not in Emissary): a token bucket in each Envoy.
+
+    `requests` per `unit` are let through; up to `burst` (default: `requests`) at once.
+    """
+
+    requests: int = Field(ge=1)
+    unit: Literal["second", "minute", "hour"] = "second"
+    burst: int | None = Field(default=None, ge=1)
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
 RATE_LIMIT_NOT_YET: tuple[str, ...] = (
     "injectRequestHeaders", "injectResponseHeaders", "errorResponse", "burst",
 )  # fmt: skip

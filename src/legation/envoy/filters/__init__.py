@@ -26,7 +26,9 @@ from legation.envoy.filters.custom_response import CustomResponseFilter
 from legation.envoy.filters.grpc_http1_bridge import GrpcHttp1BridgeFilter
 from legation.envoy.filters.grpc_stats import GrpcStatsFilter
 from legation.envoy.filters.grpc_web import GrpcWebFilter
+from legation.envoy.filters.local_ratelimit import LocalRateLimitFilter
 from legation.envoy.filters.lua import LuaFilter
+from legation.envoy.filters.ratelimit import RateLimitFilter
 from legation.envoy.filters.rbac import RbacFilter
 from legation.envoy.filters.router import RouterFilter
 from legation.envoy.resources import XdsResources
@@ -39,6 +41,10 @@ HTTP_FILTERS: tuple[HttpFilter, ...] = (
     BufferFilter(),
     CompressorFilter(),  # early, so it compresses every response body, rewritten ones too
     CorsFilter(),  # before authentication: preflight requests carry no credentials
+    # (jwt → ext_authz go here:) limits after authentication, so refused requests
+    # never spend a client's budget
+    RateLimitFilter(),
+    LocalRateLimitFilter(),
     GrpcWebFilter(),
     GrpcHttp1BridgeFilter(),
     GrpcStatsFilter(),

@@ -92,3 +92,31 @@ class RateLimiting:
 
 NO_RATE_LIMITING = RateLimiting()
 """No limiter and no documents: the default."""
+
+
+RouteLimitState = tuple[str, LabelGroup] | None
+"""What a route's descriptors depend on besides the route: the limiter's domain and
+the default labels (None: no limiter, no descriptors)."""
+
+
+def limit_state(service: RateLimitService | None) -> RouteLimitState:
+    """The gateway-level part of every route's descriptors."""
+    return None if service is None else (service.domain, service.default_labels)
+
+
+def route_groups(
+    labels: tuple[DomainLabels, ...], state: RouteLimitState
+) -> tuple[LabelGroup, ...]:
+    """The descriptors Envoy sends for a route with these labels: the groups of the
+    limiter's domain, each with the default labels in front (the defaults alone when
+    the route has no group)."""
+    if state is None:
+        return ()
+    domain, defaults = state
+    groups: tuple[LabelGroup, ...] = ()
+    for found in labels:
+        if found.domain == domain:
+            groups = found.groups
+    if not defaults:
+        return groups
+    return tuple(defaults + g for g in groups) if groups else (defaults,)

@@ -21,26 +21,14 @@ from legation.envoy.filters.base import NO_RESOURCES, FilterContext, HttpFilter
 from legation.envoy.resources import XdsResources
 from legation.ir.gateway import Gateway
 from legation.ir.listeners import HttpConnectionManager
-from legation.ir.ratelimit import DescriptorAction, DescriptorKind, LabelGroup
+from legation.ir.ratelimit import (
+    DescriptorAction,
+    DescriptorKind,
+    LabelGroup,
+    limit_state,
+    route_groups,
+)
 from legation.ir.routes import Route
-
-RouteLimitState = tuple[str, LabelGroup] | None
-"""What a route's descriptors depend on besides the route: the limiter's domain and
-the default labels (None: no limiter, no descriptors)."""
-
-
-def route_groups(route: Route, state: RouteLimitState) -> tuple[LabelGroup, ...]:
-    """The descriptors Envoy sends for `route`, defaults first."""
-    if state is None:
-        return ()
-    domain, defaults = state
-    groups: tuple[LabelGroup, ...] = ()
-    for labels in route.options.labels:
-        if labels.domain == domain:
-            groups = labels.groups
-    if not defaults:
-        return groups
-    return tuple(defaults + g for g in groups) if groups else (defaults,)
 
 
 def _action(action: DescriptorAction) -> Any:
@@ -78,13 +66,14 @@ class RateLimitFilter(HttpFilter):
 
     def route_state(self, gateway: Gateway) -> Hashable:
         """The limiter's domain and default labels (None without a limiter)."""
-        service = gateway.ratelimit.service
-        return None if service is None else (service.domain, service.default_labels)
+        return limit_state(gateway.ratelimit.service)
 
     def needed(self, listener: HttpConnectionManager, ctx: FilterContext) -> bool:
         """Some route of the listener sends descriptors."""
-        state: RouteLimitState = self.route_state(ctx.gateway)  # type: ignore[assignment]
-        return state is not None and any(route_groups(r, state) for r in ctx.routes())
+        state = limit_state(ctx.gateway.ratelimit.service)
+        return state is not None and any(
+            route_groups(r.options.labels, state) for r in ctx.routes()
+        )
 
     def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """Domain, timeout, failure mode and the limiter's gRPC cluster."""
@@ -110,7 +99,7 @@ class RateLimitFilter(HttpFilter):
         """The route's descriptors as `rate_limits` on its route action."""
         if not out.HasField("route"):
             return  # redirects and direct answers never reach the limiter
-        groups = route_groups(route, state)
+        groups = route_groups(route.options.labels, state)
         if groups:
             out.route.rate_limits.extend(rate_limits(groups))
 

@@ -10,6 +10,9 @@ real Redis, answered by a real upstream.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +25,7 @@ import yaml
 from legation.ratelimit.services import BundledLimiter
 from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
+from tests.e2e.helpers import free_port
 from tests.e2e.limiter import require_limiter_programs
 from tests.e2e.load import Load
 
@@ -94,7 +98,7 @@ def bundled(echo: EchoUpstream) -> Iterator[RunningGateway]:
                     "local", svc, "/local/", local_rate_limit={"requests": 2, "unit": "minute"}
                 ),
             ]
-        ),  # fmt: skip
+        ),
         "limits.yaml": "".join(
             [
                 _limit("burst", [{"generic_key": "burst"}], 3, "second"),
@@ -270,3 +274,59 @@ def test_hand_configured_limiter_then_stopped(
         gw.write("limiter.yaml", _service(hand_limiter, deny=True))
         gw.wait_status("/global/", 500, timeout=10.0)
         assert _statuses(gw.get, "/global/", 3) == [500] * 3
+
+
+def test_two_bundled_limiters_on_one_redis_share_the_limit(
+    echo: EchoUpstream, tmp_path: Path
+) -> None:
+    """`--rate-limiter --redis-url`: each gateway runs its own limiter, configured from
+    the same RateLimit, counting in one Redis: 6 an hour across both."""
+    require_limiter_programs()
+    files = {
+        "mapping.yaml": mapping("shared", echo.service, "/shared/", labels=_labels("shared")),
+        "limit.yaml": _limit("shared", [{"generic_key": "shared"}], 6, "hour"),
+    }
+    with BundledLimiter(tmp_path) as redis_only:  # its Redis; its limiter stays unused
+        args = ["--rate-limiter", "--redis-url", str(redis_only.redis_url)]
+        with RunningGateway(files, args) as one, RunningGateway(files, args) as two:
+            _away_from_hour_boundary()
+            allowed = sum(
+                (one if i % 2 else two).get("/shared/").status_code == 200 for i in range(14)
+            )
+    assert abs(allowed - 6) <= 1, allowed
+
+
+def test_errors_in_check_and_while_running(echo: EchoUpstream) -> None:
+    """An unreachable limiter, a second RateLimitService, an unknown label action and a
+    RateLimit that cannot be expressed: each an error on its resource, in `check` and
+    in the running gateway, whose good route keeps answering (failing open)."""
+    dead = f"127.0.0.1:{free_port()}"
+    files = {
+        "services.yaml": _doc("RateLimitService", "dead", {"service": dead})
+        + _doc("RateLimitService", "second", {"service": dead}),
+        "mappings.yaml": mapping("good", echo.service, "/good/", labels=_labels("good"))
+        + mapping("bad", echo.service, "/bad/", labels=_labels({"query": {"key": "q"}})),
+        "limits.yaml": _doc(
+            "RateLimit", "odd", {"domain": "ambassador", "limits": [{"pattern": [], "rate": 1}]}
+        ),
+    }
+    expected = {
+        "RateLimitService/second.default": "only one RateLimitService",
+        "Mapping/bad.default": "unknown action 'query'",
+        "RateLimit/odd.default": "at least 1 item",
+    }
+    with RunningGateway(files) as gw:
+        command = [sys.executable, "-m", "legation.cli.main", "check", "--json", str(gw.config_dir)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        checked = {p["resource"]: p for p in json.loads(done.stdout)["problems"]}
+        assert done.returncode == 1
+        for key, text in expected.items():
+            assert text in checked[key]["message"] and checked[key]["severity"] == "error"
+        assert "does not answer" in checked["RateLimitService/dead.default"]["message"]
+
+        assert _statuses(gw.get, "/good/", 3) == [200] * 3
+        assert gw.get("/bad/").status_code == 404
+        errors = {e["resource"]: e["message"] for e in gw.overview()["errors"]}
+        for key, text in expected.items():
+            assert text in errors[key], errors
+        assert "does not answer" in errors["RateLimitService/dead.default"]

@@ -11,6 +11,7 @@ real Redis, answered by a real upstream.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -195,6 +196,27 @@ def test_diagnostics_show_descriptors_and_limiter_health(bundled: RunningGateway
     assert "rate_limits" not in routes["Mapping/free.default"]
 
 
+def test_metrics_count_refusals(bundled: RunningGateway) -> None:
+    """/metrics carries Envoy's over-limit counters: per upstream cluster (global) and
+    one local prefix (bounded labels)."""
+    _start_of_second()
+    assert 429 in _statuses(bundled.get, "/burst/", 5)
+    assert 429 in _statuses(bundled.get, "/local/", 3)
+    text = bundled.diag("/metrics").text
+    over = re.search(
+        r'^envoy_cluster_ratelimit_over_limit\{envoy_cluster_name="cluster_[^"]+"\} ([0-9]+)',
+        text,
+        re.M,
+    )
+    local = re.search(
+        r'^envoy_rate_limited\{envoy_local_http_ratelimit_prefix="local_rate_limit"[^}]*\} ([0-9]+)',
+        text,
+        re.M,
+    )
+    assert over and int(over.group(1)) >= 1, text[:2000]
+    assert local and int(local.group(1)) >= 1
+
+
 # --- a limiter configured by hand (Emissary's interface) -----------------------------
 
 HAND_CONFIG = """\
@@ -330,3 +352,25 @@ def test_errors_in_check_and_while_running(echo: EchoUpstream) -> None:
         for key, text in expected.items():
             assert text in errors[key], errors
         assert "does not answer" in errors["RateLimitService/dead.default"]
+
+
+def test_local_limit_per_host(echo: EchoUpstream) -> None:
+    """A Host's `local_rate_limit`: one bucket for its routes; another Host serving the
+    same Mapping is not limited. No limiter, no Redis."""
+    route = {"requestPolicy": {"insecure": {"action": "Route"}}}
+    files = {
+        "hosts.yaml": _doc(
+            "Host",
+            "limited",
+            {"hostname": "limited.example", **route,
+             "local_rate_limit": {"requests": 3, "unit": "minute"}},
+        )
+        + _doc("Host", "open", {"hostname": "open.example", **route}),
+        "mappings.yaml": mapping("a", echo.service, "/a/", hostname="*")
+        + mapping("b", echo.service, "/b/", hostname="*"),
+    }  # fmt: skip
+    with RunningGateway(files) as gw:
+        limited = {"host": "limited.example"}
+        answers = [gw.get(p, headers=limited).status_code for p in ("/a/", "/b/", "/a/", "/b/")]
+        assert answers == [200, 200, 200, 429]  # one bucket for both routes
+        assert _statuses(gw.get, "/a/", 5, headers={"host": "open.example"}) == [200] * 5

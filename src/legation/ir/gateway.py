@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.listeners import Listener
-from legation.ir.ratelimit import NO_RATE_LIMITING, RateLimiting
+from legation.ir.ratelimit import NO_RATE_LIMITING, LocalRateLimit, RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 
@@ -19,6 +19,8 @@ class VirtualHost:
     name: str
     domains: tuple[str, ...]
     routes: tuple[Route, ...]
+    local_rate_limit: LocalRateLimit | None = None
+    """A token bucket shared by the virtual host's routes (a Host's `local_rate_limit`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from legation.compile.compiler import CompileOptions, compile_config
+from legation.compile.compiler import CompileCache, CompileOptions, compile_config
 from legation.compile.labels import LabelError, parse_entry
 from legation.envoy.translator import Translator
 from legation.ir.provenance import Source
@@ -25,7 +25,9 @@ def doc(kind: str, name: str, spec: dict[str, Any]) -> RawObject:
 
 
 def limited(name: str, labels: Any, **extra: Any) -> RawObject:
-    return doc("Mapping", name, {"prefix": f"/{name}/", "service": "app", "labels": labels, **extra})
+    return doc(
+        "Mapping", name, {"prefix": f"/{name}/", "service": "app", "labels": labels, **extra}
+    )
 
 
 SERVICE = doc("RateLimitService", "rls", {"service": "rls:8081"})
@@ -103,7 +105,9 @@ def test_domain_defaults_and_unknown_action_error_names_the_field() -> None:
     assert out["/none/"] == [{"actions": [key]}]  # the defaults alone
     assert "/bad/" not in out
     (problem,) = out["problems"]
-    assert "error: Mapping/bad.default: field spec.labels.edge.0.g.1.nope: unknown action" in problem
+    assert (
+        "error: Mapping/bad.default: field spec.labels.edge.0.g.1.nope: unknown action" in problem
+    )
     assert out["filters"].count("envoy.filters.http.ratelimit") == 1
 
 
@@ -170,3 +174,22 @@ def test_write_documents_replaces_and_deletes(tmp_path: Path) -> None:
     assert not write_documents(tmp_path, [one, two])  # unchanged: nothing written
     assert write_documents(tmp_path, [one])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["domain-a.yaml", "hand.yaml"]
+
+
+def test_host_bucket_on_the_virtual_host_and_the_cache_sees_its_change() -> None:
+    """A Host's local limit goes on its virtual host; changing only that limit changes
+    the translated virtual host (the cache keys on it)."""
+    translator, cache = Translator(), CompileCache()
+    app = doc("Mapping", "a", {"prefix": "/a/", "service": "app", "hostname": "*"})
+
+    def bucket(requests: int) -> Any:
+        host = doc("Host", "h", {"hostname": "h.example", "local_rate_limit": {"requests": requests},
+                                 "requestPolicy": {"insecure": {"action": "Route"}}})  # fmt: skip
+        gateway = compile_config([host, app], cache=cache).gateway
+        data = translator.translate(gateway).to_data()
+        (vh,) = data["routes"][0]["virtual_hosts"]
+        config = vh["typed_per_filter_config"]["envoy.filters.http.local_ratelimit"]
+        return config["token_bucket"]["max_tokens"]
+
+    assert bucket(3) == 3
+    assert bucket(7) == 7

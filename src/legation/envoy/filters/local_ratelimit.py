@@ -1,6 +1,6 @@
-"""envoy.filters.http.local_ratelimit: a token bucket per Envoy, per route.
+"""envoy.filters.http.local_ratelimit: a token bucket per Envoy, per route or per Host.
 
-legation's `local_rate_limit` on a Mapping (not an Emissary field). The listener's
+legation's `local_rate_limit` on a Mapping or a Host (not an Emissary field). The listener's
 filter has no bucket of its own (it lets everything through); each limited route
 carries its bucket in `typed_per_filter_config`. A refused request gets 429 with the
 draft-03 `x-ratelimit-*` headers.
@@ -56,11 +56,19 @@ class LocalRateLimitFilter(HttpFilter):
 
     def needed(self, listener: HttpConnectionManager, ctx: FilterContext) -> bool:
         """Some route of the listener has a local limit."""
-        return any(r.options.local_rate_limit is not None for r in ctx.routes())
+        if any(r.options.local_rate_limit is not None for r in ctx.routes()):
+            return True
+        hosts = ctx.route_config.virtual_hosts if ctx.route_config else ()
+        return any(vh.local_rate_limit is not None for vh in hosts)
 
     def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """No bucket at the listener: only routes with one are limited."""
         return local_pb2.LocalRateLimit(stat_prefix=STAT_PREFIX)
+
+    def patch_virtual_host(self, vh: Any, out: Any, state: Any) -> None:
+        """The Host's bucket, shared by its routes, if it has one."""
+        if vh.local_rate_limit is not None:
+            out.typed_per_filter_config[self.name].CopyFrom(pack(local_limit(vh.local_rate_limit)))
 
     def patch_route(self, route: Route, out: Any, state: Any) -> None:
         """The route's bucket, if it has one."""

@@ -30,8 +30,12 @@ from legation.ratelimit.limiter_config import limiter_config
 LIMITER_CONNECT_TIMEOUT_MS = 1000
 """The limiter is near and answers within milliseconds: fail fast when it is away."""
 
-BUNDLED_TIMEOUT_MS = 200
-"""The request timeout for the bundled limiter (no RateLimitService to say one)."""
+BUNDLED_TIMEOUT_MS = 500
+"""The request timeout for the bundled limiter (no RateLimitService to say one): it is
+on this machine, so only an overloaded machine gets near it."""
+
+SERVICE_NOT_USED = ("stats_name", "v3GRPCService", "v3StatsName")
+"""RateLimitService fields that load and have no effect (each use gets a notice)."""
 
 BUNDLED = "bundled"
 """`RateLimitService.source` of the limiter `legation run --rate-limiter` started."""
@@ -49,9 +53,14 @@ def _service(
         address, spec.service, LIMITER_CONNECT_TIMEOUT_MS, UpstreamOptions(http2=True)
     )
     cluster = dataclasses.replace(cluster, name=_cluster_name(address.host, address.port))
-    problems: list[ConfigProblem] = []
+    problems = [
+        res.problem(name, "not supported; it has no effect", notice=True)
+        for name in SERVICE_NOT_USED
+        if getattr(spec, name) is not None
+    ]
     if tls is not None:
-        found, problems = tls.originate(res, cluster, address)
+        found, tls_problems = tls.originate(res, cluster, address)
+        problems.extend(tls_problems)
         if found is None:
             return None, problems
         cluster = found

@@ -193,3 +193,16 @@ def test_host_bucket_on_the_virtual_host_and_the_cache_sees_its_change() -> None
 
     assert bucket(3) == 3
     assert bucket(7) == 7
+
+
+def test_service_tls_through_the_upstream_tls_code() -> None:
+    """`tls: true` originates TLS to the limiter; a missing TLSContext is an error on the
+    RateLimitService (and there is then no limiter)."""
+    secure = doc("RateLimitService", "rls", {"service": "rls:8081", "tls": True})
+    service = compile_config([secure]).gateway.ratelimit.service
+    assert service is not None and service.cluster.tls and service.cluster.port == 8081
+    missing = doc("RateLimitService", "rls", {"service": "rls:8081", "tls": "nope"})
+    result = compile_config([missing])
+    assert result.gateway.ratelimit.service is None
+    (problem,) = result.problems
+    assert problem.field == "spec.tls" and "TLSContext 'nope'" in problem.message

@@ -96,9 +96,10 @@ def _limiter_notice(compiled: CompileResult) -> tuple[ConfigProblem, ...]:
     service = compiled.gateway.ratelimit.service
     if service is None:
         return ()
-    from legation.runtime.limiter import unreachable_problem
+    from legation.runtime.limiter import limiter_answers, unreachable_problem
 
-    found = unreachable_problem(service, compiled.resources)
+    reason = limiter_answers(service)
+    found = unreachable_problem(service, compiled.resources, reason) if reason else None
     if found is None:
         return ()
     return (dataclasses.replace(found, severity=Severity.NOTICE),)

@@ -22,10 +22,16 @@ from legation.diag.app import build_app
 from legation.diag.server import server_config
 from legation.envoy.process import EnvoyProcess, EnvoyStartRefused
 from legation.ir.errors import ConfigProblem
+from legation.ir.ratelimit import RateLimitService
 from legation.ir.serialize import to_data
 from legation.runtime.channels import ControlChannels, check_listeners_free
 from legation.runtime.diagview import GatewayDiag
-from legation.runtime.limiter import LimiterRuntime, limiter_answers, unreachable_problem
+from legation.runtime.limiter import (
+    LimiterRuntime,
+    limiter_answers,
+    service_address,
+    unreachable_problem,
+)
 from legation.runtime.local_names import local_names
 from legation.runtime.metrics import ControlPlaneMetrics
 from legation.runtime.pipeline import BuildResult, Pipeline
@@ -132,7 +138,8 @@ class GatewayRuntime:
         self.envoy: EnvoyProcess | None = None
         self.reconfigurations = 0
         self._stop = asyncio.Event()
-        self._limiter_down = False
+        self._limiter_state: tuple[str, str | None] | None = None
+        """(address, why it does not answer or None) of the limiter last probed."""
         self._known_problems: set[ConfigProblem] = set()
         self._envoy_down_since: float | None = None
         self.metrics = ControlPlaneMetrics(self)
@@ -178,8 +185,15 @@ class GatewayRuntime:
         limiting = result.compiled.gateway.ratelimit
         if self.limiter is not None:
             self.limiter.write(limiting.documents)
-        problem = unreachable_problem(limiting.service, result.compiled.resources)
-        self._limiter_down = problem is not None
+        service, state = limiting.service, self._limiter_state
+        # the probe result of the watcher, never a probe here: a slow DNS answer must
+        # not hold up the build
+        if service is None or state is None or state[0] != service_address(service):
+            return result
+        reason = state[1]
+        problem = (
+            unreachable_problem(service, result.compiled.resources, reason) if reason else None
+        )
         if problem is None:
             return result
         return dataclasses.replace(result, runtime_problems=(problem,))
@@ -284,7 +298,7 @@ class GatewayRuntime:
                 "domain": service.domain,
                 "failure_mode_deny": service.failure_mode_deny,
                 "timeout_ms": service.timeout_ms,
-                "answers": not self._limiter_down,
+                "answers": self._limiter_answers(service),
             }
         return data
 
@@ -327,18 +341,26 @@ class GatewayRuntime:
             log.error("cannot start the rate limiter: %s", exc)
             raise SystemExit(2) from None
 
+    def _limiter_answers(self, service: RateLimitService) -> bool | None:
+        """Whether the limiter answered when last probed (None: not probed yet)."""
+        state = self._limiter_state
+        if state is None or state[0] != service_address(service):
+            return None
+        return state[1] is None
+
     async def _watch_limiter(self) -> None:
-        """Re-check the limiter every `LIMITER_POLL_S`; rebuild when it goes or comes
-        back, so its problem appears and clears."""
+        """Probe the limiter in use now and every `LIMITER_POLL_S`; rebuild when it goes
+        or comes back, so its problem appears and clears."""
         while True:
-            await asyncio.sleep(LIMITER_POLL_S)
             last = self.last
             service = last.compiled.gateway.ratelimit.service if last else None
-            if service is None or self._snapshot is None:
-                continue
-            down = await asyncio.to_thread(limiter_answers, service) is not None
-            if down != self._limiter_down:
-                await self.apply(self._snapshot)
+            if service is not None and self._snapshot is not None:
+                reason = await asyncio.to_thread(limiter_answers, service)
+                state = (service_address(service), reason)
+                if state != self._limiter_state:
+                    self._limiter_state = state
+                    await self.apply(self._snapshot)
+            await asyncio.sleep(LIMITER_POLL_S)
 
     def _claim_ports(self) -> socket.socket:
         """Bind the diagnostics port and check the control channels before anything

@@ -39,18 +39,19 @@ def limiter_answers(service: RateLimitService) -> str | None:
         return exc.strerror or type(exc).__name__
 
 
+def service_address(service: RateLimitService) -> str:
+    """`host:port` of the limiter."""
+    return f"{service.cluster.host}:{service.cluster.port}"
+
+
 def unreachable_problem(
-    service: RateLimitService | None, resources: Sequence[Resource[Any]]
+    service: RateLimitService, resources: Sequence[Resource[Any]], reason: str
 ) -> ConfigProblem | None:
-    """An error on the RateLimitService when its limiter does not accept connections."""
-    if service is None:
-        return None
-    reason = limiter_answers(service)
-    if reason is None:
-        return None
+    """An error on the RateLimitService whose limiter does not accept connections
+    (`reason`, from `limiter_answers`); None for the bundled one (it is logged)."""
     outcome = "requests get 500" if service.failure_mode_deny else "requests pass unlimited"
     message = (
-        f"the limiter at {service.cluster.host}:{service.cluster.port} does not answer "
+        f"the limiter at {service_address(service)} does not answer "
         f"({reason}); {outcome} (failure_mode_deny: {str(service.failure_mode_deny).lower()})"
     )
     res = next((r for r in resources if r.key == service.source), None)

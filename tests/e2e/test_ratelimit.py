@@ -348,6 +348,7 @@ def test_errors_in_check_and_while_running(echo: EchoUpstream) -> None:
 
         assert _statuses(gw.get, "/good/", 3) == [200] * 3
         assert gw.get("/bad/").status_code == 404
+
         def errors() -> dict[str, str]:
             return {e["resource"]: e["message"] for e in gw.overview()["errors"]}
 

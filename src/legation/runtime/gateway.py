@@ -24,6 +24,7 @@ from legation.envoy.process import EnvoyProcess, EnvoyStartRefused
 from legation.ir.errors import ConfigProblem
 from legation.ir.ratelimit import RateLimitService
 from legation.ir.serialize import to_data
+from legation.ratelimit.limiter_config import config_file_name
 from legation.runtime.channels import ControlChannels, check_listeners_free
 from legation.runtime.diagview import GatewayDiag
 from legation.runtime.limiter import (
@@ -202,6 +203,8 @@ class GatewayRuntime:
         """Hand a finished build to the xDS streams, the reports and the metrics."""
         self._report(result.problems)
         self.source.report(result.problems)
+        documents = result.compiled.gateway.ratelimit.documents
+        self.source.publish_limiter({config_file_name(d.domain): d.text for d in documents})
         self.version = self.cache.publish(prepared)
         self.quarantine.built(result.compiled.resources)
         self.last = result

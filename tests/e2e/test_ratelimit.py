@@ -11,7 +11,9 @@ real Redis, answered by a real upstream.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -378,3 +380,20 @@ def test_local_limit_per_host(echo: EchoUpstream) -> None:
         answers = [gw.get(p, headers=limited).status_code for p in ("/a/", "/b/", "/a/", "/b/")]
         assert answers == [200, 200, 200, 429]  # one bucket for both routes
         assert _statuses(gw.get, "/a/", 5, headers={"host": "open.example"}) == [200] * 5
+
+
+def test_bundled_limiter_is_restarted(bundled: RunningGateway) -> None:
+    """The bundled limiter killed: legation starts it again (same port), and limits
+    apply again without restarting Envoy."""
+    pid = bundled.overview()["envoy"]["pid"]
+    old = bundled.overview()["ratelimit"]["pids"]["ratelimit"]
+    os.kill(old, signal.SIGKILL)
+
+    def restarted() -> bool:
+        limiter = bundled.overview()["ratelimit"]
+        return bool(limiter["healthy"]) and limiter["pids"].get("ratelimit") not in (None, old)
+
+    poll(restarted, timeout=20.0)
+    _start_of_second()
+    assert _statuses(bundled.get, "/burst/", 4) == [200, 200, 200, 429]
+    assert bundled.overview()["envoy"]["pid"] == pid

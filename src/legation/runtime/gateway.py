@@ -351,10 +351,20 @@ class GatewayRuntime:
             return None
         return state[1] is None
 
+    async def _restart_limiter(self) -> None:
+        """The bundled limiter's supervisor: a child that exited is started again."""
+        assert self.limiter is not None
+        try:
+            await asyncio.to_thread(self.limiter.restart_if_exited)
+        except (OSError, RuntimeError) as exc:  # tried again at the next poll
+            log.error("cannot restart the rate limiter: %s", exc)
+
     async def _watch_limiter(self) -> None:
         """Probe the limiter in use now and every `LIMITER_POLL_S`; rebuild when it goes
         or comes back, so its problem appears and clears."""
         while True:
+            if self.limiter is not None:
+                await self._restart_limiter()
             last = self.last
             service = last.compiled.gateway.ratelimit.service if last else None
             if service is not None and self._snapshot is not None:

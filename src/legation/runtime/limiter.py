@@ -108,6 +108,17 @@ class LimiterRuntime:
             ports.grpc, ports.http, self.limiter.redis_url, data,
         )  # fmt: skip
 
+    def restart_if_exited(self) -> bool:
+        """Start Redis and the limiter again (same ports) when one of them has exited;
+        True if it did. The limiter re-reads its files; Redis starts empty."""
+        limiter = self.limiter
+        if limiter is None or not limiter.exited():
+            return False
+        log.error("the bundled rate limiter (or its Redis) exited; starting it again")
+        limiter.stop()
+        limiter.start()
+        return True
+
     def write(self, documents: Sequence[LimiterDocument]) -> None:
         """Install the RateLimits' documents (the limiter reloads them by itself)."""
         if self.limiter is not None and write_documents(self.limiter.config_dir, documents):
@@ -122,6 +133,7 @@ class LimiterRuntime:
         return {
             "bundled": True,
             "healthy": limiter.healthy(),
+            "pids": limiter.pids(),
             "grpc": f"127.0.0.1:{ports.grpc}",
             "health": f"http://127.0.0.1:{ports.http}/healthcheck",
             "redis": limiter.redis_url,

@@ -27,12 +27,7 @@ from legation.ir.serialize import to_data
 from legation.ratelimit.limiter_config import config_file_name
 from legation.runtime.channels import ControlChannels, check_listeners_free
 from legation.runtime.diagview import GatewayDiag
-from legation.runtime.limiter import (
-    LimiterRuntime,
-    limiter_answers,
-    service_address,
-    unreachable_problem,
-)
+from legation.runtime.limiter import LimiterMonitor, LimiterRuntime
 from legation.runtime.local_names import local_names
 from legation.runtime.metrics import ControlPlaneMetrics
 from legation.runtime.pipeline import BuildResult, Pipeline
@@ -139,8 +134,7 @@ class GatewayRuntime:
         self.envoy: EnvoyProcess | None = None
         self.reconfigurations = 0
         self._stop = asyncio.Event()
-        self._limiter_state: tuple[str, str | None] | None = None
-        """(address, why it does not answer or None) of the limiter last probed."""
+        self.limiter_monitor = LimiterMonitor(self.limiter)
         self._known_problems: set[ConfigProblem] = set()
         self._envoy_down_since: float | None = None
         self.metrics = ControlPlaneMetrics(self)
@@ -186,18 +180,8 @@ class GatewayRuntime:
         limiting = result.compiled.gateway.ratelimit
         if self.limiter is not None:
             self.limiter.write(limiting.documents)
-        service, state = limiting.service, self._limiter_state
-        # the probe result of the watcher, never a probe here: a slow DNS answer must
-        # not hold up the build
-        if service is None or state is None or state[0] != service_address(service):
-            return result
-        reason = state[1]
-        problem = (
-            unreachable_problem(service, result.compiled.resources, reason) if reason else None
-        )
-        if problem is None:
-            return result
-        return dataclasses.replace(result, runtime_problems=(problem,))
+        found = self.limiter_monitor.problems(limiting.service, result.compiled.resources)
+        return dataclasses.replace(result, runtime_problems=found) if found else result
 
     def _publish(self, result: BuildResult, prepared: CacheSnapshot, started: float) -> None:
         """Hand a finished build to the xDS streams, the reports and the metrics."""
@@ -285,24 +269,11 @@ class GatewayRuntime:
                     "pid": self.envoy.pid if self.envoy else None,
                 },
                 "nodes": [node_data(n) for n in self.cache.nodes()],
-                "ratelimit": self._limiter_data(),
+                "ratelimit": self.limiter_monitor.view(
+                    self.last.compiled.gateway.ratelimit.service if self.last else None
+                ),
             }
         )
-        return data
-
-    def _limiter_data(self) -> dict[str, Any]:
-        """The limiter in use and, for the bundled one, its health."""
-        service = self.last.compiled.gateway.ratelimit.service if self.last else None
-        data: dict[str, Any] = self.limiter.health() if self.limiter else {"bundled": False}
-        if service is not None:
-            data["service"] = {
-                "source": service.source,
-                "address": f"{service.cluster.host}:{service.cluster.port}",
-                "domain": service.domain,
-                "failure_mode_deny": service.failure_mode_deny,
-                "timeout_ms": service.timeout_ms,
-                "answers": self._limiter_answers(service),
-            }
         return data
 
     # --- lifecycle ----------------------------------------------------------------
@@ -344,36 +315,18 @@ class GatewayRuntime:
             log.error("cannot start the rate limiter: %s", exc)
             raise SystemExit(2) from None
 
-    def _limiter_answers(self, service: RateLimitService) -> bool | None:
-        """Whether the limiter answered when last probed (None: not probed yet)."""
-        state = self._limiter_state
-        if state is None or state[0] != service_address(service):
-            return None
-        return state[1] is None
-
-    async def _restart_limiter(self) -> None:
-        """The bundled limiter's supervisor: a child that exited is started again."""
-        assert self.limiter is not None
-        try:
-            await asyncio.to_thread(self.limiter.restart_if_exited)
-        except (OSError, RuntimeError) as exc:  # tried again at the next poll
-            log.error("cannot restart the rate limiter: %s", exc)
-
     async def _watch_limiter(self) -> None:
-        """Probe the limiter in use now and every `LIMITER_POLL_S`; rebuild when it goes
-        or comes back, so its problem appears and clears."""
-        while True:
-            if self.limiter is not None:
-                await self._restart_limiter()
-            last = self.last
-            service = last.compiled.gateway.ratelimit.service if last else None
-            if service is not None and self._snapshot is not None:
-                reason = await asyncio.to_thread(limiter_answers, service)
-                state = (service_address(service), reason)
-                if state != self._limiter_state:
-                    self._limiter_state = state
-                    await self.apply(self._snapshot)
-            await asyncio.sleep(LIMITER_POLL_S)
+        """Supervise and probe the limiter (runtime/limiter.py); rebuild when it goes or
+        comes back, so its problem appears and clears."""
+
+        def service() -> RateLimitService | None:
+            return self.last.compiled.gateway.ratelimit.service if self.last else None
+
+        async def rebuild() -> None:
+            if self._snapshot is not None:
+                await self.apply(self._snapshot)
+
+        await self.limiter_monitor.watch(service, rebuild, LIMITER_POLL_S)
 
     def _claim_ports(self) -> socket.socket:
         """Bind the diagnostics port and check the control channels before anything

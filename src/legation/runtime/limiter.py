@@ -6,10 +6,11 @@ I/O only; what to write comes from the IR (`Gateway.ratelimit`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,70 @@ class LimiterRuntime:
         """Stop the limiter and Redis."""
         if self.limiter is not None:
             self.limiter.stop()
+
+
+class LimiterMonitor:
+    """Whether the limiter in use answers, probed beside the builds (never in one: a
+    slow DNS answer must not hold up a build), and what the diagnostics show of it."""
+
+    def __init__(self, bundled: LimiterRuntime | None) -> None:
+        """`bundled`: the limiter `--rate-limiter` started, if any."""
+        self.bundled = bundled
+        self._state: tuple[str, str | None] | None = None
+        """(address, why it does not answer or None) of the limiter last probed."""
+
+    def probe(self, service: RateLimitService) -> bool:
+        """Probe now (blocking); True when the answer differs from the last one."""
+        state = (service_address(service), limiter_answers(service))
+        changed = state != self._state
+        self._state = state
+        return changed
+
+    def reason(self, service: RateLimitService) -> str | None:
+        """Why `service` did not answer when last probed (None: it did, or not probed)."""
+        state = self._state
+        return state[1] if state is not None and state[0] == service_address(service) else None
+
+    def problems(
+        self, service: RateLimitService | None, resources: Sequence[Resource[Any]]
+    ) -> tuple[ConfigProblem, ...]:
+        """The error on the RateLimitService whose limiter did not answer, if any."""
+        reason = self.reason(service) if service is not None else None
+        if service is None or reason is None:
+            return ()
+        problem = unreachable_problem(service, resources, reason)
+        return (problem,) if problem is not None else ()
+
+    async def watch(
+        self,
+        service: Callable[[], RateLimitService | None],
+        changed: Callable[[], Awaitable[None]],
+        interval_s: float,
+    ) -> None:
+        """Forever: restart the bundled limiter if a child exited, probe the limiter in
+        use (`service()`), and await `changed()` when its answer differs."""
+        while True:
+            if self.bundled is not None:
+                try:
+                    await asyncio.to_thread(self.bundled.restart_if_exited)
+                except (OSError, RuntimeError) as exc:  # tried again at the next round
+                    log.error("cannot restart the rate limiter: %s", exc)
+            current = service()
+            if current is not None and await asyncio.to_thread(self.probe, current):
+                await changed()
+            await asyncio.sleep(interval_s)
+
+    def view(self, service: RateLimitService | None) -> dict[str, Any]:
+        """The limiter in use and, for the bundled one, its health."""
+        data: dict[str, Any] = self.bundled.health() if self.bundled else {"bundled": False}
+        if service is not None:
+            probed = self._state is not None and self._state[0] == service_address(service)
+            data["service"] = {
+                "source": service.source,
+                "address": service_address(service),
+                "domain": service.domain,
+                "failure_mode_deny": service.failure_mode_deny,
+                "timeout_ms": service.timeout_ms,
+                "answers": self.reason(service) is None if probed else None,
+            }
+        return data

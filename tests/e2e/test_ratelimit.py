@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 import yaml
@@ -31,6 +32,7 @@ from tests.e2e.gateway import RunningGateway, mapping, poll
 from tests.e2e.helpers import free_port
 from tests.e2e.limiter import require_limiter_programs
 from tests.e2e.load import Load
+from tests.e2e.upstreams import GRPC_SERVICE, GrpcEcho
 
 HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 
@@ -70,10 +72,17 @@ def echo() -> Iterator[EchoUpstream]:
 
 
 @pytest.fixture(scope="module")
-def bundled(echo: EchoUpstream) -> Iterator[RunningGateway]:
+def grpc_echo() -> Iterator[GrpcEcho]:
+    with GrpcEcho() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def bundled(echo: EchoUpstream, grpc_echo: GrpcEcho) -> Iterator[RunningGateway]:
     """One gateway with the bundled limiter and every RateLimit-driven route."""
     require_limiter_programs()
     svc = echo.service
+    grpc_service = f"127.0.0.1:{grpc_echo.port}"
     files = {
         "mappings.yaml": "".join(
             [
@@ -98,6 +107,14 @@ def bundled(echo: EchoUpstream) -> Iterator[RunningGateway]:
                 mapping("changing", svc, "/changing/", labels=_labels("changing")),
                 mapping("free", svc, "/free/"),
                 mapping(
+                    "grpc",
+                    grpc_service,
+                    f"/{GRPC_SERVICE}/",
+                    rewrite="",
+                    grpc=True,
+                    labels=_labels("grpc"),
+                ),
+                mapping(
                     "local", svc, "/local/", local_rate_limit={"requests": 2, "unit": "minute"}
                 ),
             ]
@@ -107,6 +124,7 @@ def bundled(echo: EchoUpstream) -> Iterator[RunningGateway]:
                 _limit("burst", [{"generic_key": "burst"}], 3, "second"),
                 _limit("per-ip", [{"generic_key": "per-ip"}, {"remote_address": ""}], 2, "hour"),
                 _limit("per-user", [{"generic_key": "per-user"}, {"user": ""}], 2, "hour"),
+                _limit("grpc", [{"generic_key": "grpc"}], 1, "hour"),
             ]
         ),
         "changing.yaml": _limit("changing", [{"generic_key": "changing"}], 1000, "hour"),
@@ -397,3 +415,13 @@ def test_bundled_limiter_is_restarted(bundled: RunningGateway) -> None:
     _start_of_second()
     assert _statuses(bundled.get, "/burst/", 4) == [200, 200, 200, 429]
     assert bundled.overview()["envoy"]["pid"] == pid
+
+
+def test_grpc_clients_get_resource_exhausted(bundled: RunningGateway) -> None:
+    """1 an hour on a gRPC route: the second call fails with RESOURCE_EXHAUSTED."""
+    with grpc.insecure_channel(f"127.0.0.1:{bundled.http_port}") as channel:
+        call = channel.unary_unary(f"/{GRPC_SERVICE}/Unary")
+        assert call(b"one", timeout=5) == b"echo:one"
+        with pytest.raises(grpc.RpcError) as refused:
+            call(b"two", timeout=5)
+    assert refused.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -214,6 +214,12 @@ def test_diagnostics_show_descriptors_and_limiter_health(bundled: RunningGateway
     ]
     assert routes["Mapping/local.default"]["local_rate_limit"]["max_tokens"] == 2
     assert "rate_limits" not in routes["Mapping/free.default"]
+    html = {"accept": "text/html"}
+    base = f"http://127.0.0.1:{bundled.diag_port}/ambassador/v0/diag"
+    page = bundled.client.get(base + "/", headers=html).text
+    assert "rate limiter" in page and "answers" in page
+    table = bundled.client.get(base + "/routes", headers=html).text
+    assert "limit by <code>generic_key, user</code>" in table and "local bucket 2" in table
 
 
 def test_metrics_count_refusals(bundled: RunningGateway) -> None:

@@ -104,6 +104,21 @@ def bundled(echo: EchoUpstream, grpc_echo: GrpcEcho) -> Iterator[RunningGateway]
                         {"request_headers": {"key": "user", "header_name": "x-user"}},
                     ),
                 ),
+                mapping(
+                    "optional-user",
+                    svc,
+                    "/optional-user/",
+                    labels=_labels(
+                        {"generic_key": {"value": "optional-user"}},
+                        {
+                            "request_headers": {
+                                "key": "user",
+                                "header_name": "x-user",
+                                "omit_if_not_present": True,
+                            }
+                        },
+                    ),
+                ),
                 mapping("changing", svc, "/changing/", labels=_labels("changing")),
                 mapping("free", svc, "/free/"),
                 mapping(
@@ -125,6 +140,7 @@ def bundled(echo: EchoUpstream, grpc_echo: GrpcEcho) -> Iterator[RunningGateway]
                 _limit("per-ip", [{"generic_key": "per-ip"}, {"remote_address": ""}], 2, "hour"),
                 _limit("per-user", [{"generic_key": "per-user"}, {"user": ""}], 2, "hour"),
                 _limit("grpc", [{"generic_key": "grpc"}], 1, "hour"),
+                _limit("optional-user", [{"generic_key": "optional-user"}], 2, "hour"),
             ]
         ),
         "changing.yaml": _limit("changing", [{"generic_key": "changing"}], 1000, "hour"),
@@ -172,6 +188,12 @@ def test_per_header_value_buckets_and_missing_header(bundled: RunningGateway) ->
     bob = _statuses(bundled.get, "/per-user/", 3, headers={"x-user": "bob"})
     nobody = _statuses(bundled.get, "/per-user/", 4)
     assert (alice, bob, nobody) == ([200, 200, 429], [200, 200, 429], [200] * 4)
+
+
+def test_omit_if_not_present_leaves_out_only_the_header(bundled: RunningGateway) -> None:
+    """`omit_if_not_present: true`: without the header the rest of the group is still
+    sent, so the limit on it applies (2 an hour)."""
+    assert _statuses(bundled.get, "/optional-user/", 3) == [200, 200, 429]
 
 
 def test_changed_limit_applies_within_a_second_without_restart(bundled: RunningGateway) -> None:

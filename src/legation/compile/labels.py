@@ -5,8 +5,9 @@ Shape (Emissary's): `labels: {domain: [{group name: [entry, ...]}, ...]}`; the g
 name is ignored. An entry is a string (a `generic_key` with that value) or one of
 `source_cluster`, `destination_cluster`, `remote_address` (each `{key: <its name>}`,
 Envoy's fixed key), `generic_key: {key?, value}`, `request_headers: {key,
-header_name}`. The Module's `default_labels: {domain: {defaults: [entry, ...]}}`.
-Every problem names the entry's place, e.g. `labels.ambassador.0.per_ip.1`.
+header_name, omit_if_not_present?}`. The Module's `default_labels: {domain:
+{defaults: [entry, ...]}}`. Every problem names the entry's place, e.g.
+`labels.ambassador.0.per_ip.1`.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def parse_entry(entry: Any) -> DescriptorAction:
     settings = {} if settings is None else settings
     if not isinstance(settings, dict):
         raise LabelError(f"{name}: expected a map of settings", f".{name}")
-    unknown = sorted(set(settings) - {"key", "value", "header_name"})
+    unknown = sorted(set(settings) - {"key", "value", "header_name", "omit_if_not_present"})
     if unknown:
         raise LabelError(f"{name}: unknown setting {unknown[0]!r}", f".{name}.{unknown[0]}")
     if kind in _FIXED_KEYS:
@@ -67,9 +68,12 @@ def parse_entry(entry: Any) -> DescriptorAction:
     if kind is DescriptorKind.GENERIC_KEY:
         key = _text(settings, "key", name, "generic_key")
         return DescriptorAction(kind, key, value=_text(settings, "value", name))
-    return DescriptorAction(
-        kind, _text(settings, "key", name), header=_text(settings, "header_name", name).lower()
-    )
+    omit = settings.get("omit_if_not_present", False)
+    if not isinstance(omit, bool):
+        where = f".{name}.omit_if_not_present"
+        raise LabelError(f"{name}: omit_if_not_present must be true or false", where)
+    header = _text(settings, "header_name", name).lower()
+    return DescriptorAction(kind, _text(settings, "key", name), header=header, skip_if_absent=omit)
 
 
 def parse_group(entries: Any) -> LabelGroup:

@@ -33,6 +33,9 @@ class DescriptorAction:
     """generic_key: the fixed value."""
     header: str = ""
     """request_headers: the header whose value is sent (absent: the group is skipped)."""
+    skip_if_absent: bool = False
+    """request_headers (`omit_if_not_present`): an absent header leaves out only this
+    entry, not the whole group."""
 
 
 LabelGroup = tuple[DescriptorAction, ...]

@@ -61,6 +61,7 @@ def rate_limits(objects: list[RawObject], **options: Any) -> dict[str, Any]:
         ({"source_cluster": None}, DescriptorAction(DescriptorKind.SOURCE_CLUSTER, "source_cluster")),
         ({"destination_cluster": {}}, DescriptorAction(DescriptorKind.DESTINATION_CLUSTER, "destination_cluster")),
         ({"request_headers": {"key": "u", "header_name": "X-User"}}, DescriptorAction(DescriptorKind.REQUEST_HEADERS, "u", header="x-user")),
+        ({"request_headers": {"key": "u", "header_name": "x", "omit_if_not_present": True}}, DescriptorAction(DescriptorKind.REQUEST_HEADERS, "u", header="x", skip_if_absent=True)),
     ],
 )  # fmt: skip
 def test_every_action(entry: Any, action: DescriptorAction) -> None:
@@ -76,6 +77,10 @@ def test_every_action(entry: Any, action: DescriptorAction) -> None:
         ({"remote_address": {"key": "ip"}}, "under the key 'remote_address'"),
         ({"generic_key": {"value": "v", "extra": 1}}, "unknown setting 'extra'"),
         (3, "expected a string or a map"),
+        (
+            {"request_headers": {"key": "u", "header_name": "x", "omit_if_not_present": "yes"}},
+            "true or false",
+        ),
     ],
 )
 def test_bad_entries(entry: Any, message: str) -> None:

@@ -45,9 +45,10 @@ def _action(action: DescriptorAction) -> Any:
             return act(
                 generic_key=act.GenericKey(descriptor_value=action.value, descriptor_key=key)
             )
-    return act(
-        request_headers=act.RequestHeaders(header_name=action.header, descriptor_key=action.key)
+    headers = act.RequestHeaders(
+        header_name=action.header, descriptor_key=action.key, skip_if_absent=action.skip_if_absent
     )
+    return act(request_headers=headers)
 
 
 def rate_limits(groups: Sequence[LabelGroup]) -> list[Any]:

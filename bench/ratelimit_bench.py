@@ -6,8 +6,8 @@ worker), each measured with wrk (1 thread, 32 connections, as bench/dataplane_be
 - free: no limits (the baseline);
 - global: labels → a RateLimit far above what the run can reach, so every request is
   a decision of the limiter and none is refused (wrk fails on any non-2xx answer);
-- local: a `local_rate_limit` bucket that never runs dry;
-- free again: the baseline once more (the ratios use the mean of both free runs).
+- local: a `local_rate_limit` bucket that never runs dry.
+Each is run `--rounds` times, interleaved, and averaged (the machine is shared).
 
 Targets: global ≥ 0.7x the requests/s of free; local ≥ 0.95x. Also reported: the
 limiter's decisions/s (Envoy's `ratelimit.ok` counter over the global run).
@@ -95,47 +95,67 @@ def _missing_programs() -> str | None:
     return None
 
 
-def measure(work: Path, seconds: int) -> tuple[dict[str, Result], float]:
-    """The three setups, and the limiter's decisions per second during the global run."""
+SETUPS = ("free", "global", "local")
+
+
+def _mean(runs: list[Result], setup: str) -> Result:
+    mine = [r for r in runs if r.setup == setup]
+    n = len(mine)
+    return Result(
+        setup,
+        sum(r.rps for r in mine) / n,
+        sum(r.p50_ms for r in mine) / n,
+        sum(r.p99_ms for r in mine) / n,
+    )
+
+
+def measure(work: Path, seconds: int, rounds: int) -> tuple[dict[str, Result], float]:
+    """Each setup `rounds` times, interleaved (free, global, local, free, ...: the
+    machine is shared, so drift hits every setup alike), averaged; and the limiter's
+    decisions per second during the global runs."""
     upstream, proxy = free_port(), free_port()
     (work / "nginx.conf").write_text(NGINX_CONF.format(dir=work, upstream=upstream, proxy=proxy))
     (work / "config").mkdir()
     (work / "config" / "bench.yaml").write_text(CONFIG.format(upstream=upstream, huge=HUGE))
     nginx = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)])
-    results: dict[str, Result] = {}
+    runs: list[Result] = []
+    decided, global_s = 0, 0.0
     try:
         time.sleep(0.5)
         with Gateway(work / "config", work / "legation.log", ["--rate-limiter"]) as gw:
             gw.wait_ready(60)
             base = f"http://127.0.0.1:{gw.http_port}"
-            results["free"] = wrk("free", base + "/free/x", seconds)
-            before, start = decisions(gw), time.perf_counter()
-            results["global"] = wrk("global", base + "/global/x", seconds)
-            rate = (decisions(gw) - before) / (time.perf_counter() - start)
-            results["local"] = wrk("local", base + "/local/x", seconds)
-            # the machine is shared: a second baseline at the end shows the drift
-            results["free again"] = wrk("free again", base + "/free/x", seconds)
+            for _ in range(rounds):
+                for setup in SETUPS:
+                    before, start = decisions(gw), time.perf_counter()
+                    runs.append(wrk(setup, f"{base}/{setup}/x", seconds))
+                    if setup == "global":
+                        decided += decisions(gw) - before
+                        global_s += time.perf_counter() - start
     finally:
         nginx.terminate()
         nginx.wait()
-    return results, rate
+    return {setup: _mean(runs, setup) for setup in SETUPS}, decided / global_s
 
 
 def main() -> int:
     """Run the setups, print the table and the ratios against the targets."""
     parser = base_parser(__doc__ or "")
-    parser.add_argument("--seconds", type=int, default=8, help="wrk duration per setup")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each setup")
     args = parser.parse_args()
-    seconds = 3 if args.quick else args.seconds
+    seconds, rounds = (3, 1) if args.quick else (args.seconds, args.rounds)
     missing = _missing_programs()
     if missing:
         say(f"ratelimit_bench: {missing}; skipped")
         return 0
-    say(f"== rate limiting: wrk -t1 -c32, {seconds} s per setup, Envoy --concurrency 1 ==")
+    say(
+        f"== rate limiting: wrk -t1 -c32, {rounds} x {seconds} s per setup (interleaved), "
+        "Envoy --concurrency 1 =="
+    )
     with tempfile.TemporaryDirectory(prefix="legation-bench-rl-") as tmp:
-        results, rate = measure(Path(tmp), seconds)
-    first, again = results["free"], results["free again"]
-    free = Result("free (mean)", (first.rps + again.rps) / 2, first.p50_ms, first.p99_ms)
+        results, rate = measure(Path(tmp), seconds, rounds)
+    free = results["free"]
     rows = [
         [r.setup, f"{r.rps:,.0f}", _ms(r.p50_ms), _ms(r.p99_ms), times(r.rps / free.rps)]
         for r in results.values()

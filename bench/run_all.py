@@ -30,6 +30,7 @@ BENCHMARKS: tuple[str, ...] = (
     "tls_bench.py",
     "auth_bench.py",
     "jwt_bench.py",
+    "ratelimit_bench.py",
 )
 TIMEOUT_S = 600.0
 

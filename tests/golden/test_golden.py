@@ -44,6 +44,9 @@ def render(case_dir: Path) -> dict[str, str]:
         "clusters.yaml": _dump(envoy["clusters"]),
     }
     assert set(outputs) == set(OUTPUTS)
+    documents = result.compiled.gateway.ratelimit.documents
+    if documents:  # the bundled limiter's configuration, one document per domain
+        outputs["limiter.yaml"] = "".join(f"---\n{d.text}" for d in documents)
     for collection, items in envoy.items():
         if items and f"{collection}.yaml" not in outputs:
             outputs[f"{collection}.yaml"] = _dump(items)

@@ -282,3 +282,33 @@ def test_hadolint_passes_on_the_dockerfile() -> None:
         [str(hadolint), str(REPO / "Dockerfile")], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "complaint"),
+    [
+        ("RateLimit", {"domain": "d", "limits": [{"pattern": [{"k": "v"}], "rate": 1}]}, None),
+        ("RateLimit", {"domain": "d", "limits": [{"pattern": [{"k": "v"}], "rate": -1}]},
+         "rate"),
+        ("RateLimit", {"domain": "d", "limits": []}, "spec.limits"),
+        ("RateLimitService", {"service": "rls:8081", "protocol_version": "v3"}, None),
+        ("RateLimitService", {"service": "rls:8081", "protocol_version": "v2"},
+         "protocol_version"),
+    ],
+)  # fmt: skip
+def test_rate_limit_kinds_are_checked(
+    server: KubeApiServer, kind: str, spec: dict[str, Any], complaint: str | None
+) -> None:
+    """RateLimit and RateLimitService schemas come from their models."""
+    doc = {
+        "apiVersion": "getambassador.io/v3alpha1",
+        "kind": kind,
+        "metadata": {"name": "rl", "namespace": "legation"},
+        "spec": spec,
+    }
+    with server.client() as api:
+        r = create(api, Discovery(api), doc, dry_run=True)
+        if complaint is None:
+            assert r.status_code in (200, 201), r.text
+        else:
+            assert r.status_code == 422 and complaint in r.text, r.text

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,7 +16,10 @@ from legation.cli.options import (
     config_dir_argument,
     max_file_size_option,
 )
-from legation.ir.errors import Severity
+from legation.ir.errors import ConfigProblem, Severity
+
+if TYPE_CHECKING:
+    from legation.compile.compiler import CompileResult
 
 
 @click.command()
@@ -55,7 +60,7 @@ def check(
     """Validate every resource under CONFIG_DIR; exit 1 if any has an error."""
     ports = frozenset(p for p in (diag_port, admin_port, xds_port) if p)
     snapshot, compiled = compile_folder(config_dir, ambassador_id, 8080, max_file_size, ports)
-    found = snapshot.problems + compiled.problems
+    found = snapshot.problems + compiled.problems + _limiter_notice(compiled)
     problems = [p for p in found if not (quiet and p.severity is Severity.NOTICE)]
     errors = [p for p in found if p.severity is Severity.ERROR]
     if as_json:
@@ -83,3 +88,18 @@ def check(
         status = "OK" if not errors else f"{len(errors)} error(s)"
         click.echo(f"{resources} resource(s) read, {status}", err=bool(errors))
     sys.exit(1 if errors else 0)
+
+
+def _limiter_notice(compiled: CompileResult) -> tuple[ConfigProblem, ...]:
+    """A notice when the RateLimitService's limiter does not answer right now (the
+    configuration is valid; a running gateway reports it as an error)."""
+    service = compiled.gateway.ratelimit.service
+    if service is None:
+        return ()
+    from legation.runtime.limiter import limiter_answers, unreachable_problem
+
+    reason = limiter_answers(service)
+    found = unreachable_problem(service, compiled.resources, reason) if reason else None
+    if found is None:
+        return ()
+    return (dataclasses.replace(found, severity=Severity.NOTICE),)

@@ -12,6 +12,16 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _configmap(value: str | None) -> str | None:
+    """`--rate-limiter-configmap`, checked: NAMESPACE/NAME."""
+    if value is None:
+        return None
+    namespace, _, name = value.partition("/")
+    if not namespace or not name or "/" in name:
+        raise click.BadParameter(f"expected NAMESPACE/NAME, got {value!r}")
+    return value
+
+
 def kubernetes_options(func: F) -> F:
     """Add `--kubernetes` and its companions; the command receives `kubernetes=`
     a `KubernetesOptions`, or None when `--kubernetes` is not given."""
@@ -29,6 +39,7 @@ def kubernetes_options(func: F) -> F:
             ingress_status_address=kwargs.pop("ingress_status_address") or None,
             events=kwargs.pop("kubernetes_events"),
             rediscover_s=kwargs.pop("crd_rediscover_seconds"),
+            limiter_configmap=_configmap(kwargs.pop("rate_limiter_configmap")),
         )
         return func(*args, kubernetes=options if enabled else None, **kwargs)
 
@@ -61,6 +72,13 @@ def kubernetes_options(func: F) -> F:
             default=True,
             show_default=True,
             help="Report configuration errors as Events on the resources at fault.",
+        ),
+        click.option(
+            "--rate-limiter-configmap",
+            default=None,
+            metavar="NAMESPACE/NAME",
+            help="Keep the rate limiter's documents (from RateLimit resources) in this "
+            "ConfigMap, for an envoyproxy/ratelimit Deployment that mounts it.",
         ),
         click.option(
             "--crd-rediscover-seconds",

@@ -79,6 +79,18 @@ if TYPE_CHECKING:
     help="Route table form: a matcher tree for large virtual hosts (auto), or always one form.",
 )
 @max_file_size_option
+@click.option(
+    "--rate-limiter",
+    is_flag=True,
+    help="Start Redis and envoyproxy/ratelimit (loopback, free ports, data in the run dir), "
+    "configured from RateLimit resources; the RateLimitService unless one is given.",
+)
+@click.option(
+    "--redis-url",
+    default=None,
+    metavar="HOST:PORT",
+    help="With --rate-limiter: use this Redis instead of starting one (shared by replicas).",
+)
 @click.option("--log-level", default="info", show_default=True, help="legation's own log level.")
 def run(
     config_dir: Path | None,
@@ -98,12 +110,16 @@ def run(
     drain_seconds: float,
     route_matcher: str,
     max_file_size: int,
+    rate_limiter: bool,
+    redis_url: str | None,
     log_level: str,
 ) -> None:
     """Run the gateway on a folder (--config-dir) or a Kubernetes API server (--kubernetes)
     until SIGTERM or Ctrl-C."""
     if (config_dir is None) == (kubernetes is None):
         raise click.UsageError("give exactly one of --config-dir DIR and --kubernetes")
+    if redis_url is not None and not rate_limiter:
+        raise click.UsageError("--redis-url is for the bundled limiter: add --rate-limiter")
     # The runtime (gRPC, Envoy protobufs, the web stack) is imported only to run it,
     # so that `legation run --help` stays quick.
     import asyncio
@@ -131,5 +147,7 @@ def run(
         drain_seconds=drain_seconds,
         route_matcher=route_matcher,
         max_file_size=max_file_size,
+        rate_limiter=rate_limiter,
+        redis_url=redis_url,
     )
     asyncio.run(GatewayRuntime(options).run())

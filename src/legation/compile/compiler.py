@@ -42,6 +42,7 @@ from legation.compile.module import access_log_settings, mapping_field_defaults,
 from legation.compile.oauth2 import compile_oauth2
 from legation.compile.oauth2_routes import decide_logins, used_logins
 from legation.compile.precedence import virtual_hosts
+from legation.compile.ratelimit import compile_ratelimit
 from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
 from legation.compile.service import ServiceAddress, parse_service
@@ -61,6 +62,7 @@ from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.gateway import Gateway, RouteConfig
 from legation.ir.listeners import FilterChain, HttpConnectionManager, Listener
 from legation.ir.oauth2 import OAuth2Gateway
+from legation.ir.ratelimit import RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 from legation.model.mapping import MappingSpec
@@ -87,6 +89,9 @@ class CompileOptions:
     local_names: frozenset[str] = frozenset()
     """Names and addresses of this machine besides loopback and `localhost` (hostname,
     pod IP), for the control-port check."""
+    bundled_limiter: str | None = None
+    """`host:port` of the limiter `legation run --rate-limiter` started: the
+    RateLimitService when no resource names one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +195,7 @@ class _Work:
     sni_owners: dict[tuple[int, str], tuple[str, str | None]] = field(default_factory=dict)
     """(HTTPS port, SNI) → (the TCPMapping whose chain it is, its certificate's provider)."""
     auth: ExtAuthz | None = None
+    ratelimit: RateLimiting = field(default_factory=RateLimiting)
 
 
 Withheld = Mapping[str, tuple[RawObject, str]]
@@ -225,6 +231,7 @@ def compile_config(
     _apply_resolvers(work)
     _originate_upstream_tls(work)
     _compile_auth(work)
+    _compile_ratelimit(work)
     _group_mappings(work)
     _collect_clusters(work)
     _compile_hosts(work)
@@ -244,6 +251,7 @@ def compile_config(
         secrets=tuple(work.secrets),
         auth=work.auth,
         oauth2=work.oauth2,
+        ratelimit=work.ratelimit,
     )
     problems = sorted(
         work.problems,
@@ -432,6 +440,16 @@ def _compile_auth(work: _Work) -> None:
     )
     services = [r for r in work.resources if r.kind == "AuthService"]
     work.auth, problems = compile_auth(services, work.upstream_tls, work.module, unloadable)
+    work.problems.extend(problems)
+
+
+def _compile_ratelimit(work: _Work) -> None:
+    """The RateLimitService (or the bundled limiter), default labels, limiter documents."""
+    modules = [r for r in work.resources if r.kind == "Module" and r.name == "ambassador"]
+    module = min(modules, key=lambda r: r.key) if modules else None
+    work.ratelimit, problems = compile_ratelimit(
+        work.resources, work.module, module, work.upstream_tls, work.options.bundled_limiter
+    )
     work.problems.extend(problems)
 
 

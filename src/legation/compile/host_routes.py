@@ -159,7 +159,8 @@ def host_virtual_hosts(
             ordered = [r for r in ordered if _is_acme(r)]
             if host.action is InsecureAction.REDIRECT:
                 ordered.append(memo.redirect(host, name))
-        out.append(VirtualHost(name, domains_for(host.hostname), tuple(ordered)))
+        vh = VirtualHost(name, domains_for(host.hostname), tuple(ordered), host.local_rate_limit)
+        out.append(vh)
     return tuple(out)
 
 

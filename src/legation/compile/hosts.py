@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from legation.compile.route_options import local_rate_limit
 from legation.compile.tls_contexts import (
     DEFAULT_TLS,
     TlsChoice,
@@ -25,6 +26,7 @@ from legation.compile.tls_contexts import (
 from legation.compile.tls_secrets import SecretLookup
 from legation.ir.errors import ConfigProblem
 from legation.ir.provenance import Source
+from legation.ir.ratelimit import LocalRateLimit
 from legation.ir.secrets import Secret
 from legation.model.host import HOST_NOT_YET_IMPLEMENTED, HostSpec
 from legation.model.resource import Resource
@@ -62,6 +64,8 @@ class CompiledHost:
     tls_only: bool = False
     """Made from an Ingress's `spec.tls` (compile/ingress_tls.py): it is served on the
     HTTPS port only and leaves cleartext routing as it would be without it."""
+    local_rate_limit: LocalRateLimit | None = None
+    """One token bucket per Envoy for all of the Host's routes."""
 
 
 @dataclass
@@ -203,7 +207,10 @@ def _compile_one(
         notices.append(res.problem("requestPolicy.insecure.action", message, notice=True))
     labels = spec.mappingSelector.matchLabels if spec.mappingSelector else None
     selector = tuple(sorted(labels.items())) if labels is not None else None
-    return CompiledHost(res.key, res.name, hostname, secret, action, selector, res.source, tls)
+    return CompiledHost(
+        res.key, res.name, hostname, secret, action, selector, res.source, tls,
+        local_rate_limit=local_rate_limit(spec.local_rate_limit),
+    )  # fmt: skip
 
 
 def _by_source(res: Resource[Any]) -> tuple[str, int, int, str]:

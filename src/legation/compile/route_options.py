@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from legation.compile.error_response import error_responses
+from legation.compile.labels import mapping_labels
 from legation.compile.regex import regex_error
 from legation.compile.service import ServiceAddress
 from legation.compile.upstream_options import MappingDefaults
@@ -15,7 +16,9 @@ from legation.ir.policies import (
     RetryPolicy,
     RouteOptions,
 )
+from legation.ir.ratelimit import LocalRateLimit
 from legation.model.mapping import MappingSpec
+from legation.model.ratelimit import LocalRateLimitSpec
 from legation.model.resource import Resource
 from legation.model.traffic import CorsSpec, LoadBalancerSpec, RetryPolicySpec
 
@@ -90,6 +93,17 @@ def _redirect(
     ), []
 
 
+UNIT_MS = {"second": 1000, "minute": 60_000, "hour": 3_600_000}
+
+
+def local_rate_limit(spec: LocalRateLimitSpec | None) -> LocalRateLimit | None:
+    """`local_rate_limit`: `requests` tokens every unit, a bucket of `burst` (or `requests`)."""
+    if spec is None:
+        return None
+    burst = spec.burst if spec.burst is not None else spec.requests
+    return LocalRateLimit(spec.requests, UNIT_MS[spec.unit], burst)
+
+
 def route_options(
     res: Resource[MappingSpec], address: ServiceAddress, defaults: MappingDefaults
 ) -> tuple[RouteOptions, list[ConfigProblem]]:
@@ -108,6 +122,8 @@ def route_options(
     upgrades = {u.lower() for u in spec.allow_upgrade}
     if spec.use_websocket:
         upgrades.add("websocket")
+    labels, label_problems = mapping_labels(res)
+    problems.extend(label_problems)
     lb = spec.load_balancer if spec.load_balancer is not None else defaults.load_balancer
     options = RouteOptions(
         retry=_retry(spec.retry_policy if spec.retry_policy is not None else defaults.retry_policy),
@@ -125,5 +141,7 @@ def route_options(
         bypass_error_responses=spec.bypass_error_response_overrides,
         bypass_auth=spec.bypass_auth,
         auth_context_extensions=tuple(sorted((spec.auth_context_extensions or {}).items())),
+        labels=labels,
+        local_rate_limit=local_rate_limit(spec.local_rate_limit),
     )
     return options, problems

@@ -25,6 +25,7 @@ from legation.model.host import HostSpec
 from legation.model.listener import ListenerSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
+from legation.model.ratelimit import RateLimitServiceSpec, RateLimitSpec
 from legation.model.resolver import (
     ConsulResolverSpec,
     KubernetesEndpointResolverSpec,
@@ -66,7 +67,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("TLSContext", "tlscontexts", TLSContextSpec),
     Kind("AuthService", "authservices", AuthServiceSpec, (),
          (("Service", ".spec.auth_service"), ("Proto", ".spec.proto"))),
-    Kind("RateLimitService", "ratelimitservices", None),
+    Kind("RateLimitService", "ratelimitservices", RateLimitServiceSpec, (),
+         (("Service", ".spec.service"), ("Domain", ".spec.domain"))),
+    Kind("RateLimit", "ratelimits", RateLimitSpec, (), (("Domain", ".spec.domain"),)),
     Kind("KubernetesServiceResolver", "kubernetesserviceresolvers", KubernetesServiceResolverSpec),
     Kind("KubernetesEndpointResolver", "kubernetesendpointresolvers",
          KubernetesEndpointResolverSpec),

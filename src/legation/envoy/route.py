@@ -187,7 +187,7 @@ class RouteTranslator:
         self.use_tree = use_tree
         """Decides, per virtual host, between a matcher tree and a plain route list."""
         self._trees: dict[str, TreeCache] = {}
-        self._vh_cache: dict[str, tuple[tuple[str, ...], tuple[Route, ...], bytes]] = {}
+        self._vh_cache: dict[str, tuple[tuple[Any, ...], tuple[Route, ...], bytes]] = {}
         self._states: RouteStates = NO_STATES
 
     def _route_bytes(self, route: Route) -> bytes:
@@ -209,7 +209,9 @@ class RouteTranslator:
     def _virtual_host(self, vh: VirtualHost) -> bytes:
         """One serialized VirtualHost; reused whole when its routes are the same objects."""
         hit = self._vh_cache.get(vh.name)
-        if hit is not None and hit[0] == vh.domains and _same_routes(hit[1], vh.routes):
+        # everything of the virtual host but its routes (compared by identity)
+        own = (vh.domains, vh.local_rate_limit)
+        if hit is not None and hit[0] == own and _same_routes(hit[1], vh.routes):
             return hit[2]
         parts = [_field(_VH_NAME, vh.name.encode())]
         parts.extend(_field(_VH_DOMAINS, d.encode()) for d in vh.domains)
@@ -224,7 +226,7 @@ class RouteTranslator:
         # fields after the routes parse the same as in number order (protobuf merges)
         parts.append(extra.SerializeToString(deterministic=True))
         data = b"".join(parts)
-        self._vh_cache[vh.name] = (vh.domains, vh.routes, data)
+        self._vh_cache[vh.name] = (own, vh.routes, data)
         return data
 
     def route_configuration(self, config: RouteConfig, states: RouteStates = NO_STATES) -> Any:

@@ -9,6 +9,7 @@ from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.listeners import Listener
 from legation.ir.oauth2 import OAuth2Gateway
+from legation.ir.ratelimit import NO_RATE_LIMITING, LocalRateLimit, RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 
@@ -20,6 +21,8 @@ class VirtualHost:
     name: str
     domains: tuple[str, ...]
     routes: tuple[Route, ...]
+    local_rate_limit: LocalRateLimit | None = None
+    """A token bucket shared by the virtual host's routes (a Host's `local_rate_limit`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +51,5 @@ class Gateway:
     cluster is added by the ext_authz filter (envoy/filters/ext_authz.py)."""
     oauth2: OAuth2Gateway = field(default_factory=OAuth2Gateway)
     """OIDC logins (OAuth2 Filters) some route uses, their secrets and token clusters."""
+    ratelimit: RateLimiting = NO_RATE_LIMITING
+    """The limiter Envoy asks, and the bundled limiter's documents."""

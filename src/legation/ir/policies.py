@@ -9,6 +9,7 @@ from enum import StrEnum
 from legation.ir.http import ErrorResponse
 from legation.ir.jwt import RouteJwt
 from legation.ir.oauth2 import RouteLogin
+from legation.ir.ratelimit import DomainLabels, LocalRateLimit
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,10 @@ class RouteOptions:
     """JWT validation decided by FilterPolicies; None: there are none."""
     oauth2: RouteLogin | None = None
     """OIDC login decided by FilterPolicies; None: the route needs none."""
+    labels: tuple[DomainLabels, ...] = ()
+    """Rate-limit descriptors by domain (Mapping `labels`); the limiter's domain is used."""
+    local_rate_limit: LocalRateLimit | None = None
+    """A token bucket in each Envoy for this route (Mapping `local_rate_limit`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from legation.model.common import StrictModel
+from legation.model.ratelimit import LocalRateLimitSpec
 from legation.model.tlscontext import TLSSettings
 
 
@@ -56,6 +57,9 @@ class HostSpec(StrictModel):
     tlsContext: ContextReference | None = None
     tls: TLSSettings | None = None
     """TLSContext fields written inline (not together with `tlsContext`)."""
+    local_rate_limit: LocalRateLimitSpec | None = None
+    """legation's own: one token bucket per Envoy shared by every route of this Host
+    (a Mapping's own `local_rate_limit` replaces it on that route)."""
     # accepted, not implemented yet (see HOST_NOT_YET_IMPLEMENTED)
     selector: Any = None
     acmeProvider: Any = None

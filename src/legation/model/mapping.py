@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from legation.model.common import HeaderSpec, ServiceName, StrictModel
 from legation.model.error_response import ErrorResponseSpec
+from legation.model.ratelimit import LocalRateLimitSpec
 from legation.model.traffic import (
     CircuitBreakerSpec,
     CorsSpec,
@@ -106,12 +107,16 @@ class MappingSpec(StrictModel):
     """The AuthService is not asked for this Mapping's requests."""
     auth_context_extensions: dict[str, str] | None = None
     """Sent to a gRPC AuthService in the check request's `context_extensions`."""
+    labels: Any = None
+    """Rate-limit descriptors: `{domain: [{group name: [action, ...]}, ...]}`; checked
+    in compile, so a bad action is an error naming its place."""
+    local_rate_limit: LocalRateLimitSpec | None = None
+    """legation's own: a token bucket per Envoy for this Mapping's route."""
     # --- read, refused (MAPPING_REFUSED) or not implemented yet (NOT_YET_IMPLEMENTED)
     envoy_override: Any = None
     tls: Any = None
     """A TLSContext name (client certificate, CA, SNI, versions), or true: originate TLS
     to the service (port 443 by default)."""
-    labels: Any = None
     rate_limits: Any = None
 
     @field_validator(
@@ -140,9 +145,9 @@ class MappingSpec(StrictModel):
 
 
 NOT_YET_IMPLEMENTED: tuple[str, ...] = (
-    "labels", "rate_limits",
+    "rate_limits",
 )  # fmt: skip
-"""Mapping fields that belong to other work (rate limits):
+"""Mapping fields that belong to other work (the v1 `rate_limits`):
 they load, and each use gets a notice."""
 
 MAPPING_REFUSED: dict[str, str] = {

@@ -119,8 +119,11 @@ class ModuleConfig(StrictModel):
     debug_mode: Any = None
     statsd: Any = None
     runtime_flags: Any = None
-    default_label_domain: Any = None
+    default_label_domain: str = "ambassador"
+    """The rate-limit domain of a RateLimitService that names none."""
     default_labels: Any = None
+    """`{domain: {defaults: [action, ...]}}`: descriptor entries put in front of every
+    label group of that domain (checked in compile)."""
     auth_enabled: Any = None
 
 
@@ -150,8 +153,8 @@ MODULE_REFUSED: dict[str, str] = {
 }
 """Module fields legation reads and deliberately does not act on, and why (in README)."""
 
-MODULE_LATER: frozenset[str] = frozenset({"default_label_domain", "default_labels", "auth_enabled"})
-"""Module fields that belong to rate limiting and authentication, not done yet."""
+MODULE_LATER: frozenset[str] = frozenset({"auth_enabled"})
+"""Module fields that belong to authentication, not done yet."""
 
 MODULE_IMPLEMENTED: frozenset[str] = frozenset(
     set(ModuleConfig.model_fields) - set(MODULE_REFUSED) - MODULE_LATER

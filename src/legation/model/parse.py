@@ -23,6 +23,7 @@ from legation.model.listener import ListenerSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
 from legation.model.partial import validate_partially
+from legation.model.ratelimit import RateLimitServiceSpec, RateLimitSpec
 from legation.model.raw import RawObject
 from legation.model.resolver import (
     ConsulResolverSpec,
@@ -48,12 +49,14 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
     "AuthService": AuthServiceSpec,
     "Filter": FilterSpec,
     "FilterPolicy": FilterPolicySpec,
+    "RateLimitService": RateLimitServiceSpec,
+    "RateLimit": RateLimitSpec,
 }
 """Kinds the model understands, and the spec model of each."""
 
 KNOWN_NOT_YET: frozenset[str] = frozenset(
     {
-        "RateLimitService", "LogService",
+        "LogService",
         "TracingService", "DevPortal",
     }
 )  # fmt: skip

@@ -133,7 +133,10 @@ class BundledLimiter:
         self.data_dir = data_dir
         self.ports = ports
         self.redis_url = redis_url
+        self._own_redis = redis_url is None
+        """Redis is ours to start (and to start again)."""
         self._children: list[subprocess.Popen[bytes]] = []
+        self._names: list[str] = []
 
     @property
     def config_dir(self) -> Path:
@@ -150,6 +153,7 @@ class BundledLimiter:
         )  # fmt: skip
         logfile.close()
         self._children.append(proc)
+        self._names.append(name)
         log.info("started %s pid %d", name, proc.pid)
         return proc
 
@@ -158,19 +162,32 @@ class BundledLimiter:
         self.ports = _resolved(self.ports)
         self.config_dir.mkdir(parents=True, exist_ok=True)
         try:
-            if self.redis_url is None:
+            if self._own_redis:
                 redis_dir = self.data_dir / "redis"
                 redis_dir.mkdir(exist_ok=True)
                 argv = redis_argv(find_redis_server(), self.ports.redis, redis_dir)
                 proc = self._spawn(argv, None, "redis")
                 _wait("redis-server", lambda: redis_answers("127.0.0.1", self.ports.redis), proc)
                 self.redis_url = f"127.0.0.1:{self.ports.redis}"
-            env = ratelimit_env(self.ports, self.redis_url, self.data_dir / "runtime")
+            redis_url = self.redis_url or f"127.0.0.1:{self.ports.redis}"
+            env = ratelimit_env(self.ports, redis_url, self.data_dir / "runtime")
             proc = self._spawn([str(find_ratelimit())], env, "ratelimit")
             _wait("the rate limiter", lambda: limiter_healthy(self.ports.http), proc)
         except BaseException:
             self.stop()
             raise
+
+    def pids(self) -> dict[str, int]:
+        """The running children's process ids, by name (`redis`, `ratelimit`)."""
+        return {
+            name: proc.pid
+            for name, proc in zip(self._names, self._children, strict=True)
+            if proc.poll() is None
+        }
+
+    def exited(self) -> bool:
+        """True when a child started by `start` has exited since."""
+        return any(proc.poll() is not None for proc in self._children)
 
     def healthy(self) -> bool:
         """True when the limiter answers its health check right now."""
@@ -194,6 +211,7 @@ class BundledLimiter:
                     proc.kill()
                     proc.wait()
         self._children.clear()
+        self._names.clear()
 
     def __enter__(self) -> BundledLimiter:
         self.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import socket
@@ -21,9 +22,12 @@ from legation.diag.app import build_app
 from legation.diag.server import server_config
 from legation.envoy.process import EnvoyProcess, EnvoyStartRefused
 from legation.ir.errors import ConfigProblem
+from legation.ir.ratelimit import RateLimitService
 from legation.ir.serialize import to_data
+from legation.ratelimit.limiter_config import config_file_name
 from legation.runtime.channels import ControlChannels, check_listeners_free
 from legation.runtime.diagview import GatewayDiag
+from legation.runtime.limiter import LimiterMonitor, LimiterRuntime
 from legation.runtime.local_names import local_names
 from legation.runtime.metrics import ControlPlaneMetrics
 from legation.runtime.pipeline import BuildResult, Pipeline
@@ -46,6 +50,9 @@ ACK_POLL_S = 0.05
 
 ENVOY_DOWN_LIMIT_S = 30.0
 """How long Envoy may stay down before the liveness probe fails."""
+
+LIMITER_POLL_S = 2.0
+"""How often the rate limiter in use is checked for answering."""
 
 LOG_PROBLEMS_MAX = 50
 """New configuration problems logged per build; the rest are counted in one line."""
@@ -81,6 +88,11 @@ class RunOptions:
     route_matcher: str = "auto"
     max_file_size: int = 8 * 1024 * 1024
     """Folder source: files larger than this (bytes) are reported and not read."""
+    rate_limiter: bool = False
+    """Start the bundled limiter (Redis + envoyproxy/ratelimit) and configure it from
+    RateLimit resources; it is the RateLimitService when none is given."""
+    redis_url: str | None = None
+    """The bundled limiter's Redis (`host:port`); None: start one."""
 
 
 class _QuietServer(uvicorn.Server):
@@ -102,6 +114,7 @@ class GatewayRuntime:
         self.channels = ControlChannels(options.admin_port, options.xds_port, options.run_dir)
         self.cache: XdsCache = self.channels.cache()
         self._exit_code = 0
+        self.limiter = LimiterRuntime(options.redis_url) if options.rate_limiter else None
         self.source = open_source(
             options.config_dir, options.kubernetes, options.debounce_ms, options.max_file_size
         )
@@ -112,6 +125,7 @@ class GatewayRuntime:
                 https_port=options.https_port,
                 control_ports=control_ports(options),
                 local_names=local_names(),
+                bundled_limiter=self.limiter.address if self.limiter else None,
             ),
             route_matcher=options.route_matcher,
         )
@@ -120,6 +134,7 @@ class GatewayRuntime:
         self.envoy: EnvoyProcess | None = None
         self.reconfigurations = 0
         self._stop = asyncio.Event()
+        self.limiter_monitor = LimiterMonitor(self.limiter)
         self._known_problems: set[ConfigProblem] = set()
         self._envoy_down_since: float | None = None
         self.metrics = ControlPlaneMetrics(self)
@@ -154,14 +169,26 @@ class GatewayRuntime:
             self._publish(result, prepared, started)
 
     def _build(self, snapshot: Snapshot, held: Withheld) -> tuple[BuildResult, CacheSnapshot]:
-        """The pure part of `apply`, run off the event loop."""
+        """The pure part of `apply`, run off the event loop (and the limiter's files:
+        written before Envoy gets routes that send their descriptors)."""
         result = self.pipeline.build(snapshot, held)
+        result = self._check_limiter(result)
         return result, self.cache.prepare(result.resources.by_type_url())
+
+    def _check_limiter(self, result: BuildResult) -> BuildResult:
+        """Write the bundled limiter's documents; report a limiter that does not answer."""
+        limiting = result.compiled.gateway.ratelimit
+        if self.limiter is not None:
+            self.limiter.write(limiting.documents)
+        found = self.limiter_monitor.problems(limiting.service, result.compiled.resources)
+        return dataclasses.replace(result, runtime_problems=found) if found else result
 
     def _publish(self, result: BuildResult, prepared: CacheSnapshot, started: float) -> None:
         """Hand a finished build to the xDS streams, the reports and the metrics."""
         self._report(result.problems)
         self.source.report(result.problems)
+        documents = result.compiled.gateway.ratelimit.documents
+        self.source.publish_limiter({config_file_name(d.domain): d.text for d in documents})
         self.version = self.cache.publish(prepared)
         self.quarantine.built(result.compiled.resources)
         self.last = result
@@ -242,6 +269,9 @@ class GatewayRuntime:
                     "pid": self.envoy.pid if self.envoy else None,
                 },
                 "nodes": [node_data(n) for n in self.cache.nodes()],
+                "ratelimit": self.limiter_monitor.view(
+                    self.last.compiled.gateway.ratelimit.service if self.last else None
+                ),
             }
         )
         return data
@@ -258,6 +288,7 @@ class GatewayRuntime:
             loop.add_signal_handler(sig, self._stop.set)
         diag, diag_task = self._start_diag(self._claim_ports())
         try:
+            await self._start_limiter()
             initial = await self._initial_snapshot()
             if initial is not None:
                 await self.apply(initial)
@@ -267,9 +298,35 @@ class GatewayRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await diag_task
             await self.source.close()
+            if self.limiter is not None:
+                await asyncio.to_thread(self.limiter.stop)
             self.channels.close()
         if self._exit_code:
             raise SystemExit(self._exit_code)
+
+    async def _start_limiter(self) -> None:
+        """Start the bundled limiter (if asked for) before the first build; exit 2 if
+        it cannot start."""
+        if self.limiter is None:
+            return
+        try:
+            await asyncio.to_thread(self.limiter.start, self.channels.path)
+        except (OSError, RuntimeError) as exc:
+            log.error("cannot start the rate limiter: %s", exc)
+            raise SystemExit(2) from None
+
+    async def _watch_limiter(self) -> None:
+        """Supervise and probe the limiter (runtime/limiter.py); rebuild when it goes or
+        comes back, so its problem appears and clears."""
+
+        def service() -> RateLimitService | None:
+            return self.last.compiled.gateway.ratelimit.service if self.last else None
+
+        async def rebuild() -> None:
+            if self._snapshot is not None:
+                await self.apply(self._snapshot)
+
+        await self.limiter_monitor.watch(service, rebuild, LIMITER_POLL_S)
 
     def _claim_ports(self) -> socket.socket:
         """Bind the diagnostics port and check the control channels before anything
@@ -331,6 +388,7 @@ class GatewayRuntime:
             raise SystemExit(2) from None
         watch_task = asyncio.create_task(self._watch(), name="watch")
         acks_task = asyncio.create_task(self._watch_acks(), name="acks")
+        limiter_task = asyncio.create_task(self._watch_limiter(), name="limiter")
         log.info(
             "legation %s: HTTP on :%d, diagnostics on :%d, %s, watching %s",
             __version__,
@@ -344,11 +402,13 @@ class GatewayRuntime:
         log.info("stopping: draining Envoy for up to %.0f s", opts.drain_seconds)
         watch_task.cancel()
         acks_task.cancel()
+        limiter_task.cancel()
         await self.envoy.stop(opts.drain_seconds)
         await server.stop(1.0)
         with contextlib.suppress(asyncio.CancelledError):
             await watch_task
             await acks_task
+            await limiter_task
 
     def _envoy(self, workdir: Path, xds_port: int) -> EnvoyProcess:
         """The supervised Envoy, bootstrapped to fetch everything from our xDS server."""

@@ -35,11 +35,13 @@ class BuildResult:
     resources: XdsResources
     compile_seconds: float
     translate_seconds: float
+    runtime_problems: tuple[ConfigProblem, ...] = ()
+    """Found by the runtime around the build (e.g. a rate limiter that does not answer)."""
 
     @property
     def problems(self) -> tuple[ConfigProblem, ...]:
-        """Problems reading the source and compiling it, in one list."""
-        return self.snapshot.problems + self.compiled.problems
+        """Problems reading the source, compiling it and running it, in one list."""
+        return self.snapshot.problems + self.compiled.problems + self.runtime_problems
 
     @property
     def errors(self) -> tuple[ConfigProblem, ...]:

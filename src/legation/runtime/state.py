@@ -11,7 +11,9 @@ from legation.ir.auth import bypass_reason
 from legation.ir.errors import ConfigProblem
 from legation.ir.gateway import Gateway
 from legation.ir.provenance import Source
+from legation.ir.ratelimit import RouteLimitState, limit_state, route_groups
 from legation.ir.routes import Route
+from legation.ir.serialize import to_data
 from legation.runtime.pipeline import BuildResult
 from legation.xds.status import NodeStatus
 
@@ -98,6 +100,17 @@ def _jwt_data(route: Route) -> dict[str, Any] | None:
     return {"mode": "required", "providers": jwt.requirement.split("+")}
 
 
+def _limits_data(route: Route, state: RouteLimitState) -> dict[str, Any]:
+    """The route's rate-limit descriptors (each a list of entries) and local bucket."""
+    out: dict[str, Any] = {}
+    groups = route_groups(route.options.labels, state)
+    if groups:
+        out["rate_limits"] = [[to_data(a) for a in group] for group in groups]
+    if route.options.local_rate_limit is not None:
+        out["local_rate_limit"] = to_data(route.options.local_rate_limit)
+    return out
+
+
 def route_info(gateway: Gateway) -> list[dict[str, Any]]:
     """Every route of every virtual host, in match order, with its targets and source.
 
@@ -105,6 +118,7 @@ def route_info(gateway: Gateway) -> list[dict[str, Any]]:
     weight and own settings.
     """
     out = []
+    state = limit_state(gateway.ratelimit.service)
     for rc in gateway.route_configs:
         for vh in rc.virtual_hosts:
             for members in group_routes(vh.routes):
@@ -133,6 +147,7 @@ def route_info(gateway: Gateway) -> list[dict[str, Any]]:
                         "clusters": [c for r in members for c in _member_data(r)],
                         "auth": _auth_data(gateway, route),
                         "jwt": _jwt_data(route),
+                        **_limits_data(route, state),
                     }
                 )
     return out

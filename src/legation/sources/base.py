@@ -7,7 +7,7 @@ them where its users look (the Kubernetes source turns them into Events).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 
 from legation.ir.errors import ConfigProblem
@@ -39,6 +39,11 @@ class ConfigSource(Protocol):
 
     def report(self, problems: Sequence[ConfigProblem]) -> None:
         """Hear about the problems of the latest build (must not block)."""
+        ...
+
+    def publish_limiter(self, files: Mapping[str, str]) -> None:
+        """Hear about the rate limiter's documents of the latest build (file name →
+        YAML), for a source that stores them somewhere (must not block)."""
         ...
 
     async def close(self) -> None:

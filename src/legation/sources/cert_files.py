@@ -21,7 +21,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from legation.compile.certificates import pair_matches
@@ -250,6 +250,10 @@ class WatchedFiles:
     def report(self, problems: Sequence[ConfigProblem]) -> None:
         """Passed on to the wrapped source."""
         self.inner.report(problems)
+
+    def publish_limiter(self, files: Mapping[str, str]) -> None:
+        """Passed on to the wrapped source (which may store the limiter's documents)."""
+        self.inner.publish_limiter(files)
 
     async def close(self) -> None:
         """Close the wrapped source."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from pathlib import Path
 
 from legation.ir.errors import ConfigProblem
@@ -78,6 +78,9 @@ class FolderSource:
 
     def report(self, problems: Sequence[ConfigProblem]) -> None:
         """Files have nowhere to show problems: the runtime logs them."""
+
+    def publish_limiter(self, files: Mapping[str, str]) -> None:
+        """A folder stores no limiter documents (`--rate-limiter` writes its own)."""
 
     async def close(self) -> None:
         """Stop watching."""

@@ -28,8 +28,10 @@ from legation.envoy.filters.grpc_http1_bridge import GrpcHttp1BridgeFilter
 from legation.envoy.filters.grpc_stats import GrpcStatsFilter
 from legation.envoy.filters.grpc_web import GrpcWebFilter
 from legation.envoy.filters.jwt_authn import JwtAuthnFilter
+from legation.envoy.filters.local_ratelimit import LocalRateLimitFilter
 from legation.envoy.filters.lua import LuaFilter
 from legation.envoy.filters.oauth2 import OAuth2Filter
+from legation.envoy.filters.ratelimit import RateLimitFilter
 from legation.envoy.filters.rbac import RbacFilter
 from legation.envoy.filters.router import RouterFilter
 from legation.envoy.resources import XdsResources
@@ -45,6 +47,10 @@ HTTP_FILTERS: tuple[HttpFilter, ...] = (
     OAuth2Filter(),  # OIDC login: a browser without a session is sent to the provider
     JwtAuthnFilter(),  # cors → oauth2 → jwt → ext_authz → ratelimit → router
     ExtAuthzFilter(),  # AuthService
+    # limits after authentication, so refused requests
+    # never spend a client's budget
+    RateLimitFilter(),
+    LocalRateLimitFilter(),
     GrpcWebFilter(),
     GrpcHttp1BridgeFilter(),
     GrpcStatsFilter(),

@@ -26,3 +26,6 @@ class KubernetesOptions:
     """A batch ends early once no change has arrived for this long."""
     rediscover_s: float = 30.0
     """How often to look again for Ambassador CRDs that were not installed."""
+    limiter_configmap: str | None = None
+    """`namespace/name` of a ConfigMap to keep the rate limiter's documents in (for an
+    envoyproxy/ratelimit Deployment that mounts it); None: not written."""

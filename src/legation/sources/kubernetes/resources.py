@@ -18,6 +18,7 @@ AMBASSADOR_KINDS: dict[str, str] = {
     "TLSContext": "tlscontexts",
     "AuthService": "authservices",
     "RateLimitService": "ratelimitservices",
+    "RateLimit": "ratelimits",
     "TCPMapping": "tcpmappings",
     "KubernetesServiceResolver": "kubernetesserviceresolvers",
     "KubernetesEndpointResolver": "kubernetesendpointresolvers",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from legation.ir.errors import ConfigProblem, Severity
@@ -29,6 +29,7 @@ from legation.sources.kubernetes.discovery import discover_ambassador_types, mis
 from legation.sources.kubernetes.events import EventRecorder, ObjectRef, events_for
 from legation.sources.kubernetes.informer import Informer, InformerEvent, InformerOptions
 from legation.sources.kubernetes.ingress_status import IngressStatusWriter
+from legation.sources.kubernetes.limiter_configmap import LimiterConfigMap
 from legation.sources.kubernetes.options import KubernetesOptions
 from legation.sources.kubernetes.permissions import (
     Permission,
@@ -56,6 +57,8 @@ T = TypeVar("T")
 
 SYNC_LOG_INTERVAL_S = 10.0
 SECRET_SYNC_TIMEOUT_S = 5.0
+LIMITER_RETRY_S = 1.0
+"""How soon a failed write of the limiter ConfigMap is tried again."""
 """How long a snapshot waits for a newly referenced Secret's first list."""
 REFERRING_KINDS = frozenset({"Host", "TLSContext", "Ingress", "Service", "Filter"})
 """Kinds whose objects can name Secrets (Services through their annotation)."""
@@ -92,6 +95,8 @@ class KubernetesSource:
         self._report_wakeup = asyncio.Event()
         self._status_wakeup = asyncio.Event()
         self._problems: Sequence[ConfigProblem] = ()
+        self._limiter_files: Mapping[str, str] | None = None
+        self._limiter_wakeup = asyncio.Event()
         self._raw: dict[tuple[str, str], tuple[str, RawObject, ObjectRef]] = {}
         self._refs: dict[str, list[ObjectRef]] = {}
         self.secrets: SecretWatches | None = None
@@ -149,6 +154,9 @@ class KubernetesSource:
             writer = IngressStatusWriter(self.api, self.options.ingress_status_address)
             self._spawn(self._status_loop(writer), "ingress-status")
             self._status_wakeup.set()
+        if self.options.limiter_configmap:
+            configmap = LimiterConfigMap(self.options.limiter_configmap)
+            self._spawn(self._limiter_loop(configmap), "limiter-configmap")
         self._dirty.clear()
         return self.snapshot()
 
@@ -175,6 +183,12 @@ class KubernetesSource:
         """Queue the latest build's problems for the Event writer."""
         self._problems = problems
         self._report_wakeup.set()
+
+    def publish_limiter(self, files: Mapping[str, str]) -> None:
+        """Queue the limiter's documents for the ConfigMap writer (if one is asked for)."""
+        if self.options.limiter_configmap and files != self._limiter_files:
+            self._limiter_files = dict(files)
+            self._limiter_wakeup.set()
 
     async def close(self) -> None:
         """Stop every informer and writer, and close the connection."""
@@ -390,6 +404,26 @@ class KubernetesSource:
                 log.exception("%s stopped with an error", name)
 
         self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    async def _limiter_loop(self, configmap: LimiterConfigMap) -> None:
+        """Write the latest documents; on failure, log once and try again in a second."""
+        failing = False
+        while True:
+            await self._limiter_wakeup.wait()
+            self._limiter_wakeup.clear()
+            files = self._limiter_files
+            if files is None:
+                continue
+            try:
+                if await configmap.sync(self.api, files):
+                    log.info("limiter ConfigMap %s: %d domain(s)", configmap.path, len(files))
+                failing = False
+            except (KubeApiError, KubeConnectionError) as exc:
+                if not failing:
+                    log.error("cannot write the limiter ConfigMap: %s (retrying)", exc)
+                failing = True
+                await asyncio.sleep(LIMITER_RETRY_S)
+                self._limiter_wakeup.set()
 
     async def _report_loop(self, recorder: EventRecorder) -> None:
         while True:

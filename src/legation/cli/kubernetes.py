@@ -29,6 +29,10 @@ def kubernetes_options(func: F) -> F:
             ingress_status_address=kwargs.pop("ingress_status_address") or None,
             events=kwargs.pop("kubernetes_events"),
             rediscover_s=kwargs.pop("crd_rediscover_seconds"),
+            resource_status=kwargs.pop("resource_status"),
+            leader_election=kwargs.pop("leader_election"),
+            lease_name=kwargs.pop("lease_name"),
+            lease_namespace=kwargs.pop("lease_namespace") or None,
         )
         return func(*args, kubernetes=options if enabled else None, **kwargs)
 
@@ -61,6 +65,30 @@ def kubernetes_options(func: F) -> F:
             default=True,
             show_default=True,
             help="Report configuration errors as Events on the resources at fault.",
+        ),
+        click.option(
+            "--resource-status/--no-resource-status",
+            default=True,
+            show_default=True,
+            help="Write an Accepted condition into the status of getambassador.io resources.",
+        ),
+        click.option(
+            "--leader-election/--no-leader-election",
+            default=True,
+            show_default=True,
+            help="With several replicas, only the holder of a Lease writes status and Events "
+            "(every replica serves traffic).",
+        ),
+        click.option(
+            "--lease-name",
+            default="legation-leader",
+            show_default=True,
+            help="Name of the coordination.k8s.io Lease used for leader election.",
+        ),
+        click.option(
+            "--lease-namespace",
+            default=None,
+            help="Namespace of the Lease (default: $POD_NAMESPACE, else legation).",
         ),
         click.option(
             "--crd-rediscover-seconds",

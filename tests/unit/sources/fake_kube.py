@@ -42,6 +42,8 @@ class FakeKubeApi:
         self.calls: list[tuple[str, str, dict[str, str]]] = []
         self.posts: list[tuple[str, dict[str, Any]]] = []
         self.patches: list[tuple[str, dict[str, Any]]] = []
+        self.puts: list[tuple[str, dict[str, Any]]] = []
+        self.put_handler: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
         self.post_handler: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
         self.watch_started = asyncio.Event()
         self.closed = False
@@ -87,6 +89,12 @@ class FakeKubeApi:
         self.posts.append((path, body))
         if self.post_handler is not None:
             return self.post_handler(path, body)
+        return body
+
+    async def put(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.puts.append((path, body))
+        if self.put_handler is not None:
+            return self.put_handler(path, body)
         return body
 
     async def patch(

@@ -74,6 +74,10 @@ class KubeApi(Protocol):
         """POST (create) a JSON object."""
         ...
 
+    async def put(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PUT (replace) an object; its `metadata.resourceVersion` makes it conditional."""
+        ...
+
     async def patch(
         self, path: str, body: dict[str, Any], content_type: str = MERGE_PATCH
     ) -> dict[str, Any]:
@@ -156,6 +160,12 @@ class KubeClient:
         """POST (create) a JSON object."""
         response = await self._request("POST", path, body=body)
         data: dict[str, Any] = await self._json(response, "POST", path)
+        return data
+
+    async def put(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PUT (replace) an object; its `metadata.resourceVersion` makes it conditional."""
+        response = await self._request("PUT", path, body=body)
+        data: dict[str, Any] = await self._json(response, "PUT", path)
         return data
 
     async def patch(

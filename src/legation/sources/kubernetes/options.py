@@ -26,3 +26,10 @@ class KubernetesOptions:
     """A batch ends early once no change has arrived for this long."""
     rediscover_s: float = 30.0
     """How often to look again for Ambassador CRDs that were not installed."""
+    resource_status: bool = True
+    """Write an `Accepted` condition into the status of every getambassador.io resource."""
+    leader_election: bool = True
+    """Write back (status, Events) only while holding the Lease; off: always write."""
+    lease_name: str = "legation-leader"
+    lease_namespace: str | None = None
+    """The Lease's namespace; None: `POD_NAMESPACE`, else `legation`."""

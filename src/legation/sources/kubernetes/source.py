@@ -3,7 +3,9 @@
 Each object becomes a `RawObject` located at `namespace/name`; an object whose
 `resourceVersion` has not changed keeps its RawObject, so the pipeline's per-object
 caches make a change to one Mapping among thousands cost one parse and one compile.
-The source also writes back: Events for configuration errors, and Ingress status.
+The source also writes back: Events for configuration errors, the `Accepted` condition
+of getambassador.io resources, and Ingress status; with several replicas only the holder
+of the leader Lease does (leader.py).
 """
 
 from __future__ import annotations
@@ -29,13 +31,21 @@ from legation.sources.kubernetes.discovery import discover_ambassador_types, mis
 from legation.sources.kubernetes.events import EventRecorder, ObjectRef, events_for
 from legation.sources.kubernetes.informer import Informer, InformerEvent, InformerOptions
 from legation.sources.kubernetes.ingress_status import IngressStatusWriter
+from legation.sources.kubernetes.leader import (
+    LeaderElector,
+    LeaderOptions,
+    default_namespace,
+    lease_permissions,
+)
 from legation.sources.kubernetes.options import KubernetesOptions
 from legation.sources.kubernetes.permissions import (
     Permission,
     missing_permissions,
     read_permissions,
 )
+from legation.sources.kubernetes.resource_status import ResourceStatusWriter, errors_by_uid
 from legation.sources.kubernetes.resources import (
+    AMBASSADOR_GROUP,
     AMBASSADOR_KINDS,
     BUILTIN_TYPES,
     EVENTS,
@@ -91,6 +101,9 @@ class KubernetesSource:
         self._dirty = asyncio.Event()
         self._report_wakeup = asyncio.Event()
         self._status_wakeup = asyncio.Event()
+        self._conditions_wakeup = asyncio.Event()
+        self.elector: LeaderElector | None = None
+        """The leader election, when on (set once connected)."""
         self._problems: Sequence[ConfigProblem] = ()
         self._raw: dict[tuple[str, str], tuple[str, RawObject, ObjectRef]] = {}
         self._refs: dict[str, list[ObjectRef]] = {}
@@ -143,12 +156,7 @@ class KubernetesSource:
         await self._wait_synced()
         self.secrets = SecretWatches(self.api, self.options.namespace, self._on_secret)
         await self._sync_secrets()
-        if self.options.events:
-            self._spawn(self._report_loop(EventRecorder(self.api)), "k8s-events")
-        if self.options.ingress_status_address:
-            writer = IngressStatusWriter(self.api, self.options.ingress_status_address)
-            self._spawn(self._status_loop(writer), "ingress-status")
-            self._status_wakeup.set()
+        self._start_writers()
         self._dirty.clear()
         return self.snapshot()
 
@@ -172,9 +180,20 @@ class KubernetesSource:
             yield self.snapshot()
 
     def report(self, problems: Sequence[ConfigProblem]) -> None:
-        """Queue the latest build's problems for the Event writer."""
+        """Queue the latest build's problems for the Event and status writers."""
         self._problems = problems
         self._report_wakeup.set()
+        self._conditions_wakeup.set()
+
+    def leading(self) -> bool:
+        """Whether this replica may write back now (always, without leader election)."""
+        return self.elector is None or self.elector.is_leader
+
+    def role(self) -> str:
+        """`leader`, `follower`, or `single` (no leader election), for the diagnostics."""
+        if self.elector is None:
+            return "single"
+        return "leader" if self.elector.is_leader else "follower"
 
     async def close(self) -> None:
         """Stop every informer and writer, and close the connection."""
@@ -344,6 +363,13 @@ class KubernetesSource:
             needs.append(
                 Permission("patch", INGRESSES.group, INGRESSES.plural, "status", namespace)
             )
+        if self.options.resource_status:
+            needs.extend(
+                Permission("patch", AMBASSADOR_GROUP, plural, "status", namespace)
+                for plural in AMBASSADOR_KINDS.values()
+            )
+        if self.options.leader_election:
+            needs.extend(lease_permissions(self._lease_namespace()))
         return needs
 
     async def _preflight(self) -> None:
@@ -390,6 +416,54 @@ class KubernetesSource:
                 log.exception("%s stopped with an error", name)
 
         self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    def _start_writers(self) -> None:
+        """Start the leader election (when on) and the write-back loops."""
+        options = self.options
+        if options.leader_election:
+            self.elector = LeaderElector(
+                self.api,
+                LeaderOptions(options.lease_name, self._lease_namespace()),
+                on_change=self._leadership_changed,
+            )
+            self._spawn(self.elector.run(), "leader-election")
+        if options.events:
+            recorder = EventRecorder(self.api, may_write=self.leading)
+            self._spawn(self._report_loop(recorder), "k8s-events")
+        if options.resource_status:
+            conditions = ResourceStatusWriter(self.api, may_write=self.leading)
+            self._spawn(self._conditions_loop(conditions), "resource-status")
+        if options.ingress_status_address:
+            writer = IngressStatusWriter(
+                self.api, options.ingress_status_address, may_write=self.leading
+            )
+            self._spawn(self._status_loop(writer), "ingress-status")
+            self._status_wakeup.set()
+
+    def _lease_namespace(self) -> str:
+        return self.options.lease_namespace or default_namespace()
+
+    def _leadership_changed(self, leading: bool) -> None:
+        """A new leader catches up on everything at once; a lost lead needs nothing:
+        each writer asks `leading()` before every request."""
+        if leading:
+            self._report_wakeup.set()
+            self._conditions_wakeup.set()
+            self._status_wakeup.set()
+
+    async def _conditions_loop(self, writer: ResourceStatusWriter) -> None:
+        while True:
+            await self._conditions_wakeup.wait()
+            self._conditions_wakeup.clear()
+            if not self.leading():
+                continue
+            objects = [
+                raw.doc
+                for (kind, _), (_, raw, _) in self._raw.items()
+                if kind in AMBASSADOR_KINDS
+                and str(raw.doc.get("apiVersion", "")).startswith(AMBASSADOR_GROUP + "/")
+            ]
+            await writer.sync(objects, errors_by_uid(self._problems, self._refs))
 
     async def _report_loop(self, recorder: EventRecorder) -> None:
         while True:

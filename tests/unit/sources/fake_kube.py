@@ -98,7 +98,11 @@ class FakeKubeApi:
         return body
 
     async def patch(
-        self, path: str, body: dict[str, Any], content_type: str = MERGE_PATCH
+        self,
+        path: str,
+        body: dict[str, Any],
+        content_type: str = MERGE_PATCH,
+        params: Params = (),
     ) -> dict[str, Any]:
         self.patches.append((path, body))
         return body

@@ -79,7 +79,11 @@ class KubeApi(Protocol):
         ...
 
     async def patch(
-        self, path: str, body: dict[str, Any], content_type: str = MERGE_PATCH
+        self,
+        path: str,
+        body: dict[str, Any],
+        content_type: str = MERGE_PATCH,
+        params: Params = (),
     ) -> dict[str, Any]:
         """PATCH an object (a JSON merge patch by default)."""
         ...
@@ -169,10 +173,14 @@ class KubeClient:
         return data
 
     async def patch(
-        self, path: str, body: dict[str, Any], content_type: str = MERGE_PATCH
+        self,
+        path: str,
+        body: dict[str, Any],
+        content_type: str = MERGE_PATCH,
+        params: Params = (),
     ) -> dict[str, Any]:
         """PATCH an object (a JSON merge patch by default)."""
-        response = await self._request("PATCH", path, body=body, content_type=content_type)
+        response = await self._request("PATCH", path, params, body, content_type)
         data: dict[str, Any] = await self._json(response, "PATCH", path)
         return data
 

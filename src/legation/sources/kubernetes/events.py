@@ -50,13 +50,14 @@ class ObjectRef:
         return ref
 
 
-def problem_message(problem: ConfigProblem) -> str:
-    """The Event message of a problem: what, where inside the object, and why."""
+def problem_message(problem: ConfigProblem, with_resource: bool = True) -> str:
+    """The Event message of a problem: what, where inside the object, and why
+    (`with_resource=False`: without the resource's own name, for its status)."""
     parts = []
     if problem.source.annotation is not None:
         index = f"[{problem.source.document}]" if problem.source.document is not None else ""
         parts.append(f"annotation {problem.source.annotation}{index}:")
-    if problem.resource:
+    if problem.resource and with_resource:
         parts.append(f"{problem.resource}:")
     if problem.field:
         parts.append(f"field {problem.field}:")

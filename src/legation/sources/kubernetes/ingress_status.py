@@ -72,12 +72,17 @@ class IngressStatusWriter:
     """Patches the status of legation's Ingresses to `address` when it differs."""
 
     def __init__(
-        self, api: KubeApi, address: str, may_write: Callable[[], bool] = lambda: True
+        self,
+        api: KubeApi,
+        address: str,
+        may_write: Callable[[], bool] = lambda: True,
+        field_manager: str = "legation",
     ) -> None:
         """Write `address` (an IP or a host name); `may_write()` is asked before each write."""
         self.api = api
         self.address = address
         self.may_write = may_write
+        self.field_manager = field_manager[:128]
         self.patched = 0
         self._tried: dict[str, str] = {}
         """key → resourceVersion last patched (or failed), so one version is tried once."""
@@ -105,7 +110,7 @@ class IngressStatusWriter:
         body = {"status": {"loadBalancer": {"ingress": [status_entry(self.address)]}}}
         path = INGRESSES.path(namespace, name) + "/status"
         try:
-            await self.api.patch(path, body)
+            await self.api.patch(path, body, params=[("fieldManager", self.field_manager)])
             self.patched += 1
             log.info("Ingress %s/%s: status address set to %s", namespace, name, self.address)
         except KubeApiError as exc:

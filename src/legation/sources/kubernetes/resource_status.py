@@ -66,7 +66,7 @@ def errors_by_uid(
         ref = pick_object(objects.get(problem.source.location, ()), problem)
         if ref is None or not ref.api_version.startswith(AMBASSADOR_GROUP + "/"):
             continue
-        message = problem_message(problem)
+        message = problem_message(problem, with_resource=False)
         messages = out.setdefault(ref.uid, [])
         if message not in messages:
             messages.append(message)
@@ -132,10 +132,17 @@ def status_path(obj: Mapping[str, Any]) -> str:
 class ResourceStatusWriter:
     """Brings the `Accepted` condition of getambassador.io objects up to date."""
 
-    def __init__(self, api: KubeApi, may_write: Callable[[], bool] = lambda: True) -> None:
-        """`may_write()` is asked before every request (leadership)."""
+    def __init__(
+        self,
+        api: KubeApi,
+        may_write: Callable[[], bool] = lambda: True,
+        field_manager: str = "legation",
+    ) -> None:
+        """`may_write()` is asked before every request (leadership); writes are recorded
+        under `field_manager` in the objects' managedFields."""
         self.api = api
         self.may_write = may_write
+        self.field_manager = field_manager[:128]
         self.written = 0
         self._done: dict[str, tuple[str, str]] = {}
         """uid → (resourceVersion, patch) last sent, so one version is not patched twice
@@ -179,7 +186,7 @@ class ResourceStatusWriter:
         try:
             if not self.may_write():  # leadership lost while this one waited
                 return
-            await self.api.patch(path, patch)
+            await self.api.patch(path, patch, params=[("fieldManager", self.field_manager)])
             self.written += 1
             self._done[uid] = done
         except KubeApiError as exc:

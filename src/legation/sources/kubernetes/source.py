@@ -34,6 +34,7 @@ from legation.sources.kubernetes.ingress_status import IngressStatusWriter
 from legation.sources.kubernetes.leader import (
     LeaderElector,
     LeaderOptions,
+    default_identity,
     default_namespace,
     lease_permissions,
 )
@@ -420,22 +421,25 @@ class KubernetesSource:
     def _start_writers(self) -> None:
         """Start the leader election (when on) and the write-back loops."""
         options = self.options
+        identity = default_identity()
+        # Each replica writes under its own field manager, so managedFields tell who wrote.
+        manager = f"legation-{identity}"
         if options.leader_election:
             self.elector = LeaderElector(
                 self.api,
-                LeaderOptions(options.lease_name, self._lease_namespace()),
+                LeaderOptions(options.lease_name, self._lease_namespace(), identity),
                 on_change=self._leadership_changed,
             )
             self._spawn(self.elector.run(), "leader-election")
         if options.events:
-            recorder = EventRecorder(self.api, may_write=self.leading)
+            recorder = EventRecorder(self.api, identity, may_write=self.leading)
             self._spawn(self._report_loop(recorder), "k8s-events")
         if options.resource_status:
-            conditions = ResourceStatusWriter(self.api, may_write=self.leading)
+            conditions = ResourceStatusWriter(self.api, self.leading, manager)
             self._spawn(self._conditions_loop(conditions), "resource-status")
         if options.ingress_status_address:
             writer = IngressStatusWriter(
-                self.api, options.ingress_status_address, may_write=self.leading
+                self.api, options.ingress_status_address, self.leading, manager
             )
             self._spawn(self._status_loop(writer), "ingress-status")
             self._status_wakeup.set()

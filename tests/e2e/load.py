@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import httpx
 
@@ -18,11 +19,21 @@ class Load(threading.Thread):
     """
 
     def __init__(
-        self, url: str, paths: list[str], *, pause_s: float = 0.0, limit_s: float = 120.0
+        self,
+        url: str | Callable[[], str],
+        paths: list[str],
+        *,
+        pause_s: float = 0.0,
+        limit_s: float = 120.0,
+        keepalive: bool = True,
     ) -> None:
-        """Request `url + path` for each of `paths` in turn."""
+        """Request `url + path` for each of `paths` in turn; `url` may be a function,
+        asked before each request (a load balancer picking a backend). `keepalive=False`
+        opens a new connection for every request."""
         super().__init__(daemon=True)
-        self.url, self.paths = url, paths
+        self.limits = httpx.Limits() if keepalive else httpx.Limits(max_keepalive_connections=0)
+        self.pick = url if callable(url) else (lambda: url)
+        self.paths = paths
         self.pause_s, self.limit_s = pause_s, limit_s
         self.sent = 0
         """Requests sent so far."""
@@ -32,12 +43,12 @@ class Load(threading.Thread):
 
     def run(self) -> None:
         """The request loop (runs in the thread)."""
-        with httpx.Client(timeout=5.0) as client:
+        with httpx.Client(timeout=5.0, limits=self.limits) as client:
             deadline = time.monotonic() + self.limit_s
             while not self.stop_event.is_set() and time.monotonic() < deadline:
                 for path in self.paths:
                     try:
-                        status = client.get(self.url + path).status_code
+                        status = client.get(self.pick() + path).status_code
                     except httpx.HTTPError as exc:
                         status = 0
                         self.failures[f"{path}: {type(exc).__name__}"] += 1

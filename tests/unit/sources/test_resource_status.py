@@ -9,6 +9,7 @@ from typing import Any
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.provenance import Source
 from legation.sources.kubernetes.events import ObjectRef
+from legation.sources.kubernetes.informer import EventType, InformerEvent
 from legation.sources.kubernetes.resource_status import (
     ResourceStatusWriter,
     errors_by_uid,
@@ -16,6 +17,7 @@ from legation.sources.kubernetes.resource_status import (
     status_path,
     verdict,
 )
+from legation.sources.kubernetes.source import status_only
 from tests.unit.sources.fake_kube import FakeKubeApi
 
 NOW = "2026-01-01T00:00:00Z"
@@ -134,3 +136,17 @@ def test_writer_stops_when_it_may_no_longer_write() -> None:
 
     asyncio.run(run())
     assert 3 <= len(api.patches) < 8  # paced: it had not got far, and stopped at once
+
+
+def test_a_status_only_change_makes_no_snapshot() -> None:
+    """Writing 10,000 conditions must not trigger 10,000 rebuilds."""
+    before = resource("a")
+    written = {
+        **before,
+        "metadata": {**before["metadata"], "resourceVersion": "8"},
+        "status": {"state": "Accepted"},
+    }
+    assert status_only(InformerEvent(EventType.MODIFIED, "ns/a", written, before))
+    edited = {**written, "spec": {"prefix": "/x/"}}
+    assert not status_only(InformerEvent(EventType.MODIFIED, "ns/a", edited, before))
+    assert not status_only(InformerEvent(EventType.ADDED, "ns/a", written))

@@ -29,7 +29,12 @@ from legation.sources.kubernetes.client import (
 )
 from legation.sources.kubernetes.discovery import discover_ambassador_types, missing_kinds
 from legation.sources.kubernetes.events import EventRecorder, ObjectRef, events_for
-from legation.sources.kubernetes.informer import Informer, InformerEvent, InformerOptions
+from legation.sources.kubernetes.informer import (
+    EventType,
+    Informer,
+    InformerEvent,
+    InformerOptions,
+)
 from legation.sources.kubernetes.ingress_status import IngressStatusWriter
 from legation.sources.kubernetes.leader import (
     LeaderElector,
@@ -82,6 +87,20 @@ def _ref(obj: dict[str, Any], rtype: ResourceType) -> ObjectRef:
         uid=str(meta.get("uid") or ""),
         resource_version=resource_version(obj),
     )
+
+
+def _config_view(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object without what never changes the configuration: its status and version."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+def status_only(event: InformerEvent) -> bool:
+    """Whether a change touched only the status (e.g. the `Accepted` condition we wrote)."""
+    previous = event.previous
+    if event.type is not EventType.MODIFIED or previous is None:
+        return False
+    return _config_view(previous) == _config_view(event.object)
 
 
 def _location(ref: ObjectRef) -> str:
@@ -312,6 +331,8 @@ class KubernetesSource:
 
     def _on_event(self, rtype: ResourceType, event: InformerEvent) -> None:
         log.debug("%s %s %s", rtype.kind, event.key, event.type.value)
+        if rtype.group == AMBASSADOR_GROUP and status_only(event):
+            return  # our own status writes must not trigger rebuilds (10,000 of them)
         self._dirty.set()
         if rtype.kind in REFERRING_KINDS:
             self._secret_refs_stale = True
@@ -461,13 +482,24 @@ class KubernetesSource:
             self._conditions_wakeup.clear()
             if not self.leading():
                 continue
-            objects = [
-                raw.doc
-                for (kind, _), (_, raw, _) in self._raw.items()
-                if kind in AMBASSADOR_KINDS
-                and str(raw.doc.get("apiVersion", "")).startswith(AMBASSADOR_GROUP + "/")
-            ]
-            await writer.sync(objects, errors_by_uid(self._problems, self._refs))
+            await writer.sync(self._status_objects(), errors_by_uid(self._problems, self._refs))
+
+    def _status_objects(self) -> list[dict[str, Any]]:
+        """The built getambassador.io objects (generation and UID as compiled), with the
+        status and resourceVersion the informer holds now (status changes do not make
+        snapshots, see `_on_event`)."""
+        out = []
+        for (kind, key), (_, raw, _) in self._raw.items():
+            informer = self.informers.get(kind)
+            if kind not in AMBASSADOR_KINDS or informer is None:
+                continue
+            live = informer.cache.get(key)
+            meta = dict(raw.doc.get("metadata") or {})
+            if live is None or (live.get("metadata") or {}).get("uid") != meta.get("uid"):
+                continue  # deleted (or replaced) since the build
+            meta["resourceVersion"] = resource_version(live)
+            out.append({**raw.doc, "metadata": meta, "status": live.get("status") or {}})
+        return out
 
     async def _report_loop(self, recorder: EventRecorder) -> None:
         while True:

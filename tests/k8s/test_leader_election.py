@@ -26,6 +26,16 @@ TAKEOVER_LIMIT_S = 15.0
 
 
 @pytest.fixture(scope="module")
+def apiserver() -> Iterator[KubeApiServer]:
+    """A private apiserver: the shipped CRDs (with their printer columns) are installed
+    here, not over the session's test CRDs."""
+    from tests.k8s.conftest import _ensure_assets
+
+    with KubeApiServer(assets=_ensure_assets()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def kube(apiserver: KubeApiServer) -> Iterator[Kube]:
     """An admin client, with the shipped CRDs and deploy/rbac.yaml applied."""
     client = Kube(apiserver)
@@ -77,6 +87,16 @@ def status_writers(kube: Kube, namespace: str) -> set[str]:
     }
 
 
+def printed_columns(kube: Kube, namespace: str) -> dict[str, list[Any]]:
+    """What `kubectl get mappings` prints (server-side Table): name → cells."""
+    path = f"/apis/getambassador.io/v3alpha1/namespaces/{namespace}/mappings"
+    accept = "application/json;as=Table;v=v1;g=meta.k8s.io"
+    table = kube.http.get(path, headers={"Accept": accept}).json()
+    names = [c["name"] for c in table["columnDefinitions"]]
+    assert names[-3:] == ["State", "Reason", "Age"], names
+    return {row["cells"][0]: row["cells"] for row in table["rows"]}
+
+
 def condition_is(kube: Kube, namespace: str, name: str, status: str) -> dict[str, Any] | None:
     cond = accepted(kube, namespace, name)
     return cond if cond is not None and cond["status"] == status else None
@@ -106,6 +126,10 @@ def test_one_leader_writes_and_a_follower_takes_over(
         assert good["reason"] == "Accepted"
         obj = kube.get(mapping_path(namespace, "bad"))
         assert obj["status"]["state"] == "Rejected"
+        assert printed_columns(kube, namespace)["bad"][-3:-1] == [
+            "Rejected",
+            "InvalidConfiguration",
+        ]
 
         # only the leader wrote status and Events, and nothing is rewritten when equal
         time.sleep(2.0)  # the follower had every chance to write

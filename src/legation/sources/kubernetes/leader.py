@@ -121,8 +121,9 @@ class LeaderElector:
     async def try_once(self) -> bool:
         """One acquire-or-renew attempt; returns whether we lead afterwards."""
         try:
-            won = await self._attempt()
-        except (KubeApiError, KubeConnectionError) as exc:
+            # a hung request must not hold up the next attempt past the renew deadline
+            won = await asyncio.wait_for(self._attempt(), self.options.renew_deadline_s)
+        except (KubeApiError, KubeConnectionError, TimeoutError) as exc:
             log.warning("leader election: cannot read or write Lease %s: %s", self._name(), exc)
             won = self._leading and self.is_leader  # keep it until the renew deadline
         self._set_leading(won)

@@ -155,15 +155,18 @@ class ResourceStatusWriter:
         """Patch every object whose status differs from its verdict (paced, see module)."""
         now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         todo: list[_Write] = []
+        present: set[str] = set()
         for obj in objects:
             meta = obj.get("metadata") or {}
             uid, rv = str(meta.get("uid") or ""), str(meta.get("resourceVersion") or "")
+            present.add(uid)
             wanted = verdict(obj, errors.get(uid, ()))
             patch = status_patch(obj, wanted, now)
             done = (rv, repr(wanted))
             if patch is None or self._done.get(uid) == done:
                 continue
             todo.append((uid, done, status_path(obj), patch))
+        self._done = {uid: done for uid, done in self._done.items() if uid in present}
         if todo:
             log.debug("writing the status of %d resource(s)", len(todo))
         await self._write_all(todo)

@@ -11,6 +11,7 @@ of the leader Lease does (leader.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -70,9 +71,14 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_RawIndex = dict[tuple[str, str], tuple[str, RawObject, ObjectRef]]
+"""(kind, key) → (resourceVersion, RawObject, ObjectRef) of a snapshot's objects."""
+
 SYNC_LOG_INTERVAL_S = 10.0
 SECRET_SYNC_TIMEOUT_S = 5.0
 """How long a snapshot waits for a newly referenced Secret's first list."""
+STATUS_RESYNC_S = 60.0
+"""How often resource status is compared again without any change."""
 REFERRING_KINDS = frozenset({"Host", "TLSContext", "Ingress", "Service"})
 """Kinds whose objects can name Secrets (Services through their annotation)."""
 
@@ -122,10 +128,13 @@ class KubernetesSource:
         self._report_wakeup = asyncio.Event()
         self._status_wakeup = asyncio.Event()
         self._conditions_wakeup = asyncio.Event()
+        self._built: tuple[_RawIndex, dict[str, list[ObjectRef]]] | None = None
+        """The objects and refs of the snapshot whose build was reported last: resource
+        status pairs problems with exactly the objects they were found in."""
         self.elector: LeaderElector | None = None
         """The leader election, when on (set once connected)."""
         self._problems: Sequence[ConfigProblem] = ()
-        self._raw: dict[tuple[str, str], tuple[str, RawObject, ObjectRef]] = {}
+        self._raw: _RawIndex = {}
         self._refs: dict[str, list[ObjectRef]] = {}
         self.secrets: SecretWatches | None = None
         """The by-name Secret informers (set once connected)."""
@@ -202,6 +211,9 @@ class KubernetesSource:
     def report(self, problems: Sequence[ConfigProblem]) -> None:
         """Queue the latest build's problems for the Event and status writers."""
         self._problems = problems
+        # the gateway builds one snapshot at a time and reports before asking for the
+        # next, so the objects of the last snapshot are those these problems are about
+        self._built = (self._raw, self._refs)
         self._report_wakeup.set()
         self._conditions_wakeup.set()
 
@@ -478,18 +490,22 @@ class KubernetesSource:
 
     async def _conditions_loop(self, writer: ResourceStatusWriter) -> None:
         while True:
-            await self._conditions_wakeup.wait()
+            # after each build, on winning the lead, and now and then: a write that
+            # failed (API server briefly away) is retried without waiting for a change
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._conditions_wakeup.wait(), STATUS_RESYNC_S)
             self._conditions_wakeup.clear()
-            if not self.leading():
+            if not self.leading() or self._built is None:  # nothing built yet: no verdict
                 continue
-            await writer.sync(self._status_objects(), errors_by_uid(self._problems, self._refs))
+            raw, refs = self._built
+            await writer.sync(self._status_objects(raw), errors_by_uid(self._problems, refs))
 
-    def _status_objects(self) -> list[dict[str, Any]]:
+    def _status_objects(self, built: _RawIndex) -> list[dict[str, Any]]:
         """The built getambassador.io objects (generation and UID as compiled), with the
         status and resourceVersion the informer holds now (status changes do not make
         snapshots, see `_on_event`)."""
         out = []
-        for (kind, key), (_, raw, _) in self._raw.items():
+        for (kind, key), (_, raw, _) in built.items():
             informer = self.informers.get(kind)
             if kind not in AMBASSADOR_KINDS or informer is None:
                 continue

@@ -95,6 +95,7 @@ class LeaderElector:
         self.holder = ""
         """The current holder, as last read ("" unknown or none)."""
         self.transitions = 0
+        self._last_error = ""
 
     @property
     def path(self) -> str:
@@ -124,8 +125,10 @@ class LeaderElector:
             # a hung request must not hold up the next attempt past the renew deadline
             won = await asyncio.wait_for(self._attempt(), self.options.renew_deadline_s)
         except (KubeApiError, KubeConnectionError, TimeoutError) as exc:
-            log.warning("leader election: cannot read or write Lease %s: %s", self._name(), exc)
+            self._log_failure(exc)
             won = self._leading and self.is_leader  # keep it until the renew deadline
+        else:
+            self._last_error = ""
         self._set_leading(won)
         return won
 
@@ -220,6 +223,28 @@ class LeaderElector:
             log.warning("leader election: %s is no longer the leader", self.identity)
         if self.on_change is not None:
             self.on_change(leading)
+
+    def _log_failure(self, exc: Exception) -> None:
+        """Once per distinct error (it is retried every `retry_s`), with a hint."""
+        text = str(exc) or type(exc).__name__
+        if text == self._last_error:
+            return
+        self._last_error = text
+        hint = ""
+        if isinstance(exc, KubeApiError) and exc.status == 404:
+            hint = (
+                f" (does namespace {self.options.namespace} exist? Create it "
+                "(deploy/namespace.yaml), or pass --lease-namespace or --no-leader-election)"
+            )
+        elif isinstance(exc, KubeApiError) and exc.status == 403:
+            hint = " (needs get, create, update on leases: see deploy/rbac.yaml)"
+        log.error(
+            "leader election: cannot read or write Lease %s%s; unless it already leads, "
+            "this replica writes no status and no Events: %s",
+            self._name(),
+            hint,
+            text,
+        )
 
     def _name(self) -> str:
         return f"{self.options.namespace}/{self.options.name}"

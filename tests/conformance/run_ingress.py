@@ -49,7 +49,9 @@ class Outcome:
 
 
 def prepare(cluster: Cluster) -> None:
-    """Install the CRDs and legation's IngressClass (as the default class)."""
+    """Install legation's namespace (its leader-election Lease lives there), the CRDs and
+    legation's IngressClass (as the default class)."""
+    cluster.put(yaml.safe_load((REPO / "deploy" / "namespace.yaml").read_text()))
     crds = [d for d in yaml.safe_load_all((REPO / "deploy" / "crds.yaml").read_text()) if d]
     for doc in crds:
         cluster.put(doc)

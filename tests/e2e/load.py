@@ -6,6 +6,7 @@ import ssl
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,17 +24,22 @@ class Load(threading.Thread):
 
     def __init__(
         self,
-        url: str,
+        url: str | Callable[[], str],
         paths: list[str],
         *,
         pause_s: float = 0.0,
         limit_s: float = 120.0,
         verify: ssl.SSLContext | None = None,
         sni: str | None = None,
+        keepalive: bool = True,
     ) -> None:
-        """Request `url + path` for each of `paths` in turn."""
+        """Request `url + path` for each of `paths` in turn; `url` may be a function,
+        asked before each request (a load balancer picking a backend). `keepalive=False`
+        opens a new connection for every request."""
         super().__init__(daemon=True)
-        self.url, self.paths = url, paths
+        self.limits = httpx.Limits() if keepalive else httpx.Limits(max_keepalive_connections=0)
+        self.pick = url if callable(url) else (lambda: url)
+        self.paths = paths
         self.pause_s, self.limit_s = pause_s, limit_s
         self.verify, self.sni = verify, sni
         self.sent = 0
@@ -47,12 +53,12 @@ class Load(threading.Thread):
         extra: dict[str, Any] = {}
         if self.sni is not None:
             extra = {"headers": {"host": self.sni}, "extensions": {"sni_hostname": self.sni}}
-        with httpx.Client(timeout=5.0, verify=self.verify or True) as client:
+        with httpx.Client(timeout=5.0, verify=self.verify or True, limits=self.limits) as client:
             deadline = time.monotonic() + self.limit_s
             while not self.stop_event.is_set() and time.monotonic() < deadline:
                 for path in self.paths:
                     try:
-                        status = client.get(self.url + path, **extra).status_code
+                        status = client.get(self.pick() + path, **extra).status_code
                     except httpx.HTTPError as exc:
                         status = 0
                         self.failures[f"{path}: {type(exc).__name__}"] += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,16 @@ from tests.e2e.gateway import RunningGateway
 class KubeGateway(RunningGateway):
     """`legation run --kubernetes --kubeconfig PATH` with every port chosen free."""
 
-    def __init__(self, kubeconfig: Path, extra_args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`env`: extra environment variables (e.g. `POD_NAME`, as the downward API sets)."""
         super().__init__(extra_args=extra_args)
         self.kubeconfig = kubeconfig
+        self.env = {**os.environ, **(env or {})}
 
     def command(self) -> list[str]:
         """The command line."""
@@ -31,7 +39,9 @@ class KubeGateway(RunningGateway):
     def start(self) -> KubeGateway:
         """Start and wait until ready (Envoy ACKed the first configuration)."""
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env
+        )
         try:
             self.wait_ready()
         except AssertionError:
@@ -42,7 +52,12 @@ class KubeGateway(RunningGateway):
     def run_to_exit(self, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """Run expecting it to stop by itself; returns its exit code and output."""
         return subprocess.run(
-            self.command(), capture_output=True, text=True, timeout=timeout, check=False
+            self.command(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=self.env,
         )
 
     def __enter__(self) -> KubeGateway:

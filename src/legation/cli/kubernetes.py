@@ -40,6 +40,10 @@ def kubernetes_options(func: F) -> F:
             events=kwargs.pop("kubernetes_events"),
             rediscover_s=kwargs.pop("crd_rediscover_seconds"),
             limiter_configmap=_configmap(kwargs.pop("rate_limiter_configmap")),
+            resource_status=kwargs.pop("resource_status"),
+            leader_election=kwargs.pop("leader_election"),
+            lease_name=kwargs.pop("lease_name"),
+            lease_namespace=kwargs.pop("lease_namespace") or None,
         )
         return func(*args, kubernetes=options if enabled else None, **kwargs)
 
@@ -79,6 +83,30 @@ def kubernetes_options(func: F) -> F:
             metavar="NAMESPACE/NAME",
             help="Keep the rate limiter's documents (from RateLimit resources) in this "
             "ConfigMap, for an envoyproxy/ratelimit Deployment that mounts it.",
+        ),
+        click.option(
+            "--resource-status/--no-resource-status",
+            default=True,
+            show_default=True,
+            help="Write an Accepted condition into the status of getambassador.io resources.",
+        ),
+        click.option(
+            "--leader-election/--no-leader-election",
+            default=True,
+            show_default=True,
+            help="With several replicas, only the holder of a Lease writes status and Events "
+            "(every replica serves traffic).",
+        ),
+        click.option(
+            "--lease-name",
+            default="legation-leader",
+            show_default=True,
+            help="Name of the coordination.k8s.io Lease used for leader election.",
+        ),
+        click.option(
+            "--lease-namespace",
+            default=None,
+            help="Namespace of the Lease (default: $POD_NAMESPACE, else legation).",
         ),
         click.option(
             "--crd-rediscover-seconds",

@@ -69,7 +69,11 @@ if TYPE_CHECKING:
     "--envoy-concurrency", type=int, default=None, help="Envoy worker threads (default: cores)."
 )
 @click.option(
-    "--drain-seconds", default=5.0, show_default=True, type=float, help="Drain time on shutdown."
+    "--drain-seconds",
+    default=5.0,
+    show_default=True,
+    type=float,
+    help="After SIGTERM: keep serving this long (readiness failing, Envoy draining), then stop.",
 )
 @click.option(
     "--route-matcher",

@@ -99,19 +99,44 @@ def spec_schema(kind: Kind) -> dict[str, Any]:
     return spec
 
 
+STATUS_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("State", ".status.state"),
+    ("Reason", '.status.conditions[?(@.type=="Accepted")].reason'),
+)
+"""Columns of every kind, from the status legation writes (resource_status.py)."""
+
+STATUS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Written by legation (the leader replica): whether the resource is in use.",
+    **ANY,
+    "properties": {
+        "state": {"type": "string", "description": "Accepted or Rejected."},
+        "conditions": {
+            "type": "array",
+            "description": "`Accepted`: False with the first error's message when the "
+            "resource has an error (notices do not count), else True.",
+            "items": {"type": "object", **ANY},
+        },
+    },
+}
+
+
 def _version(kind: Kind, name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    version: dict[str, Any] = {
+    columns = [
+        {"name": col, "type": "string", "jsonPath": path}
+        for col, path in (*kind.columns, *STATUS_COLUMNS)
+    ]
+    return {
         "name": name,
         "served": True,
         "storage": name == STORAGE_VERSION,
         "schema": {"openAPIV3Schema": schema},
         "subresources": {"status": {}},
+        "additionalPrinterColumns": [
+            *columns,
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        ],
     }
-    if kind.columns:
-        version["additionalPrinterColumns"] = [
-            {"name": col, "type": "string", "jsonPath": path} for col, path in kind.columns
-        ] + [{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]
-    return version
 
 
 def crd(kind: Kind) -> dict[str, Any]:
@@ -124,7 +149,7 @@ def crd(kind: Kind) -> dict[str, Any]:
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
             "spec": spec_schema(kind),
-            "status": {"type": "object", **ANY},
+            "status": STATUS_SCHEMA,
         },
     }
     return {

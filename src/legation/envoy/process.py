@@ -152,10 +152,15 @@ class EnvoyProcess:
                 log.exception("cannot restart Envoy")
                 self._proc = None
 
-    async def stop(self, drain_seconds: float, term_timeout: float = 5.0) -> None:
+    async def stop(
+        self, drain_seconds: float, term_timeout: float = 5.0, *, serve_s: float = 0.0
+    ) -> None:
         """Drain listeners, wait up to ``drain_seconds`` for connections, then terminate.
 
-        Sends SIGTERM, and SIGKILL if Envoy is still alive after ``term_timeout``.
+        The first ``serve_s`` seconds of the drain are waited out in full even when no
+        connection is open: Envoy keeps accepting new ones meanwhile (a graceful drain
+        only asks clients to close), for the load balancers that have not yet seen the
+        readiness probe fail. Then SIGTERM, and SIGKILL after ``term_timeout``.
         """
         self._stopping = True
         if self._supervisor is not None:
@@ -169,7 +174,10 @@ class EnvoyProcess:
         if drain_seconds > 0:
             with contextlib.suppress(OSError, TimeoutError, ValueError):
                 await self.admin_request("POST", "/drain_listeners?graceful")
-            await self._wait_connections_closed(drain_seconds)
+            serve_s = min(serve_s, drain_seconds)
+            if serve_s > 0:
+                await asyncio.sleep(serve_s)
+            await self._wait_connections_closed(drain_seconds - serve_s)
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)
         try:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import signal
 import socket
 import time
@@ -272,9 +273,16 @@ class GatewayRuntime:
                 "ratelimit": self.limiter_monitor.view(
                     self.last.compiled.gateway.ratelimit.service if self.last else None
                 ),
+                "write_back": self.write_back_role(),
             }
         )
         return data
+
+    def write_back_role(self) -> str:
+        """`leader` / `follower` (Kubernetes, leader election on), `single` (Kubernetes,
+        off) or `none` (a folder: nothing is written back)."""
+        role = getattr(self.source, "role", None)
+        return str(role()) if callable(role) else "none"
 
     # --- lifecycle ----------------------------------------------------------------
     async def run(self) -> None:
@@ -398,12 +406,15 @@ class GatewayRuntime:
             self.source.description,
         )
         await self._stop.wait()
-        self.stopping = True  # readiness fails first, while Envoy drains
-        log.info("stopping: draining Envoy for up to %.0f s", opts.drain_seconds)
+        # Graceful rollout: readiness fails at once, so load balancers (Endpoints, kube-
+        # proxy) stop sending new connections; Envoy keeps serving new and open ones for
+        # the whole drain time (asking keep-alive clients to close), and only then stops.
+        self.stopping = True
+        log.info("stopping: not ready; serving %.1f s more while Envoy drains", opts.drain_seconds)
         watch_task.cancel()
         acks_task.cancel()
         limiter_task.cancel()
-        await self.envoy.stop(opts.drain_seconds)
+        await self.envoy.stop(opts.drain_seconds, serve_s=opts.drain_seconds)
         await server.stop(1.0)
         with contextlib.suppress(asyncio.CancelledError):
             await watch_task
@@ -423,6 +434,8 @@ class GatewayRuntime:
             on_refused=self._envoy_refused,
             log_level=opts.envoy_log_level,
             concurrency=opts.envoy_concurrency,
+            # a graceful drain closes Envoy's listeners after --drain-time-s: not before ours
+            drain_time_s=max(1, math.ceil(opts.drain_seconds)),
             # access-log lines reach their file within a second, not Envoy's 10 s
             extra_args=("--file-flush-interval-msec", "1000"),
         )

@@ -127,11 +127,14 @@ def test_printer_columns_as_emissary() -> None:
         version = _crd(kind)["spec"]["versions"][1]
         return [(c["name"], c["jsonPath"]) for c in version.get("additionalPrinterColumns", [])]
 
-    assert columns("Host") == [
-        ("Hostname", ".spec.hostname"),
+    status = [
+        ("State", ".status.state"),
+        ("Reason", '.status.conditions[?(@.type=="Accepted")].reason'),
         ("Age", ".metadata.creationTimestamp"),
-    ]
+    ]  # every kind ends with its status (resource status, written by the leader)
+    assert columns("Host") == [("Hostname", ".spec.hostname"), *status]
     assert [name for name, _ in columns("Listener")] == [
-        "Port", "Protocol", "Stack", "StatsPrefix", "Security", "L7Depth", "Age",
+        "Port", "Protocol", "Stack", "StatsPrefix", "Security", "L7Depth", "State", "Reason",
+        "Age",
     ]  # fmt: skip
-    assert columns("TLSContext") == []
+    assert columns("TLSContext") == status

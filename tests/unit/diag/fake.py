@@ -50,6 +50,8 @@ class FakeState:
         self.diag_settings = settings or DiagSettings()
         self.admin: dict[str, tuple[int, str]] = {}
         self.levels = {"legation": "info", "envoy": "warning"}
+        self.write_back = "none"
+        """What GatewayRuntime.write_back_role() would say."""
 
     def alive(self) -> bool:
         return True
@@ -67,6 +69,7 @@ class FakeState:
             envoy={"alive": True, "ready": True, "restarts": 0, "config_state": "in sync"},
             nodes=[],
             log_levels=dict(self.levels),
+            write_back=self.write_back,
         )
         return data
 

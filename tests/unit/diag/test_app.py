@@ -94,6 +94,22 @@ def test_without_json_flag_browsers_get_html_and_scripts_json(state: FakeState) 
     assert c.get("/ambassador/v0/diag/?json=false").headers["content-type"].startswith("text/html")
 
 
+def test_overview_shows_whether_this_replica_writes_status(state: FakeState) -> None:
+    def shown() -> str:
+        html = client(state).get("/ambassador/v0/diag/", headers={"accept": "text/html"}).text
+        return (
+            html.split('id="write-back">', 1)[1].split("</div>", 1)[0]
+            if "write-back" in html
+            else ""
+        )
+
+    assert shown() == ""  # a folder: nothing is written back
+    state.write_back = "follower"
+    assert "follower" in shown() and "another replica holds the Lease" in shown()
+    state.write_back = "leader"
+    assert "leader" in shown() and "this replica writes them" in shown()
+
+
 def test_route_table_has_weights_constraints_colours_and_provenance(state: FakeState) -> None:
     routes = client(state).get("/ambassador/v0/diag/routes?json=true").json()["routes"]
     good = next(r for r in routes if r["path"]["value"] == "/good/")

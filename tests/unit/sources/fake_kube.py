@@ -42,6 +42,8 @@ class FakeKubeApi:
         self.calls: list[tuple[str, str, dict[str, str]]] = []
         self.posts: list[tuple[str, dict[str, Any]]] = []
         self.patches: list[tuple[str, dict[str, Any]]] = []
+        self.puts: list[tuple[str, dict[str, Any]]] = []
+        self.put_handler: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
         self.post_handler: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
         self.watch_started = asyncio.Event()
         self.closed = False
@@ -89,8 +91,18 @@ class FakeKubeApi:
             return self.post_handler(path, body)
         return body
 
+    async def put(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.puts.append((path, body))
+        if self.put_handler is not None:
+            return self.put_handler(path, body)
+        return body
+
     async def patch(
-        self, path: str, body: dict[str, Any], content_type: str = MERGE_PATCH
+        self,
+        path: str,
+        body: dict[str, Any],
+        content_type: str = MERGE_PATCH,
+        params: Params = (),
     ) -> dict[str, Any]:
         self.patches.append((path, body))
         return body

@@ -126,3 +126,22 @@ async def test_status_is_patched_only_when_it_differs() -> None:
     assert api.patches[-1][1]["status"]["loadBalancer"]["ingress"] == [
         {"hostname": "gw.example.com"}
     ]
+
+
+async def test_a_follower_writes_nothing_and_catches_up_once_it_leads() -> None:
+    """Leader election: `may_write` is asked before each write; what a follower skipped
+    is written when it becomes the leader."""
+    api = FakeKubeApi()
+    leading = [False]
+    recorder = EventRecorder(api, instance="b", may_write=lambda: leading[0])
+    writer = IngressStatusWriter(api, "127.0.0.1", may_write=lambda: leading[0])
+    items = [(MAP, "Mapping/web.default: bad")]
+    ingresses = [ingress("todo", cls="legation")]
+    await recorder.record(items)
+    await writer.sync(ingresses, {})
+    assert api.posts == [] and api.patches == []
+    leading[0] = True
+    await recorder.record(items)
+    await writer.sync(ingresses, {})
+    assert len(api.posts) == 1 and len(api.patches) == 1
+    assert api.posts[0][1]["reportingInstance"] == "b"

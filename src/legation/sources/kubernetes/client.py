@@ -74,8 +74,16 @@ class KubeApi(Protocol):
         """POST (create) a JSON object."""
         ...
 
+    async def put(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PUT (replace) an object; its `metadata.resourceVersion` makes it conditional."""
+        ...
+
     async def patch(
-        self, path: str, body: dict[str, Any], content_type: str = MERGE_PATCH
+        self,
+        path: str,
+        body: dict[str, Any],
+        content_type: str = MERGE_PATCH,
+        params: Params = (),
     ) -> dict[str, Any]:
         """PATCH an object (a JSON merge patch by default)."""
         ...
@@ -158,11 +166,21 @@ class KubeClient:
         data: dict[str, Any] = await self._json(response, "POST", path)
         return data
 
+    async def put(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """PUT (replace) an object; its `metadata.resourceVersion` makes it conditional."""
+        response = await self._request("PUT", path, body=body)
+        data: dict[str, Any] = await self._json(response, "PUT", path)
+        return data
+
     async def patch(
-        self, path: str, body: dict[str, Any], content_type: str = MERGE_PATCH
+        self,
+        path: str,
+        body: dict[str, Any],
+        content_type: str = MERGE_PATCH,
+        params: Params = (),
     ) -> dict[str, Any]:
         """PATCH an object (a JSON merge patch by default)."""
-        response = await self._request("PATCH", path, body=body, content_type=content_type)
+        response = await self._request("PATCH", path, params, body, content_type)
         data: dict[str, Any] = await self._json(response, "PATCH", path)
         return data
 

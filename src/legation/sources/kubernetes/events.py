@@ -11,7 +11,7 @@ import datetime
 import hashlib
 import logging
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from legation.ir.errors import ConfigProblem, Severity
@@ -50,13 +50,14 @@ class ObjectRef:
         return ref
 
 
-def problem_message(problem: ConfigProblem) -> str:
-    """The Event message of a problem: what, where inside the object, and why."""
+def problem_message(problem: ConfigProblem, with_resource: bool = True) -> str:
+    """The Event message of a problem: what, where inside the object, and why
+    (`with_resource=False`: without the resource's own name, for its status)."""
     parts = []
     if problem.source.annotation is not None:
         index = f"[{problem.source.document}]" if problem.source.document is not None else ""
         parts.append(f"annotation {problem.source.annotation}{index}:")
-    if problem.resource:
+    if problem.resource and with_resource:
         parts.append(f"{problem.resource}:")
     if problem.field:
         parts.append(f"field {problem.field}:")
@@ -64,8 +65,8 @@ def problem_message(problem: ConfigProblem) -> str:
     return " ".join(parts)[:MAX_MESSAGE]
 
 
-def _pick(candidates: Sequence[ObjectRef], problem: ConfigProblem) -> ObjectRef | None:
-    """The object a problem is about, among those at its location."""
+def pick_object(candidates: Sequence[ObjectRef], problem: ConfigProblem) -> ObjectRef | None:
+    """The object a problem is about, among those at its location (None: unclear)."""
     if len(candidates) == 1:
         return candidates[0]
     if problem.source.annotation is not None:
@@ -89,7 +90,7 @@ def events_for(
     for problem in problems:
         if problem.severity is not Severity.ERROR:
             continue
-        ref = _pick(objects.get(problem.source.location, ()), problem)
+        ref = pick_object(objects.get(problem.source.location, ()), problem)
         if ref is None:
             continue
         message = problem_message(problem)
@@ -106,9 +107,16 @@ def event_name(ref: ObjectRef, message: str) -> str:
 class EventRecorder:
     """Creates Warning Events, once per (object, message)."""
 
-    def __init__(self, api: KubeApi, instance: str | None = None) -> None:
-        """Events are reported by `legation` from `instance` (default: the host name)."""
+    def __init__(
+        self,
+        api: KubeApi,
+        instance: str | None = None,
+        may_write: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Events are reported by `legation` from `instance` (default: the host name);
+        `may_write()` is asked before each Event (leadership)."""
         self.api = api
+        self.may_write = may_write
         self.instance = instance or socket.gethostname()
         self._sent: set[tuple[str, str]] = set()
         self.created = 0
@@ -145,6 +153,8 @@ class EventRecorder:
         for ref, message in items:
             if (ref.uid, message) in self._sent:
                 continue
+            if not self.may_write():  # not the leader (any more): the next one writes
+                return
             namespace = ref.namespace or "default"
             try:
                 await self.api.post(

@@ -43,6 +43,8 @@ class InformerEvent:
     key: str
     """`namespace/name` (or `name` for cluster-scoped objects)."""
     object: Object
+    previous: Object | None = None
+    """For MODIFIED: the object before the change (to tell what changed)."""
 
 
 def diff_lists(
@@ -64,7 +66,7 @@ def diff_lists(
             continue
         fresh[key] = obj
         kind = EventType.ADDED if old is None else EventType.MODIFIED
-        events.append(InformerEvent(kind, key, obj))
+        events.append(InformerEvent(kind, key, obj, old))
     events.extend(
         InformerEvent(EventType.DELETED, key, old) for key, old in cache.items() if key not in fresh
     )
@@ -179,8 +181,10 @@ class Informer:
                 return None
             event = InformerEvent(EventType.DELETED, key, self.cache.pop(key))
         else:
+            previous = self.cache.get(key)
             self.cache[key] = obj
-            event = InformerEvent(EventType.MODIFIED if present else EventType.ADDED, key, obj)
+            kind = EventType.MODIFIED if present else EventType.ADDED
+            event = InformerEvent(kind, key, obj, previous)
         self._emit([event])
         return event
 

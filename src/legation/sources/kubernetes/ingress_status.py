@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from legation.sources.kubernetes.client import KubeApi, KubeApiError, KubeConnectionError
@@ -71,10 +71,18 @@ def needs_update(ingress: Mapping[str, Any], address: str) -> bool:
 class IngressStatusWriter:
     """Patches the status of legation's Ingresses to `address` when it differs."""
 
-    def __init__(self, api: KubeApi, address: str) -> None:
-        """Write `address` (an IP or a host name)."""
+    def __init__(
+        self,
+        api: KubeApi,
+        address: str,
+        may_write: Callable[[], bool] = lambda: True,
+        field_manager: str = "legation",
+    ) -> None:
+        """Write `address` (an IP or a host name); `may_write()` is asked before each write."""
         self.api = api
         self.address = address
+        self.may_write = may_write
+        self.field_manager = field_manager[:128]
         self.patched = 0
         self._tried: dict[str, str] = {}
         """key → resourceVersion last patched (or failed), so one version is tried once."""
@@ -91,6 +99,8 @@ class IngressStatusWriter:
             seen[key] = rv
             if self._tried.get(key) == rv:
                 continue
+            if not self.may_write():  # not the leader (any more): the next one writes
+                return
             await self._patch(ingress)
         self._tried = seen
 
@@ -100,7 +110,7 @@ class IngressStatusWriter:
         body = {"status": {"loadBalancer": {"ingress": [status_entry(self.address)]}}}
         path = INGRESSES.path(namespace, name) + "/status"
         try:
-            await self.api.patch(path, body)
+            await self.api.patch(path, body, params=[("fieldManager", self.field_manager)])
             self.patched += 1
             log.info("Ingress %s/%s: status address set to %s", namespace, name, self.address)
         except KubeApiError as exc:

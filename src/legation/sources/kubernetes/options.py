@@ -29,3 +29,10 @@ class KubernetesOptions:
     limiter_configmap: str | None = None
     """`namespace/name` of a ConfigMap to keep the rate limiter's documents in (for an
     envoyproxy/ratelimit Deployment that mounts it); None: not written."""
+    resource_status: bool = True
+    """Write an `Accepted` condition into the status of every getambassador.io resource."""
+    leader_election: bool = True
+    """Write back (status, Events) only while holding the Lease; off: always write."""
+    lease_name: str = "legation-leader"
+    lease_namespace: str | None = None
+    """The Lease's namespace; None: `POD_NAMESPACE`, else `legation`."""

@@ -3,12 +3,15 @@
 Each object becomes a `RawObject` located at `namespace/name`; an object whose
 `resourceVersion` has not changed keeps its RawObject, so the pipeline's per-object
 caches make a change to one Mapping among thousands cost one parse and one compile.
-The source also writes back: Events for configuration errors, and Ingress status.
+The source also writes back: Events for configuration errors, the `Accepted` condition
+of getambassador.io resources, and Ingress status; with several replicas only the holder
+of the leader Lease does (leader.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -27,8 +30,20 @@ from legation.sources.kubernetes.client import (
 )
 from legation.sources.kubernetes.discovery import discover_ambassador_types, missing_kinds
 from legation.sources.kubernetes.events import EventRecorder, ObjectRef, events_for
-from legation.sources.kubernetes.informer import Informer, InformerEvent, InformerOptions
+from legation.sources.kubernetes.informer import (
+    EventType,
+    Informer,
+    InformerEvent,
+    InformerOptions,
+)
 from legation.sources.kubernetes.ingress_status import IngressStatusWriter
+from legation.sources.kubernetes.leader import (
+    LeaderElector,
+    LeaderOptions,
+    default_identity,
+    default_namespace,
+    lease_permissions,
+)
 from legation.sources.kubernetes.limiter_configmap import LimiterConfigMap
 from legation.sources.kubernetes.options import KubernetesOptions
 from legation.sources.kubernetes.permissions import (
@@ -36,7 +51,9 @@ from legation.sources.kubernetes.permissions import (
     missing_permissions,
     read_permissions,
 )
+from legation.sources.kubernetes.resource_status import ResourceStatusWriter, errors_by_uid
 from legation.sources.kubernetes.resources import (
+    AMBASSADOR_GROUP,
     AMBASSADOR_KINDS,
     BUILTIN_TYPES,
     EVENTS,
@@ -55,11 +72,16 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_RawIndex = dict[tuple[str, str], tuple[str, RawObject, ObjectRef]]
+"""(kind, key) → (resourceVersion, RawObject, ObjectRef) of a snapshot's objects."""
+
 SYNC_LOG_INTERVAL_S = 10.0
 SECRET_SYNC_TIMEOUT_S = 5.0
 LIMITER_RETRY_S = 1.0
 """How soon a failed write of the limiter ConfigMap is tried again."""
 """How long a snapshot waits for a newly referenced Secret's first list."""
+STATUS_RESYNC_S = 60.0
+"""How often resource status is compared again without any change."""
 REFERRING_KINDS = frozenset({"Host", "TLSContext", "Ingress", "Service", "Filter"})
 """Kinds whose objects can name Secrets (Services through their annotation)."""
 
@@ -74,6 +96,20 @@ def _ref(obj: dict[str, Any], rtype: ResourceType) -> ObjectRef:
         uid=str(meta.get("uid") or ""),
         resource_version=resource_version(obj),
     )
+
+
+def _config_view(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object without what never changes the configuration: its status and version."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+def status_only(event: InformerEvent) -> bool:
+    """Whether a change touched only the status (e.g. the `Accepted` condition we wrote)."""
+    previous = event.previous
+    if event.type is not EventType.MODIFIED or previous is None:
+        return False
+    return _config_view(previous) == _config_view(event.object)
 
 
 def _location(ref: ObjectRef) -> str:
@@ -94,10 +130,16 @@ class KubernetesSource:
         self._dirty = asyncio.Event()
         self._report_wakeup = asyncio.Event()
         self._status_wakeup = asyncio.Event()
+        self._conditions_wakeup = asyncio.Event()
+        self._built: tuple[_RawIndex, dict[str, list[ObjectRef]]] | None = None
+        """The objects and refs of the snapshot whose build was reported last: resource
+        status pairs problems with exactly the objects they were found in."""
+        self.elector: LeaderElector | None = None
+        """The leader election, when on (set once connected)."""
         self._problems: Sequence[ConfigProblem] = ()
         self._limiter_files: Mapping[str, str] | None = None
         self._limiter_wakeup = asyncio.Event()
-        self._raw: dict[tuple[str, str], tuple[str, RawObject, ObjectRef]] = {}
+        self._raw: _RawIndex = {}
         self._refs: dict[str, list[ObjectRef]] = {}
         self.secrets: SecretWatches | None = None
         """The by-name Secret informers (set once connected)."""
@@ -148,15 +190,7 @@ class KubernetesSource:
         await self._wait_synced()
         self.secrets = SecretWatches(self.api, self.options.namespace, self._on_secret)
         await self._sync_secrets()
-        if self.options.events:
-            self._spawn(self._report_loop(EventRecorder(self.api)), "k8s-events")
-        if self.options.ingress_status_address:
-            writer = IngressStatusWriter(self.api, self.options.ingress_status_address)
-            self._spawn(self._status_loop(writer), "ingress-status")
-            self._status_wakeup.set()
-        if self.options.limiter_configmap:
-            configmap = LimiterConfigMap(self.options.limiter_configmap)
-            self._spawn(self._limiter_loop(configmap), "limiter-configmap")
+        self._start_writers()
         self._dirty.clear()
         return self.snapshot()
 
@@ -180,9 +214,23 @@ class KubernetesSource:
             yield self.snapshot()
 
     def report(self, problems: Sequence[ConfigProblem]) -> None:
-        """Queue the latest build's problems for the Event writer."""
+        """Queue the latest build's problems for the Event and status writers."""
         self._problems = problems
+        # the gateway builds one snapshot at a time and reports before asking for the
+        # next, so the objects of the last snapshot are those these problems are about
+        self._built = (self._raw, self._refs)
         self._report_wakeup.set()
+        self._conditions_wakeup.set()
+
+    def leading(self) -> bool:
+        """Whether this replica may write back now (always, without leader election)."""
+        return self.elector is None or self.elector.is_leader
+
+    def role(self) -> str:
+        """`leader`, `follower`, or `single` (no leader election), for the diagnostics."""
+        if self.elector is None:
+            return "single"
+        return "leader" if self.elector.is_leader else "follower"
 
     def publish_limiter(self, files: Mapping[str, str]) -> None:
         """Queue the limiter's documents for the ConfigMap writer (if one is asked for)."""
@@ -306,6 +354,8 @@ class KubernetesSource:
 
     def _on_event(self, rtype: ResourceType, event: InformerEvent) -> None:
         log.debug("%s %s %s", rtype.kind, event.key, event.type.value)
+        if rtype.group == AMBASSADOR_GROUP and status_only(event):
+            return  # our own status writes must not trigger rebuilds (10,000 of them)
         self._dirty.set()
         if rtype.kind in REFERRING_KINDS:
             self._secret_refs_stale = True
@@ -358,6 +408,13 @@ class KubernetesSource:
             needs.append(
                 Permission("patch", INGRESSES.group, INGRESSES.plural, "status", namespace)
             )
+        if self.options.resource_status:
+            needs.extend(
+                Permission("patch", AMBASSADOR_GROUP, plural, "status", namespace)
+                for plural in AMBASSADOR_KINDS.values()
+            )
+        if self.options.leader_election:
+            needs.extend(lease_permissions(self._lease_namespace()))
         return needs
 
     async def _preflight(self) -> None:
@@ -412,7 +469,7 @@ class KubernetesSource:
             await self._limiter_wakeup.wait()
             self._limiter_wakeup.clear()
             files = self._limiter_files
-            if files is None:
+            if files is None or not self.leading():
                 continue
             try:
                 if await configmap.sync(self.api, files):
@@ -424,6 +481,78 @@ class KubernetesSource:
                 failing = True
                 await asyncio.sleep(LIMITER_RETRY_S)
                 self._limiter_wakeup.set()
+
+    def _start_writers(self) -> None:
+        """Start the leader election (when on) and the write-back loops."""
+        options = self.options
+        identity = default_identity()
+        # Each replica writes under its own field manager, so managedFields tell who wrote.
+        manager = f"legation-{identity}"
+        if options.leader_election:
+            self.elector = LeaderElector(
+                self.api,
+                LeaderOptions(options.lease_name, self._lease_namespace(), identity),
+                on_change=self._leadership_changed,
+            )
+            self._spawn(self.elector.run(), "leader-election")
+        if options.events:
+            recorder = EventRecorder(self.api, identity, may_write=self.leading)
+            self._spawn(self._report_loop(recorder), "k8s-events")
+        if options.resource_status:
+            conditions = ResourceStatusWriter(self.api, self.leading, manager)
+            self._spawn(self._conditions_loop(conditions), "resource-status")
+        if options.ingress_status_address:
+            writer = IngressStatusWriter(
+                self.api, options.ingress_status_address, self.leading, manager
+            )
+            self._spawn(self._status_loop(writer), "ingress-status")
+            self._status_wakeup.set()
+        if options.limiter_configmap:
+            # written by the leader only, like status: replicas between two builds
+            # would otherwise take turns rewriting it
+            configmap = LimiterConfigMap(options.limiter_configmap)
+            self._spawn(self._limiter_loop(configmap), "limiter-configmap")
+
+    def _lease_namespace(self) -> str:
+        return self.options.lease_namespace or default_namespace()
+
+    def _leadership_changed(self, leading: bool) -> None:
+        """A new leader catches up on everything at once; a lost lead needs nothing:
+        each writer asks `leading()` before every request."""
+        if leading:
+            self._report_wakeup.set()
+            self._conditions_wakeup.set()
+            self._status_wakeup.set()
+            self._limiter_wakeup.set()
+
+    async def _conditions_loop(self, writer: ResourceStatusWriter) -> None:
+        while True:
+            # after each build, on winning the lead, and now and then: a write that
+            # failed (API server briefly away) is retried without waiting for a change
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._conditions_wakeup.wait(), STATUS_RESYNC_S)
+            self._conditions_wakeup.clear()
+            if not self.leading() or self._built is None:  # nothing built yet: no verdict
+                continue
+            raw, refs = self._built
+            await writer.sync(self._status_objects(raw), errors_by_uid(self._problems, refs))
+
+    def _status_objects(self, built: _RawIndex) -> list[dict[str, Any]]:
+        """The built getambassador.io objects (generation and UID as compiled), with the
+        status and resourceVersion the informer holds now (status changes do not make
+        snapshots, see `_on_event`)."""
+        out = []
+        for (kind, key), (_, raw, _) in built.items():
+            informer = self.informers.get(kind)
+            if kind not in AMBASSADOR_KINDS or informer is None:
+                continue
+            live = informer.cache.get(key)
+            meta = dict(raw.doc.get("metadata") or {})
+            if live is None or (live.get("metadata") or {}).get("uid") != meta.get("uid"):
+                continue  # deleted (or replaced) since the build
+            meta["resourceVersion"] = resource_version(live)
+            out.append({**raw.doc, "metadata": meta, "status": live.get("status") or {}})
+        return out
 
     async def _report_loop(self, recorder: EventRecorder) -> None:
         while True:

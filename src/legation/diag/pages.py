@@ -14,7 +14,7 @@ from legation.diag.explain import Request
 from legation.diag.render import resource_url
 from legation.diag.state import DiagState
 from legation.diag.tester import explain_gateway, explanation_data, parse_header_lines
-from legation.diag.upstreams import UpstreamHealth, colour_of, worst
+from legation.diag.upstreams import EnvoyHealth, UpstreamHealth, colour_of, worst
 from legation.xds.types import short_name
 
 Health = Mapping[str, UpstreamHealth] | None
@@ -72,6 +72,25 @@ def _nodes(nodes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict
     return out, nacks
 
 
+def auth_health(health: Health, cluster: str) -> dict[str, Any] | None:
+    """Whether Envoy reaches the AuthService's cluster, and what its checks came to
+    (None: Envoy could not be asked)."""
+    if health is None:
+        return None
+    found = health.get(cluster)
+    stats = found.stats if found is not None else {}
+    return {
+        "colour": found.colour if found is not None else "grey",
+        "healthy": found.healthy if found is not None else 0,
+        "endpoints": len(found.endpoints) if found is not None else 0,
+        "problems": sorted({p for e in found.endpoints for p in e.problems}) if found else [],
+        "upstream_rq_total": stats.get("upstream_rq_total", 0),
+        "upstream_rq_timeout": stats.get("upstream_rq_timeout", 0),
+        "upstream_cx_connect_fail": stats.get("upstream_cx_connect_fail", 0),
+        "ext_authz": health.ext_authz if isinstance(health, EnvoyHealth) else None,
+    }
+
+
 def overview_data(state: DiagState, health: Health) -> dict[str, Any]:
     """Everything the overview shows; the compatible overview JSON plus a few keys."""
     data = state.overview()
@@ -79,7 +98,43 @@ def overview_data(state: DiagState, health: Health) -> dict[str, Any]:
     data["notice_groups"] = _group_by_resource(data.get("notices", []))
     data["xds"], data["nacks"] = _nodes(data.get("nodes", []))
     data["cluster_health"] = {c: colour_of(health, c) for c in data.get("clusters", [])}
+    if data.get("auth"):
+        data["auth"] = {**data["auth"], "health": auth_health(health, data["auth"]["cluster"])}
     return data
+
+
+def _login_part(login: dict[str, Any]) -> str:
+    if login["mode"] == "refused":
+        return f"login refused ({login['reason']})"
+    return f"login: {login['login']}"
+
+
+def _jwt_part(jwt: dict[str, Any]) -> str | None:
+    mode = jwt["mode"]
+    if mode == "required":
+        return "jwt: " + " + ".join(jwt["providers"])
+    if mode == "refused":
+        return f"jwt refused ({jwt['reason']})"
+    return "jwt: per request" if mode == "per-request" else None
+
+
+def auth_summary(route: dict[str, Any]) -> str:
+    """One line naming everything that authenticates the route (route_info's `auth`,
+    `jwt` and `oauth2`): `ext_authz; jwt: default/main; login: login.default`,
+    `bypassed (bypass_auth)`, or `none`."""
+    parts = []
+    auth = route.get("auth")
+    if auth is not None:
+        if auth["refused"] and auth["applies"]:
+            parts.append(f"ext_authz refused ({auth['refused']})")
+        else:
+            parts.append("ext_authz" if auth["applies"] else f"bypassed ({auth['bypassed']})")
+    jwt = _jwt_part(route["jwt"]) if route.get("jwt") else None
+    if jwt is not None:
+        parts.append(jwt)
+    if route.get("oauth2"):
+        parts.append(_login_part(route["oauth2"]))
+    return "; ".join(parts) or "none"
 
 
 def routes_data(state: DiagState, health: Health) -> dict[str, Any]:
@@ -91,6 +146,7 @@ def routes_data(state: DiagState, health: Health) -> dict[str, Any]:
         route["colour"] = worst([t["colour"] for t in route["clusters"]])
         primary = route["mappings"][0] if route.get("mappings") else None
         route["resource_url"] = resource_url(primary) if primary else None
+        route["auth_summary"] = auth_summary(route)
     return {"routes": routes, "envoy_reachable": health is not None}
 
 

@@ -32,6 +32,11 @@ CLUSTER_STATS: tuple[str, ...] = (
 """Per-cluster counters shown on the clusters page; `ssl.*` tell why TLS to the
 upstream failed (its certificate does not chain to the CA, or the handshake failed)."""
 
+EXT_AUTHZ_STATS: tuple[str, ...] = ("ok", "denied", "error", "failure_mode_allowed", "disabled")
+"""The ext_authz filter's counters (`http.<connection manager>.ext_authz.<stat>`): checks
+allowed, denied, failed (the auth service could not be asked or answered badly), let
+through anyway by `failure_mode_allow`, and skipped."""
+
 _UNHEALTHY_FLAGS = (
     "failed_active_health_check",
     "failed_outlier_check",
@@ -100,6 +105,17 @@ class UpstreamHealth:
         }
 
 
+class EnvoyHealth(dict[str, UpstreamHealth]):
+    """Every cluster's health by name, plus the ext_authz counters summed over all
+    connection managers (the AuthService is one for the whole gateway)."""
+
+    def __init__(
+        self, clusters: Mapping[str, UpstreamHealth], ext_authz: Mapping[str, int]
+    ) -> None:
+        super().__init__(clusters)
+        self.ext_authz: dict[str, int] = dict(ext_authz)
+
+
 def worst(colours: list[str]) -> str:
     """The worst of several colours (grey when there are none)."""
     return max(colours, key=lambda c: _COLOUR_RANK.get(c, 1)) if colours else "grey"
@@ -159,22 +175,41 @@ def parse_stats(body: str) -> dict[str, dict[str, int]]:
     return out
 
 
+def parse_ext_authz(body: str) -> dict[str, int]:
+    """`http.<prefix>.ext_authz.<stat>: value` lines → each counter summed over the
+    connection managers (every stat of EXT_AUTHZ_STATS present, 0 when absent)."""
+    out = dict.fromkeys(EXT_AUTHZ_STATS, 0)
+    for line in body.splitlines():
+        name, sep, value = line.partition(": ")
+        head, _, stat = name.rpartition(".")
+        ours = sep and name.startswith("http.") and head.endswith(".ext_authz")
+        if ours and stat in out and value.strip().isdigit():
+            out[stat] += int(value)
+    return out
+
+
 def _stats_path() -> str:
-    pattern = r"^cluster\..+\.(" + "|".join(s.replace(".", r"\.") for s in CLUSTER_STATS) + ")$"
-    return "/stats?filter=" + quote(pattern, safe="")
+    # one /stats call for the clusters' counters and the ext_authz filter's
+    cluster = r"^cluster\..+\.(" + "|".join(s.replace(".", r"\.") for s in CLUSTER_STATS) + ")$"
+    authz = r"^http\..+\.ext_authz\.(" + "|".join(EXT_AUTHZ_STATS) + ")$"
+    return "/stats?filter=" + quote(f"{cluster}|{authz}", safe="")
 
 
-async def fetch_health(admin_get: AdminGet) -> dict[str, UpstreamHealth] | None:
+async def fetch_health(admin_get: AdminGet) -> EnvoyHealth | None:
     """Every cluster's health and counters, or None when Envoy cannot be asked."""
     clusters = await admin_get("/clusters?format=json")
     if clusters is None or clusters[0] != 200:
         return None
     stats = await admin_get(_stats_path())
-    per_cluster = parse_stats(stats[1]) if stats is not None and stats[0] == 200 else {}
-    return {
-        name: UpstreamHealth(name, endpoints, per_cluster.get(name, {}))
-        for name, endpoints in parse_clusters(clusters[1]).items()
-    }
+    text = stats[1] if stats is not None and stats[0] == 200 else ""
+    per_cluster = parse_stats(text)
+    return EnvoyHealth(
+        {
+            name: UpstreamHealth(name, endpoints, per_cluster.get(name, {}))
+            for name, endpoints in parse_clusters(clusters[1]).items()
+        },
+        parse_ext_authz(text),
+    )
 
 
 def colour_of(health: Mapping[str, UpstreamHealth] | None, cluster: str) -> str:

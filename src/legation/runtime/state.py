@@ -100,6 +100,22 @@ def _jwt_data(route: Route) -> dict[str, Any] | None:
     return {"mode": "required", "providers": jwt.requirement.split("+")}
 
 
+def _login_data(gateway: Gateway, route: Route) -> dict[str, Any] | None:
+    """Which OIDC login (OAuth2 Filter) the route gets, or why it refuses every request
+    (None: no login applies)."""
+    decided = route.options.oauth2
+    if decided is None:
+        return None
+    if decided.failure is not None:
+        return {"mode": "refused", "reason": decided.failure}
+    login = gateway.oauth2.login(decided.login) if decided.login is not None else None
+    return {
+        "mode": "login",
+        "login": decided.login,
+        "filter": login.filter if login is not None else None,
+    }
+
+
 def _limits_data(route: Route, state: RouteLimitState) -> dict[str, Any]:
     """The route's rate-limit descriptors (each a list of entries) and local bucket."""
     out: dict[str, Any] = {}
@@ -147,6 +163,7 @@ def route_info(gateway: Gateway) -> list[dict[str, Any]]:
                         "clusters": [c for r in members for c in _member_data(r)],
                         "auth": _auth_data(gateway, route),
                         "jwt": _jwt_data(route),
+                        "oauth2": _login_data(gateway, route),
                         **_limits_data(route, state),
                     }
                 )

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from urllib.parse import unquote
 
-from legation.diag.upstreams import fetch_health, parse_clusters, parse_stats, worst
+from legation.diag.upstreams import (
+    EnvoyHealth,
+    fetch_health,
+    parse_clusters,
+    parse_ext_authz,
+    parse_stats,
+    worst,
+)
 
 
 def _host(port: int, **status: object) -> dict[str, object]:
@@ -77,3 +86,39 @@ def test_fetch_health_and_worst_colour() -> None:
     assert asyncio.run(fetch_health(down)) is None
     assert worst(["green", "yellow"]) == "yellow" and worst(["grey", "red"]) == "red"
     assert worst([]) == "grey"
+
+
+def test_ext_authz_counters_summed_over_connection_managers() -> None:
+    text = (
+        "http.http_8080.ext_authz.ok: 4\n"
+        "http.https_8443.ext_authz.ok: 2\n"
+        "http.http_8080.ext_authz.failure_mode_allowed: 1\n"
+        "cluster.app.ext_authz.ok: 6\n"  # the same checks, charged to the route's cluster
+        "http.http_8080.ext_authz.unknown_stat: 9\n"
+        "http.http_8080.downstream_rq_total: 8\n"
+    )
+    assert parse_ext_authz(text) == {
+        "ok": 6,
+        "denied": 0,
+        "error": 0,
+        "failure_mode_allowed": 1,
+        "disabled": 0,
+    }
+
+
+def test_one_stats_call_asks_for_cluster_and_ext_authz_counters() -> None:
+    paths: list[str] = []
+
+    async def admin(path: str) -> tuple[int, str] | None:
+        paths.append(path)
+        if path.startswith("/clusters"):
+            return 200, json.dumps({"cluster_statuses": []})
+        return 200, "http.http_1.ext_authz.denied: 2\ncluster.a.upstream_rq_total: 1\n"
+
+    health = asyncio.run(fetch_health(admin))
+    assert isinstance(health, EnvoyHealth) and health.ext_authz["denied"] == 2
+    [stats] = [p for p in paths if p.startswith("/stats")]
+    pattern = re.compile(unquote(stats.split("filter=", 1)[1]))
+    assert pattern.search("http.http_1.ext_authz.error")
+    assert pattern.search("cluster.a.upstream_cx_connect_fail")
+    assert not pattern.search("http.http_1.downstream_rq_total")

@@ -13,6 +13,8 @@ Both decide by the request's `x-auth` header and count what they were asked:
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import ssl
 import threading
 import time
@@ -38,10 +40,21 @@ class HttpAuthServer:
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.checks: list[tuple[str, str, dict[str, str], bytes]] = []
         self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with server._lock:
+                    server._connections.discard(self.connection)
+                super().finish()
 
             def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
@@ -97,6 +110,11 @@ class HttpAuthServer:
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
+        # like a process that exits: kept-alive connections (Envoy pools them) end too
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
 
 
 def _header(name: str, value: str) -> Any:

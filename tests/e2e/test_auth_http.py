@@ -153,6 +153,44 @@ def _wait_for(gw: RunningGateway, path: str, status: int) -> None:
     gw.wait_status(path, status, timeout=15.0, headers={"x-auth": "allow"})
 
 
+def _auth_health(gw: RunningGateway) -> dict[str, Any]:
+    health: dict[str, Any] = gw.overview()["auth"]["health"]
+    return health
+
+
+def test_overview_shows_whether_envoy_reaches_the_auth_service(
+    gw: RunningGateway, servers: tuple[HttpAuthServer, EchoUpstream]
+) -> None:
+    """A fresh auth server: its cluster healthy and ext_authz `ok` counting its checks;
+    then the server stops: checks fail (403), `error` and connection failures count."""
+    auth, _ = servers
+    try:
+        with HttpAuthServer() as own:
+            gw.write("auth.yaml", _http_auth(own.port))
+            poll(lambda: gw.get("/app/h", headers={"x-auth": "allow"}) and own.count > 0)
+            before = _auth_health(gw)
+            for _ in range(3):
+                assert gw.get("/app/h", headers={"x-auth": "allow"}).status_code == 200
+            assert gw.get("/app/h", headers={"x-auth": "deny"}).status_code == 401
+            up = _auth_health(gw)
+            assert (up["colour"], up["healthy"], up["endpoints"]) == ("green", 1, 1)
+            assert up["ext_authz"]["ok"] >= before["ext_authz"]["ok"] + 3
+            assert up["ext_authz"]["denied"] == before["ext_authz"]["denied"] + 1
+            assert up["upstream_cx_connect_fail"] == 0
+            assert up["upstream_rq_total"] >= 4
+        for _ in range(3):
+            assert gw.get("/app/h", headers={"x-auth": "allow"}).status_code == 403
+        down = _auth_health(gw)
+        assert down["ext_authz"]["error"] >= up["ext_authz"]["error"] + 3
+        assert down["ext_authz"]["ok"] == up["ext_authz"]["ok"]
+        assert down["upstream_cx_connect_fail"] >= 1
+        html = gw.diag("/ambassador/v0/diag/?json=false").text
+        assert f"connect failures {down['upstream_cx_connect_fail']}" in html
+    finally:
+        gw.write("auth.yaml", _http_auth(auth.port))
+        _wait_for(gw, "/app/back", 200)
+
+
 def test_auth_server_down(gw: RunningGateway, servers: tuple[HttpAuthServer, EchoUpstream]) -> None:
     """Nothing listens on the auth port: closed (403, then status_on_error), or open
     with failure_mode_allow. Restores the working AuthService at the end."""

@@ -157,6 +157,28 @@ def test_broken_filters_fail_closed_and_are_reported(
     ), text
 
 
+def test_diagnostics_name_each_routes_login(
+    setup: tuple[RunningGateway, OidcProvider, EchoUpstream],
+) -> None:
+    gw, _, _ = setup
+    logins = {r["path"]["value"]: r["oauth2"] for r in gw.overview()["route_info"]}
+    assert logins["/app/"] == {
+        "mode": "login",
+        "login": "login.default",
+        "filter": "Filter/login.default",
+    }
+    assert logins["/open/"] is None
+    for path, name in (("/nosecret/", "nosecret"), ("/badurl/", "badurl")):
+        assert logins[path]["mode"] == "refused", (path, logins[path])
+        assert f"Filter/{name}.default cannot work" in logins[path]["reason"]
+    table = gw.diag("/ambassador/v0/diag/routes?json=true").json()["routes"]
+    summary = {r["path"]["value"]: r["auth_summary"] for r in table}
+    assert summary["/app/"] == "login: login.default" and summary["/open/"] == "none"
+    assert summary["/nosecret/"].startswith("login refused (Filter/nosecret.default cannot work")
+    html = gw.diag("/ambassador/v0/diag/routes?json=false").text
+    assert '<td class="auth">login: login.default</td>' in html
+
+
 def test_check_reports_broken_filters(tmp_path: Path) -> None:
     with EchoUpstream("app") as up, OidcProvider() as idp:
         for name, text in oidc_files(up, idp, "http://127.0.0.1:8080").items():

@@ -56,11 +56,14 @@ def test_deny_with_custom_status_and_body(
 ) -> None:
     _, app = servers
     before = len(app.requests)
+    counted = gw.overview()["auth"]["health"]["ext_authz"]["denied"]
     r = gw.get("/app/x", headers={"x-auth": "deny"})
     assert r.status_code == 402
     assert r.text == "pay first"
     assert r.headers["x-deny-reason"] == "test"
     assert len(app.requests) == before
+    health = gw.overview()["auth"]["health"]  # the overview counts gRPC checks too
+    assert health["ext_authz"]["denied"] == counted + 1 and health["colour"] == "green"
 
 
 def test_timeout_fails_closed_and_bypass_is_not_checked(

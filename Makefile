@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 QUICKSTART := examples/quickstart
 
-.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets oidc-provider crds deploy conformance dist ratelimit image
+.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets oidc-provider crds deploy conformance dist ratelimit image system-packages
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ install: $(STAMP)
 run: install
 	$(PY) $(QUICKSTART)/run.py
 
+## system-packages: the Debian packages the tests use (installed when root with apt-get)
+system-packages:
+	@bash hack/system-packages.sh
+
 ## test: lint, type check, and the whole test suite (unit, golden, end to end, Kubernetes)
-test: install lint typecheck k8s-assets oidc-provider ratelimit image
+test: system-packages install lint typecheck k8s-assets oidc-provider ratelimit image
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: install

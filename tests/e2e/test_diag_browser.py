@@ -29,7 +29,7 @@ DOCS_IMAGES = Path(__file__).parents[2] / "docs" / "images"
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
 if not CHROMIUM.exists():
     pytest.skip(
-        f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)",
+        f"{CHROMIUM} is missing: apt-get install -y chromium (`make test` does, as root)",
         allow_module_level=True,
     )
 

@@ -40,7 +40,24 @@ def test_jwt_filter_with_jwks_secret_in_kubernetes(
     kube.apply(_ambassador("Filter", "jwt", ns, {"JWT": {"jwksSecret": {"name": "jwks"}}}))
     rules = [{"host": "*", "path": "/jwt-open/*", "filters": None},
              {"host": "*", "path": "*", "filters": [{"name": "jwt"}]}]  # fmt: skip
-    kube.apply(_ambassador("FilterPolicy", "policy", ns, {"rules": rules}))
+    policy = _ambassador("FilterPolicy", "policy", ns, {"rules": rules})
+    kube.apply(policy)
+    try:
+        _check_jwt_in_kubernetes(gateway, kube, upstream, ns, first, second)
+    finally:
+        # a FilterPolicy applies to the whole gateway, whatever its namespace: leave
+        # none behind for the tests that share this API server
+        kube.delete(policy)
+
+
+def _check_jwt_in_kubernetes(
+    gateway: KubeGateway,  # noqa: F811
+    kube: Kube,  # noqa: F811
+    upstream: EchoUpstream,  # noqa: F811
+    ns: str,
+    first: SigningKey,
+    second: SigningKey,
+) -> None:
     kube.apply(mapping("jwt-m", ns, "/jwt/", upstream.service))
     kube.apply(mapping("jwt-open", ns, "/jwt-open/", upstream.service))
 

@@ -255,6 +255,12 @@ class WatchedFiles:
         """Passed on to the wrapped source (which may store the limiter's documents)."""
         self.inner.publish_limiter(files)
 
+    def role(self) -> str:
+        """The wrapped source's write-back role (`leader`, `follower`, `single`), or
+        `none` for a source that writes nothing back (a folder)."""
+        role = getattr(self.inner, "role", None)
+        return str(role()) if callable(role) else "none"
+
     async def close(self) -> None:
         """Close the wrapped source."""
         await self.inner.close()

@@ -10,17 +10,25 @@ from envoy.extensions.filters.listener.tls_inspector.v3 import tls_inspector_pb2
 from google.protobuf import struct_pb2, wrappers_pb2
 
 from legation.envoy import connection_manager, tcp_proxy
-from legation.envoy.filters.base import pack
+from legation.envoy.filters.base import EMPTY_GATEWAY, FilterContext, pack
 from legation.envoy.http_settings import apply_listener_options
 from legation.envoy.secret import TLS_TRANSPORT_SOCKET, downstream_tls_context
+from legation.ir.gateway import Gateway
 from legation.ir.listeners import FilterChain, Listener
 
 METADATA_NAMESPACE = "legation"
 
 
-def _network_filter(chain: FilterChain) -> Any:
+def _network_filter(chain: FilterChain, gateway: Gateway, memo: dict[int, Any]) -> Any:
     if chain.http is not None:
-        config = connection_manager.translate_connection_manager(chain.http)
+        # the SNI chains of a listener share one manager: its filters are decided once
+        config = memo.get(id(chain.http))
+        if config is None:
+            name = chain.http.route_config
+            routes = next((rc for rc in gateway.route_configs if rc.name == name), None)
+            ctx = FilterContext(gateway, routes)
+            config = connection_manager.translate_connection_manager(chain.http, ctx)
+            memo[id(chain.http)] = config
         return listener_components_pb2.Filter(
             name=connection_manager.NAME, typed_config=pack(config)
         )
@@ -29,8 +37,8 @@ def _network_filter(chain: FilterChain) -> Any:
     return listener_components_pb2.Filter(name=tcp_proxy.NAME, typed_config=pack(config))
 
 
-def _filter_chain(chain: FilterChain) -> Any:
-    out = listener_components_pb2.FilterChain(filters=[_network_filter(chain)])
+def _filter_chain(chain: FilterChain, gateway: Gateway, memo: dict[int, Any]) -> Any:
+    out = listener_components_pb2.FilterChain(filters=[_network_filter(chain, gateway, memo)])
     if chain.name is not None:
         out.name = chain.name
     if chain.match.server_names:  # touching an empty match would add `filter_chain_match: {}`
@@ -55,8 +63,11 @@ def _filter_chain(chain: FilterChain) -> Any:
     return out
 
 
-def translate_listener(listener: Listener) -> Any:
-    """One listener; chains matching on SNI or transport get a TLS inspector in front."""
+def translate_listener(listener: Listener, gateway: Gateway = EMPTY_GATEWAY) -> Any:
+    """One listener; chains matching on SNI or transport get a TLS inspector in front.
+
+    `gateway` is what the HTTP filters read to decide whether a listener needs them."""
+    memo: dict[int, Any] = {}  # the chains hold their managers while this runs
     message = listener_pb2.Listener(
         name=listener.name,
         address=address_pb2.Address(
@@ -67,7 +78,7 @@ def translate_listener(listener: Listener) -> Any:
         # without SO_REUSEPORT (Envoy's default on Linux) a second Envoy cannot bind
         # the same port and silently share its traffic
         enable_reuse_port=wrappers_pb2.BoolValue(value=False),
-        filter_chains=[_filter_chain(c) for c in listener.filter_chains],
+        filter_chains=[_filter_chain(c, gateway, memo) for c in listener.filter_chains],
     )
     if listener.inspects_tls:
         # Clients that never send a ClientHello (server-first protocols) still reach

@@ -13,7 +13,7 @@ from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from envoy.type.v3 import percent_pb2
 from google.protobuf import any_pb2, duration_pb2, struct_pb2, wrappers_pb2
 
-from legation.envoy.filters import patch_route
+from legation.envoy.filters import NO_STATES, RouteStates, patch_route, patch_virtual_host
 from legation.envoy.matcher import field as _field
 from legation.envoy.matcher import use_tree
 from legation.envoy.route_options import apply_route_options, redirect_action
@@ -111,8 +111,11 @@ def _metadata(route: Route) -> Any:
     return meta
 
 
-def translate_route(route: Route) -> Any:
-    """One Envoy route (a canary group member's carries its `runtime_fraction`)."""
+def translate_route(route: Route, states: RouteStates = NO_STATES) -> Any:
+    """One Envoy route (a canary group member's carries its `runtime_fraction`).
+
+    `states`: the filters' gateway-level values (`route_states`), all a route's bytes
+    depend on besides the route itself."""
     action = rc.RouteAction(
         timeout=duration_pb2.Duration(
             seconds=route.timeout_ms // 1000, nanos=(route.timeout_ms % 1000) * 1_000_000
@@ -134,13 +137,12 @@ def translate_route(route: Route) -> Any:
             redirect=redirect_action(route.options.redirect),
             metadata=_metadata(route),
         )
-        patch_route(route, out)
+        patch_route(route, out, states)
         return out
     apply_route_options(route.options, route.mirrors, action)
     out = rc.Route(
         name=route.name, match=_route_match(route), route=action, metadata=_metadata(route)
     )
-    patch_route(route, out)
     if len(route.targets) == 1:
         only = route.targets[0]
         action.cluster = only.cluster
@@ -151,6 +153,7 @@ def translate_route(route: Route) -> Any:
         out.response_headers_to_remove.extend(only.remove_response_headers)
     else:
         out.route.weighted_clusters.clusters.extend(_weighted(t) for t in route.targets)
+    patch_route(route, out, states)  # the action is final: filters see the whole route
     return out
 
 
@@ -174,6 +177,9 @@ class RouteTranslator:
     configuration is assembled from the routes' cached bytes (fields in number order,
     exactly what deterministic serialization of the whole message gives) and handed
     on as an `Any`, so unchanged routes are neither rebuilt nor re-serialized.
+
+    A route's bytes depend on the Route and on the filters' `route_states` only; when
+    those states change (an AuthService appears, say), every cache is dropped.
     """
 
     def __init__(self, use_tree: Callable[[Sequence[Route]], bool] = use_tree) -> None:
@@ -182,12 +188,14 @@ class RouteTranslator:
         """Decides, per virtual host, between a matcher tree and a plain route list."""
         self._trees: dict[str, TreeCache] = {}
         self._vh_cache: dict[str, tuple[tuple[str, ...], tuple[Route, ...], bytes]] = {}
+        self._states: RouteStates = NO_STATES
 
     def _route_bytes(self, route: Route) -> bytes:
         # The entry holds the Route, so its id cannot be reused while the entry lives.
         hit = self._cache.get(id(route))
         if hit is None or hit[0] is not route:
-            hit = (route, translate_route(route).SerializeToString(deterministic=True))
+            message = translate_route(route, self._states)
+            hit = (route, message.SerializeToString(deterministic=True))
             self._cache[id(route)] = hit
         return hit[1]
 
@@ -211,12 +219,21 @@ class RouteTranslator:
             parts.append(_field(_VH_MATCHER, tree))
         else:
             parts.extend(_field(_VH_ROUTES, self._route_bytes(r)) for r in vh.routes)
+        extra = rc.VirtualHost()
+        patch_virtual_host(vh, extra, self._states)
+        # fields after the routes parse the same as in number order (protobuf merges)
+        parts.append(extra.SerializeToString(deterministic=True))
         data = b"".join(parts)
         self._vh_cache[vh.name] = (vh.domains, vh.routes, data)
         return data
 
-    def route_configuration(self, config: RouteConfig) -> Any:
-        """The RDS resource for one route configuration, as a packed `Any`."""
+    def route_configuration(self, config: RouteConfig, states: RouteStates = NO_STATES) -> Any:
+        """The RDS resource for one route configuration, as a packed `Any`.
+
+        `states`: the filters' `route_states(gateway)` for this translation."""
+        if states != self._states:
+            self._cache, self._trees, self._vh_cache = {}, {}, {}
+            self._states = states
         parts = [_field(_RC_NAME, config.name.encode())]
         for vh in config.virtual_hosts:
             parts.append(_field(_RC_VIRTUAL_HOSTS, self._virtual_host(vh)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from legation.envoy.cluster import translate_cluster
 from legation.envoy.endpoint import translate_load_assignment
+from legation.envoy.filters import extra_resources, route_states
 from legation.envoy.listener import translate_listener
 from legation.envoy.matcher import use_tree
 from legation.envoy.resources import XdsResources
@@ -32,17 +33,25 @@ class Translator:
 
     def translate(self, gateway: Gateway) -> XdsResources:
         """All Envoy resources for one IR, each collection sorted by name."""
-        listeners = {lst.name: translate_listener(lst) for lst in gateway.listeners}
+        listeners = {lst.name: translate_listener(lst, gateway) for lst in gateway.listeners}
         endpoints = {a.cluster: translate_load_assignment(a) for a in gateway.load_assignments}
         self._routes = {
             rc.name: self._routes.get(rc.name) or RouteTranslator(self._use_tree)
             for rc in gateway.route_configs
         }
+        states = route_states(gateway)
         routes = {
-            rc.name: self._routes[rc.name].route_configuration(rc) for rc in gateway.route_configs
+            rc.name: self._routes[rc.name].route_configuration(rc, states)
+            for rc in gateway.route_configs
         }
         clusters = {c.name: translate_cluster(c) for c in gateway.clusters}
         secrets = {s.name: translate_secret(s) for s in gateway.secrets}
+        extra = extra_resources(gateway)  # the filters' own (an auth service's cluster)
+        listeners = {**extra.listeners, **listeners}
+        routes = {**extra.routes, **routes}
+        clusters = {**extra.clusters, **clusters}
+        endpoints = {**extra.endpoints, **endpoints}
+        secrets = {**extra.secrets, **secrets}
         return XdsResources(
             listeners=dict(sorted(listeners.items())),
             routes=dict(sorted(routes.items())),

@@ -7,7 +7,7 @@ from typing import Any
 from envoy.extensions.filters.http.buffer.v3 import buffer_pb2
 from google.protobuf import wrappers_pb2
 
-from legation.envoy.filters.base import HttpFilter
+from legation.envoy.filters.base import FilterContext, HttpFilter
 from legation.ir.listeners import HttpConnectionManager
 
 
@@ -16,7 +16,7 @@ class BufferFilter(HttpFilter):
 
     name = "envoy.filters.http.buffer"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """Bodies larger than the limit get 413."""
         limit = listener.filters.buffer_max_request_bytes
         if limit is None:

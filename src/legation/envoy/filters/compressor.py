@@ -9,7 +9,7 @@ from envoy.extensions.compression.gzip.compressor.v3 import gzip_pb2
 from envoy.extensions.filters.http.compressor.v3 import compressor_pb2
 from google.protobuf import wrappers_pb2
 
-from legation.envoy.filters.base import HttpFilter, pack
+from legation.envoy.filters.base import FilterContext, HttpFilter, pack
 from legation.ir.http import Gzip
 from legation.ir.listeners import HttpConnectionManager
 
@@ -52,7 +52,7 @@ class CompressorFilter(HttpFilter):
 
     name = "envoy.filters.http.compressor"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """Gzip compression of responses, or None without `gzip`."""
         gzip = listener.filters.gzip
         return compressor_config(gzip) if gzip is not None else None

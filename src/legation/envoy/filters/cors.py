@@ -8,7 +8,7 @@ from envoy.extensions.filters.http.cors.v3 import cors_pb2
 from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import wrappers_pb2
 
-from legation.envoy.filters.base import HttpFilter, pack
+from legation.envoy.filters.base import FilterContext, HttpFilter, pack
 from legation.ir.listeners import HttpConnectionManager
 from legation.ir.policies import CorsPolicy
 from legation.ir.routes import Route
@@ -35,15 +35,19 @@ def cors_policy(cors: CorsPolicy) -> Any:
 
 
 class CorsFilter(HttpFilter):
-    """On every HTTP listener (it does nothing for routes without a policy)."""
+    """Only on listeners where some route has a CORS policy (the policies are per route)."""
 
     name = "envoy.filters.http.cors"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def needed(self, listener: HttpConnectionManager, ctx: FilterContext) -> bool:
+        """Some route of the listener has a CORS policy."""
+        return any(r.options.cors is not None for r in ctx.routes())
+
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """The filter itself takes no settings; policies are per route."""
         return cors_pb2.Cors()
 
-    def patch_route(self, route: Route, out: Any) -> None:
+    def patch_route(self, route: Route, out: Any, state: Any) -> None:
         """Attach the route's CORS policy, if it has one."""
         if route.options.cors is not None:
             out.typed_per_filter_config[self.name].CopyFrom(pack(cors_policy(route.options.cors)))

@@ -22,7 +22,7 @@ from google.protobuf import struct_pb2
 from xds.core.v3 import extension_pb2 as xds_extension_pb2
 from xds.type.matcher.v3 import matcher_pb2, string_pb2
 
-from legation.envoy.filters.base import HttpFilter, pack
+from legation.envoy.filters.base import FilterContext, HttpFilter, pack
 from legation.ir.http import ErrorResponse
 from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
@@ -76,14 +76,14 @@ class CustomResponseFilter(HttpFilter):
 
     name = "envoy.filters.http.custom_response"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """The Module's rules (possibly none, when only routes have their own)."""
         filters = listener.filters
         if not filters.error_responses and not filters.route_error_responses:
             return None
         return custom_response_config(filters.error_responses)
 
-    def patch_route(self, route: Route, out: Any) -> None:
+    def patch_route(self, route: Route, out: Any, state: Any) -> None:
         """A route's own rules, or the filter turned off for it."""
         options = route.options
         if options.bypass_error_responses:

@@ -6,7 +6,7 @@ from typing import Any
 
 from envoy.extensions.filters.http.grpc_http1_bridge.v3 import config_pb2
 
-from legation.envoy.filters.base import HttpFilter
+from legation.envoy.filters.base import FilterContext, HttpFilter
 from legation.ir.listeners import HttpConnectionManager
 
 
@@ -15,6 +15,6 @@ class GrpcHttp1BridgeFilter(HttpFilter):
 
     name = "envoy.filters.http.grpc_http1_bridge"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """The filter with its defaults."""
         return config_pb2.Config() if listener.filters.grpc_http1_bridge else None

@@ -8,7 +8,7 @@ from envoy.config.core.v3 import grpc_method_list_pb2
 from envoy.extensions.filters.http.grpc_stats.v3 import config_pb2
 from google.protobuf import wrappers_pb2
 
-from legation.envoy.filters.base import HttpFilter
+from legation.envoy.filters.base import FilterContext, HttpFilter
 from legation.ir.listeners import HttpConnectionManager
 
 
@@ -17,7 +17,7 @@ class GrpcStatsFilter(HttpFilter):
 
     name = "envoy.filters.http.grpc_stats"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """An allowlist of services when given, else all methods or none (as Emissary)."""
         stats = listener.filters.grpc_stats
         if stats is None:

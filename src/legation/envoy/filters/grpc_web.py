@@ -6,7 +6,7 @@ from typing import Any
 
 from envoy.extensions.filters.http.grpc_web.v3 import grpc_web_pb2
 
-from legation.envoy.filters.base import HttpFilter
+from legation.envoy.filters.base import FilterContext, HttpFilter
 from legation.ir.listeners import HttpConnectionManager
 
 
@@ -15,6 +15,6 @@ class GrpcWebFilter(HttpFilter):
 
     name = "envoy.filters.http.grpc_web"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """The filter takes no settings."""
         return grpc_web_pb2.GrpcWeb() if listener.filters.grpc_web else None

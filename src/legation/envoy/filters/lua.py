@@ -7,7 +7,7 @@ from typing import Any
 from envoy.config.core.v3 import base_pb2
 from envoy.extensions.filters.http.lua.v3 import lua_pb2
 
-from legation.envoy.filters.base import HttpFilter
+from legation.envoy.filters.base import FilterContext, HttpFilter
 from legation.ir.listeners import HttpConnectionManager
 
 
@@ -16,7 +16,7 @@ class LuaFilter(HttpFilter):
 
     name = "envoy.filters.http.lua"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """The script as the filter's default source code."""
         code = listener.filters.lua_code
         if code is None:

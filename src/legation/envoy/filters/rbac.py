@@ -10,7 +10,7 @@ from envoy.config.rbac.v3 import rbac_pb2
 from envoy.extensions.filters.http.rbac.v3 import rbac_pb2 as rbac_filter_pb2
 from google.protobuf import wrappers_pb2
 
-from legation.envoy.filters.base import HttpFilter
+from legation.envoy.filters.base import FilterContext, HttpFilter
 from legation.ir.http import IpRule
 from legation.ir.listeners import HttpConnectionManager
 
@@ -32,7 +32,7 @@ class RbacFilter(HttpFilter):
 
     name = "envoy.filters.http.rbac"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """One policy matching the listed sources, allowed (others denied) or denied."""
         policy = listener.filters.ip_policy
         if policy is None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from envoy.extensions.filters.http.router.v3 import router_pb2
 
-from legation.envoy.filters.base import HttpFilter
+from legation.envoy.filters.base import FilterContext, HttpFilter
 from legation.ir.listeners import HttpConnectionManager
 
 
@@ -15,6 +15,6 @@ class RouterFilter(HttpFilter):
 
     name = "envoy.filters.http.router"
 
-    def listener_filter(self, listener: HttpConnectionManager) -> Any | None:
+    def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """The router; with `suppress_envoy_headers` it adds no `x-envoy-*` headers."""
         return router_pb2.Router(suppress_envoy_headers=listener.filters.suppress_envoy_headers)

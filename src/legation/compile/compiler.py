@@ -34,6 +34,7 @@ from legation.compile.listener_chains import (
 from legation.compile.listeners import CompiledListener, HostMeta, compile_listeners, unbound_hosts
 from legation.compile.mapping import CompiledMapping, compile_mapping
 from legation.compile.module import access_log_settings, mapping_field_defaults, module_settings
+from legation.compile.observability import compile_log_services, compile_tracing
 from legation.compile.precedence import virtual_hosts
 from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
@@ -51,6 +52,7 @@ from legation.ir.endpoints import LoadAssignment
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.gateway import Gateway, RouteConfig
 from legation.ir.listeners import FilterChain, HttpConnectionManager, Listener
+from legation.ir.observability import LogService, Tracing
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 from legation.model.mapping import MappingSpec
@@ -165,6 +167,8 @@ class _Work:
     held: list[Resource[Any]] = field(default_factory=list)
     upstream_tls: UpstreamTlsResolver | None = None
     ingress_tls: list[IngressTls] = field(default_factory=list)
+    tracing: Tracing | None = None
+    log_services: tuple[LogService, ...] = ()
 
 
 Withheld = Mapping[str, tuple[RawObject, str]]
@@ -203,12 +207,15 @@ def compile_config(
     _assign_endpoints(work)
     _build_routes(work)
     _build_listeners(work)
+    _observability(work)
     gateway = Gateway(
         listeners=tuple(work.listeners),
         route_configs=tuple(work.route_configs),
         clusters=tuple(work.clusters[name] for name in sorted(work.clusters)),
         load_assignments=tuple(work.load_assignments),
         secrets=tuple(work.secrets),
+        tracing=work.tracing,
+        log_services=work.log_services,
     )
     problems = sorted(
         work.problems,
@@ -589,3 +596,15 @@ def _build_listeners(work: _Work) -> None:
         work.hosts, work.options.https_port, work.options.listen_address, manager
     )
     work.listeners[0:0] = [http] if https is None else [http, https]
+
+
+def _observability(work: _Work) -> None:
+    """The TracingService and LogServices (gateway-wide, on every connection manager)."""
+    work.tracing, problems = compile_tracing(
+        [r for r in work.resources if r.kind == "TracingService"]
+    )
+    work.problems.extend(problems)
+    work.log_services, problems = compile_log_services(
+        [r for r in work.resources if r.kind == "LogService"]
+    )
+    work.problems.extend(problems)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.listeners import Listener
+from legation.ir.observability import LogService, Tracing
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 
@@ -41,3 +42,7 @@ class Gateway:
     """Endpoints of the EDS clusters, sorted by cluster name."""
     secrets: tuple[Secret, ...] = ()
     """Certificates and CA bundles the listeners (and clusters) name, sorted by name."""
+    tracing: Tracing | None = None
+    """The TracingService in force: every HTTP connection manager traces with it."""
+    log_services: tuple[LogService, ...] = ()
+    """LogServices, sorted by key: each gets every connection manager's entries."""

@@ -20,6 +20,7 @@ from legation.model.limits import MAX_NESTING_DEPTH, nesting_exceeds
 from legation.model.listener import ListenerSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
+from legation.model.observability import LogServiceSpec, TracingServiceSpec
 from legation.model.partial import validate_partially
 from legation.model.raw import RawObject
 from legation.model.resolver import (
@@ -43,13 +44,14 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
     "KubernetesServiceResolver": KubernetesServiceResolverSpec,
     "KubernetesEndpointResolver": KubernetesEndpointResolverSpec,
     "ConsulResolver": ConsulResolverSpec,
+    "TracingService": TracingServiceSpec,
+    "LogService": LogServiceSpec,
 }
 """Kinds the model understands, and the spec model of each."""
 
 KNOWN_NOT_YET: frozenset[str] = frozenset(
     {
-        "AuthService", "RateLimitService", "LogService",
-        "TracingService", "DevPortal", "Filter", "FilterPolicy",
+        "AuthService", "RateLimitService", "DevPortal", "Filter", "FilterPolicy",
     }
 )  # fmt: skip
 """Ambassador kinds that legation reads but does not act on yet: skipped with a notice."""

@@ -56,7 +56,8 @@ def test_http_entries_arrive_with_the_additional_headers() -> None:
 
 def test_a_log_service_is_added_live_and_one_that_is_down_fails_no_request() -> None:
     with EchoUpstream("a") as up, AccessLogReceiver() as als:
-        with RunningGateway({"m.yaml": mapping("alpha", up.service, "/alpha/")}) as gw:
+        gw = RunningGateway({"m.yaml": mapping("alpha", up.service, "/alpha/")})
+        with gw:
             pid = gw.overview()["envoy"]["pid"]
             with Load(gw.url(""), ["/alpha/load"], pause_s=0.01) as load:
                 # nobody listens on this one: its entries are lost, requests are not

@@ -97,7 +97,7 @@ class AccessLogReceiver:
         receiver = self
 
         class Service(als_pb2_grpc.AccessLogServiceServicer):  # type: ignore[misc]
-            def StreamAccessLogs(self, request_iterator: Any, context: Any) -> Any:  # noqa: N802
+            def StreamAccessLogs(self, request_iterator: Any, context: Any) -> Any:
                 from envoy.service.accesslog.v3 import als_pb2
 
                 log_name = ""

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 QUICKSTART := examples/quickstart
 
-.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets crds deploy conformance dist ratelimit
+.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets crds deploy conformance dist ratelimit jaeger
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: install
 	$(PY) $(QUICKSTART)/run.py
 
 ## test: lint, type check, and the whole test suite (unit, golden, end to end, Kubernetes)
-test: install lint typecheck k8s-assets ratelimit
+test: install lint typecheck k8s-assets ratelimit jaeger
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: install
@@ -47,6 +47,11 @@ k8s-assets:
 ratelimit:
 	@if command -v go >/dev/null 2>&1; then bash hack/go-tools.sh ratelimit; \
 	else echo "go not found: the rate-limit tests will be skipped (and fail in CI)"; fi
+
+## jaeger: build Jaeger v2, the trace collector the tracing tests export to (cached outside the repo)
+jaeger:
+	@if command -v go >/dev/null 2>&1; then bash hack/go-tools.sh jaeger; \
+	else echo "go not found: the tracing tests will be skipped (and fail in CI)"; fi
 
 ## golden: regenerate the golden files (read the diff before committing)
 golden: install

@@ -71,9 +71,16 @@ def _nodes(nodes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict
     return out, nacks
 
 
-def overview_data(state: DiagState, health: Health) -> dict[str, Any]:
-    """Everything the overview shows; the compatible overview JSON plus a few keys."""
+def overview_data(
+    state: DiagState, health: Health, exporters: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Everything the overview shows; the compatible overview JSON plus a few keys.
+
+    `exporters`: Envoy's counters for the tracing and log services (see
+    diag/observability.py), shown as `observability.envoy`."""
     data = state.overview()
+    if "observability" in data:
+        data["observability"]["envoy"] = dict(exporters) if exporters is not None else None
     data["error_groups"] = _group_by_resource(data.get("errors", []))
     data["notice_groups"] = _group_by_resource(data.get("notices", []))
     data["xds"], data["nacks"] = _nodes(data.get("nodes", []))

@@ -7,6 +7,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
+from legation.diag.observability import observability_config
 from legation.ir.errors import ConfigProblem
 from legation.ir.gateway import Gateway
 from legation.ir.provenance import Source
@@ -117,6 +118,7 @@ def build_overview(result: BuildResult | None) -> dict[str, Any]:
             "route_info": [],
             "clusters": [],
             "certificates": [],
+            "observability": observability_config(None),
         }
     counts: dict[str, int] = {}
     for res in result.compiled.resources:
@@ -130,6 +132,7 @@ def build_overview(result: BuildResult | None) -> dict[str, Any]:
         "route_info": route_info(result.compiled.gateway),
         "clusters": [c.name for c in result.compiled.gateway.clusters],
         "certificates": certificates(result.compiled.gateway),
+        "observability": observability_config(result.compiled.gateway),
     }
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from legation.deploy.schema import ANY, model_schema
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
+from legation.model.observability import LogServiceSpec, TracingServiceSpec
 from legation.model.resolver import (
     ConsulResolverSpec,
     KubernetesEndpointResolverSpec,
@@ -62,6 +63,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("KubernetesEndpointResolver", "kubernetesendpointresolvers",
          KubernetesEndpointResolverSpec),
     Kind("ConsulResolver", "consulresolvers", ConsulResolverSpec),
+    Kind("TracingService", "tracingservices", TracingServiceSpec, (),
+         (("Service", ".spec.service"), ("Driver", ".spec.driver"))),
+    Kind("LogService", "logservices", LogServiceSpec, (),
+         (("Service", ".spec.service"), ("Driver", ".spec.driver"))),
 )  # fmt: skip
 """Every kind legation installs a CRD for."""
 

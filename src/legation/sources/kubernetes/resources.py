@@ -22,6 +22,8 @@ AMBASSADOR_KINDS: dict[str, str] = {
     "KubernetesServiceResolver": "kubernetesserviceresolvers",
     "KubernetesEndpointResolver": "kubernetesendpointresolvers",
     "ConsulResolver": "consulresolvers",
+    "TracingService": "tracingservices",
+    "LogService": "logservices",
 }
 """Ambassador custom resource kinds legation watches, and their plural resource names."""
 

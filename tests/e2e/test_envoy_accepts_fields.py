@@ -26,6 +26,11 @@ CASES = [
     "ingress_service_absent",
     "resolver_endpoint_alias",
     "api_ambassador_v2",
+    "tracing_zipkin",
+    "tracing_opentelemetry",
+    "tracing_datadog",
+    "log_service",
+    "observability_errors",
 ]
 
 

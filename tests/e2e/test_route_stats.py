@@ -59,3 +59,31 @@ def test_two_mappings_have_separate_request_counters() -> None:
             assert ("envoy_vhost_route_upstream_rq_xx_total", "alpha", "5") not in samples
             # a latency histogram per Mapping
             assert samples[("envoy_vhost_route_upstream_rq_time_count", "beta_stats", "")] == 3
+
+
+def test_a_thousand_mappings_give_a_bounded_documented_number_of_series() -> None:
+    """As the README says: per Mapping and virtual host, 6 series before any request
+    (4 retry counters, timeout, total); once it served requests, `completed`, the
+    latency histogram (20 buckets, sum, count) and one series per status class and code."""
+    count = 1000
+    with EchoUpstream("a") as up:
+        text = "".join(mapping(f"m{i}", up.service, f"/m{i}/") for i in range(count))
+        with RunningGateway({"many.yaml": text}) as gw:
+            assert gw.get("/m999/x").status_code == 200
+
+            def per_route() -> dict[str, int] | None:
+                series: dict[str, int] = {}
+                for family in text_string_to_metric_families(gw.diag("/metrics").text):
+                    for s in family.samples:
+                        route = s.labels.get("envoy_route")
+                        if route is not None:
+                            series[route] = series.get(route, 0) + 1
+                done = len(series) == count and series.get("m999") == 6 + 1 + 22 + 2
+                return series if done else None
+
+            series = poll(per_route, timeout=30, interval=0.5)
+            assert set(series) == {f"m{i}" for i in range(count)}
+            # every untouched Mapping: exactly the fixed set, whatever the traffic elsewhere
+            assert {series[f"m{i}"] for i in range(count - 1)} == {6}
+            # m999 (polled until its histogram was flushed): completed, histogram, 200, 2xx
+            assert sum(series.values()) == 6 * (count - 1) + 31

@@ -37,6 +37,15 @@ def _spans(jaeger: Jaeger, service: str, operation: str) -> list[tuple[dict[str,
     return out
 
 
+def _sampled(gw: RunningGateway, up: EchoUpstream, count: int) -> int:
+    """How many of `count` requests reached the upstream marked sampled (B3)."""
+    sampled = 0
+    for i in range(count):
+        gw.get(f"/beta/one-percent/{i}")
+        sampled += up.requests[-1][2].get("x-b3-sampled") == "1"
+    return sampled
+
+
 def test_opentelemetry_spans_reach_jaeger_and_the_upstream_joins_the_trace() -> None:
     with Jaeger() as jaeger:
         spans = UpstreamSpans(jaeger, "echo-upstream")
@@ -113,6 +122,12 @@ def test_zipkin_sampling_and_a_live_change_of_tracing_service() -> None:
                 poll(unsampled, timeout=15, interval=0.1)
                 for i in range(10):
                     assert gw.get(f"/beta/unsampled/{i}").status_code == 200
+                # 1 %: about 1 request in 100 is traced (the route's own sampling is in
+                # Envoy's ten-thousandths; finer units would trace them all)
+                gw.write("t.yaml", tracing_service(jaeger.zipkin_service, "zipkin",
+                                                   sampling={"random": 1}))  # fmt: skip
+                poll(lambda: _sampled(gw, up, 50) <= 10, timeout=15, interval=0.1)
+                assert _sampled(gw, up, 300) <= 15  # 3 expected; 100 % would be 300
                 # a different driver, live: OpenTelemetry, W3C context, a new service name
                 gw.write("t.yaml", tracing_service(jaeger.otlp_service, "opentelemetry",
                                                    config={"service_name": "edge-2"}))  # fmt: skip

@@ -69,8 +69,11 @@ def test_sampling_change_retranslates_routes_their_sampling_overrides_the_manage
 
     first, second = translate(100), translate(1)
     assert _hcm(second)["tracing"]["random_sampling"] == {"value": 1.0}
-    assert _route(first)["tracing"]["random_sampling"]["numerator"] == 1_000_000
-    assert _route(second)["tracing"]["random_sampling"]["numerator"] == 10_000
+    # ten-thousandths: what Envoy's stable random value (mod 10,000) is compared with
+    assert _route(first)["tracing"]["random_sampling"] == {
+        "numerator": 10_000, "denominator": "TEN_THOUSAND",
+    }  # fmt: skip
+    assert _route(second)["tracing"]["random_sampling"]["numerator"] == 100
     assert _route(second)["decorator"] == {"operation": "quote"}
 
 

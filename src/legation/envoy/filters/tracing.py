@@ -100,12 +100,15 @@ def _set_sampling(out: Any, sampling: Sampling) -> None:
 
 
 def _fraction(percent: float) -> Any:
-    million = percent_pb2.FractionalPercent.MILLION
-    return percent_pb2.FractionalPercent(numerator=round(percent * 10_000), denominator=million)
+    # In ten-thousandths, not finer: Envoy compares it with the request's stable random
+    # value, which is taken mod 10,000 (a MILLION denominator would trace every request
+    # once the share is at least 1 %).
+    ten_thousand = percent_pb2.FractionalPercent.TEN_THOUSAND
+    return percent_pb2.FractionalPercent(numerator=round(percent * 100), denominator=ten_thousand)
 
 
 def _set_route_sampling(out: Any, sampling: Sampling) -> None:
-    """A route's sampling is a `FractionalPercent` (here in millionths)."""
+    """A route's sampling is a `FractionalPercent` (it replaces the manager's)."""
     out.client_sampling.CopyFrom(_fraction(sampling.client))
     out.random_sampling.CopyFrom(_fraction(sampling.random))
     out.overall_sampling.CopyFrom(_fraction(sampling.overall))

@@ -28,6 +28,7 @@ BENCHMARKS: tuple[str, ...] = (
     "probe_bench.py",
     "cli_startup_bench.py",
     "tls_bench.py",
+    "tracing_bench.py",
 )
 TIMEOUT_S = 600.0
 

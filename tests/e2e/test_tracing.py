@@ -68,8 +68,7 @@ def test_opentelemetry_spans_reach_jaeger_and_the_upstream_joins_the_trace() -> 
                 gateway_spans = _spans(jaeger, "edge-otel", "alpha")
                 span = gateway_spans[0][1]
                 tags = span_tags(span)
-                assert tags["legation.mapping"] == "Mapping/alpha.default"
-                assert tags["legation.route"].startswith("route-")
+                assert tags["legation.route"].startswith("route-")  # the route that served it
                 assert tags["upstream_cluster"] == f"cluster_127_0_0_1_{up.port}"
                 assert tags["team"] == "payments" and tags["x-user"] == "ada"
                 # the upstream got W3C trace context naming Envoy's trace

@@ -5,6 +5,7 @@ honoured, and a change of TracingService applies over xDS without restarting Env
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import yaml
@@ -37,13 +38,23 @@ def _spans(jaeger: Jaeger, service: str, operation: str) -> list[tuple[dict[str,
     return out
 
 
+def _sent(gw: RunningGateway, up: EchoUpstream, path: str) -> dict[str, str]:
+    """GET `/beta/<path>` (unique) and return the headers the upstream got with it
+    (found by path: the background load reaches the same upstream meanwhile)."""
+    assert gw.get(f"/beta/{path}").status_code == 200
+    return next(h for _, p, h in reversed(up.requests) if p == f"/{path}")
+
+
+def _w3c(gw: RunningGateway, up: EchoUpstream) -> dict[str, str] | None:
+    """The headers of a fresh request if they carry W3C trace context."""
+    headers = _sent(gw, up, f"w3c/{uuid.uuid4().hex}")
+    return headers if "traceparent" in headers else None
+
+
 def _sampled(gw: RunningGateway, up: EchoUpstream, count: int) -> int:
     """How many of `count` requests reached the upstream marked sampled (B3)."""
-    sampled = 0
-    for i in range(count):
-        gw.get(f"/beta/one-percent/{i}")
-        sampled += up.requests[-1][2].get("x-b3-sampled") == "1"
-    return sampled
+    marks = [_sent(gw, up, f"one-percent/{uuid.uuid4().hex}") for _ in range(count)]
+    return sum(h.get("x-b3-sampled") == "1" for h in marks)
 
 
 def test_opentelemetry_spans_reach_jaeger_and_the_upstream_joins_the_trace() -> None:
@@ -105,8 +116,7 @@ def test_zipkin_sampling_and_a_live_change_of_tracing_service() -> None:
             with Load(gw.url(""), ["/alpha/load"], pause_s=0.02) as load:
                 # 100 %: B3 context upstream, spans in Jaeger (zipkin reports the node
                 # cluster, `legation`, as the service)
-                assert gw.get("/beta/1").status_code == 200
-                b3 = up.requests[-1][2]
+                b3 = _sent(gw, up, "1")
                 assert len(b3["x-b3-traceid"]) == 32 and b3.get("x-b3-sampled") == "1"
                 poll(lambda: _spans(jaeger, "legation", "beta"), timeout=30)
 
@@ -115,8 +125,7 @@ def test_zipkin_sampling_and_a_live_change_of_tracing_service() -> None:
                                                    sampling={"random": 0}))  # fmt: skip
 
                 def unsampled() -> bool:
-                    gw.get("/beta/probe")
-                    return up.requests[-1][2].get("x-b3-sampled") == "0"
+                    return _sent(gw, up, f"probe/{uuid.uuid4().hex}").get("x-b3-sampled") == "0"
 
                 poll(unsampled, timeout=15, interval=0.1)
                 for i in range(10):
@@ -130,9 +139,8 @@ def test_zipkin_sampling_and_a_live_change_of_tracing_service() -> None:
                 # a different driver, live: OpenTelemetry, W3C context, a new service name
                 gw.write("t.yaml", tracing_service(jaeger.otlp_service, "opentelemetry",
                                                    config={"service_name": "edge-2"}))  # fmt: skip
-                poll(lambda: gw.get("/beta/w3c") and "traceparent" in up.requests[-1][2],
-                     timeout=15, interval=0.1)  # fmt: skip
-                assert "x-b3-traceid" not in up.requests[-1][2]
+                w3c = poll(lambda: _w3c(gw, up), timeout=15, interval=0.1)
+                assert "x-b3-traceid" not in w3c
                 poll(lambda: _spans(jaeger, "edge-2", "beta"), timeout=30)
             time.sleep(6)  # past Envoy's zipkin flush interval (5 s)
             urls = [span_tags(s).get("http.url", "") for _, s in _spans(jaeger, "legation", "beta")]

@@ -8,6 +8,8 @@ from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
 from tests.e2e.helpers import free_port
 from tests.e2e.load import Load
+from tests.e2e.tcp_echo import TcpEcho
+from tests.e2e.test_tcpmapping import tag_of, tcp_mapping
 from tests.e2e.upstreams import AccessLogReceiver
 
 
@@ -71,3 +73,20 @@ def test_a_log_service_is_added_live_and_one_that_is_down_fails_no_request() -> 
             assert name == "LogService/tcp.default"
             assert entry.common_properties.upstream_cluster == f"cluster_127_0_0_1_{up.port}"
             assert gw.overview()["envoy"]["pid"] == pid  # applied over xDS, no restart
+
+
+def test_a_tcp_log_service_logs_tcp_mapping_connections() -> None:
+    with TcpEcho(b"a:") as up, AccessLogReceiver() as als:
+        port = free_port()
+        files = {
+            "tcp.yaml": tcp_mapping("pg", port, up.service),
+            "als.yaml": log_service("tcp", als.port, driver="tcp", flush_interval_byte_size=1),
+        }
+        with RunningGateway(files) as gw:
+            poll(lambda: tag_of(port) == b"a:", timeout=15)
+            entries = poll(als.tcp_logs, timeout=15)
+            name, entry = entries[0]
+            assert name == "LogService/tcp.default"
+            assert entry.common_properties.upstream_cluster.startswith("cluster_127_0_0_1_")
+            assert entry.connection_properties.received_bytes > 0
+            assert not gw.overview()["errors"]

@@ -178,3 +178,9 @@ def test_requests_never_fail_because_the_collector_is_down() -> None:
                 headers={"accept": "text/html"},
             ).text
             assert "Envoy reports export problems" in page and "reports_dropped" in page
+            # ... and on the TracingService's own page
+            detail = gw.diag(
+                "/ambassador/v0/diag/resource/TracingService/tracing.default?json=true"
+            )
+            notes = [p["message"] for p in detail.json()["problems"] if p["source"] == "Envoy"]
+            assert len(notes) == 1 and "tracing.zipkin.reports_dropped" in notes[0]

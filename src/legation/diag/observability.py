@@ -82,3 +82,27 @@ async def exporter_stats(admin_get: AdminGet, config: dict[str, Any]) -> dict[st
     stats = parse_counters(answer[1])
     errors = {k: v for k, v in stats.items() if v and any(w in k for w in _ERROR_WORDS)}
     return {"stats": stats, "errors": errors}
+
+
+def exporter_notes(config: dict[str, Any], exporters: dict[str, Any] | None) -> dict[str, str]:
+    """Per TracingService / LogService key, what Envoy's error counters say (if anything).
+
+    `tracing.*` belongs to the TracingService, `access_logs.*` to every LogService (Envoy
+    counts them together), `cluster.<name>.*` to the resource owning the cluster."""
+    if not exporters or not exporters.get("errors"):
+        return {}
+    owners: list[tuple[str, str, str]] = []  # (key, cluster, own stat prefix)
+    if config["tracing"] is not None:
+        owners.append((config["tracing"]["resource"], config["tracing"]["cluster"], "tracing."))
+    owners.extend((s["resource"], s["cluster"], "access_logs.") for s in config["log_services"])
+    notes: dict[str, str] = {}
+    for key, cluster, prefix in owners:
+        mine = {
+            name: value
+            for name, value in sorted(exporters["errors"].items())
+            if name.startswith((prefix, f"cluster.{cluster}."))
+        }
+        if mine:
+            counters = ", ".join(f"{name} = {value}" for name, value in mine.items())
+            notes[key] = f"Envoy reports export problems ({counters}): data is being lost"
+    return notes

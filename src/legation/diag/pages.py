@@ -128,6 +128,21 @@ def resource_data(state: DiagState, key: str) -> dict[str, Any] | None:
     return data
 
 
+def envoy_note(key: str, message: str) -> dict[str, Any]:
+    """A runtime observation from Envoy about a resource, shaped like a problem."""
+    return {
+        "source": "Envoy",
+        "resource": key,
+        "message": message,
+        "field": None,
+        "severity": "notice",
+        "file": None,
+        "line": None,
+        "annotation": None,
+        "document": None,
+    }
+
+
 def tester_data(state: DiagState, params: Mapping[str, str]) -> dict[str, Any]:
     """The route tester: the form's values, and the answer when a path was given."""
     form = {

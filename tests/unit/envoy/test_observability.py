@@ -56,7 +56,7 @@ def test_first_valid_tracing_service_by_key_wins_and_the_others_are_errors() -> 
     assert "only one TracingService" in errors["TracingService/c.default"]
 
 
-def test_sampling_change_retranslates_routes_their_sampling_overrides_the_manager() -> None:
+def test_sampling_is_the_connection_managers_alone_routes_only_name_the_span() -> None:
     cache, translator = CompileCache(), Translator(route_matcher="list")
 
     def translate(random: float) -> dict[str, Any]:
@@ -68,13 +68,12 @@ def test_sampling_change_retranslates_routes_their_sampling_overrides_the_manage
         return translator.translate(gateway).to_data()
 
     first, second = translate(100), translate(1)
+    assert _hcm(first)["tracing"]["random_sampling"] == {"value": 100.0}
     assert _hcm(second)["tracing"]["random_sampling"] == {"value": 1.0}
-    # ten-thousandths: what Envoy's stable random value (mod 10,000) is compared with
-    assert _route(first)["tracing"]["random_sampling"] == {
-        "numerator": 10_000, "denominator": "TEN_THOUSAND",
-    }  # fmt: skip
-    assert _route(second)["tracing"]["random_sampling"]["numerator"] == 100
+    # a route's own `tracing` would replace the manager's sampling: there is none
+    assert "tracing" not in _route(second)
     assert _route(second)["decorator"] == {"operation": "quote"}
+    assert first["routes"] == second["routes"]
 
 
 def test_log_services_add_grpc_loggers_after_the_file_log_and_their_clusters() -> None:

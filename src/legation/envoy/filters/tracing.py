@@ -103,21 +103,6 @@ def _set_sampling(out: Any, sampling: Sampling) -> None:
     out.overall_sampling.CopyFrom(percent_pb2.Percent(value=sampling.overall))
 
 
-def _fraction(percent: float) -> Any:
-    # In ten-thousandths, not finer: Envoy compares it with the request's stable random
-    # value, which is taken mod 10,000 (a MILLION denominator would trace every request
-    # once the share is at least 1 %).
-    ten_thousand = percent_pb2.FractionalPercent.TEN_THOUSAND
-    return percent_pb2.FractionalPercent(numerator=round(percent * 100), denominator=ten_thousand)
-
-
-def _set_route_sampling(out: Any, sampling: Sampling) -> None:
-    """A route's sampling is a `FractionalPercent` (it replaces the manager's)."""
-    out.client_sampling.CopyFrom(_fraction(sampling.client))
-    out.random_sampling.CopyFrom(_fraction(sampling.random))
-    out.overall_sampling.CopyFrom(_fraction(sampling.overall))
-
-
 def connection_manager_tracing(tracing: Tracing) -> Any:
     """The whole `tracing` block of a connection manager."""
     tags = [custom_tag_pb2.CustomTag(tag=tag, value=value) for tag, value in ROUTE_TAGS]
@@ -150,19 +135,15 @@ class TracingFilter(HttpFilter):
             hcm.tracing.CopyFrom(connection_manager_tracing(ctx.gateway.tracing))
 
     def route_state(self, gateway: Gateway) -> Hashable:
-        """The sampling, or None without tracing.
-
-        A route's own `tracing` replaces the connection manager's sampling (Envoy reads
-        the route's percentages, 100 % when unset), so routes repeat it."""
-        return gateway.tracing.sampling if gateway.tracing is not None else None
+        """Whether there is tracing (routes then name their spans). Sampling is not part
+        of it: routes carry no `tracing` of their own, which would replace the
+        connection manager's sampling, so a sampling change is a listener change only."""
+        return gateway.tracing is not None
 
     def patch_route(self, route: Route, out: Any, state: Any) -> None:
-        """Name the span after the Mapping; repeat the sampling (see `route_state`)."""
-        if not isinstance(state, Sampling):
-            return
-        if route.mappings:
+        """Name the span after the Mapping."""
+        if state is True and route.mappings:
             out.decorator.operation = mapping_name(route.mappings[0])
-        _set_route_sampling(out.tracing, state)
 
     def extra_resources(self, gateway: Gateway) -> XdsResources:
         """The collector's cluster."""

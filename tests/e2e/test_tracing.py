@@ -173,6 +173,9 @@ def test_requests_never_fail_because_the_collector_is_down() -> None:
             cluster = seen["tracing"]["cluster"]
             assert errors.get(f"cluster.{cluster}.upstream_cx_connect_fail", 0) > 0
             assert errors.get("tracing.zipkin.reports_dropped", 0) > 0
+            stats = gw.overview()["observability"]["envoy"]["stats"]
+            sampled = f"http.http_{gw.http_port}.tracing.random_sampling"
+            assert stats[sampled] == 10  # the sampling decisions are there too
             page = gw.client.get(
                 f"http://127.0.0.1:{gw.diag_port}/ambassador/v0/diag/",
                 headers={"accept": "text/html"},

@@ -53,7 +53,8 @@ def observability_config(gateway: Gateway | None) -> dict[str, Any]:
 
 
 def _stats_path(clusters: list[str]) -> str:
-    parts = [r"tracing\..+", r"access_logs\..+"]
+    # tracing.<driver>.*: exports; http.<manager>.tracing.*: sampling decisions
+    parts = [r"tracing\..+", r"http\.[^.]+\.tracing\..+", r"access_logs\..+"]
     stats = "|".join(_CLUSTER_STATS)
     parts.extend(rf"cluster\.{name}\.({stats})" for name in clusters)
     return "/stats?filter=" + quote("^(" + "|".join(parts) + ")$", safe="")

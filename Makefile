@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 QUICKSTART := examples/quickstart
 
-.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets oidc-provider crds deploy conformance dist ratelimit image system-packages
+.PHONY: install run test unit e2e lint typecheck golden bench clean k8s-assets oidc-provider crds deploy conformance dist ratelimit jaeger image system-packages
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ system-packages:
 	@bash hack/system-packages.sh
 
 ## test: lint, type check, and the whole test suite (unit, golden, end to end, Kubernetes)
-test: system-packages install lint typecheck k8s-assets oidc-provider ratelimit image
+test: system-packages install lint typecheck k8s-assets oidc-provider ratelimit jaeger image
 	$(PY) -m pytest -q -p no:cacheprovider
 
 unit: install
@@ -55,6 +55,11 @@ ratelimit:
 oidc-provider:
 	@if command -v go >/dev/null 2>&1; then bash hack/oidc-provider.sh >/dev/null; \
 	else echo "go not found: the OIDC tests will be skipped (and fail in CI)"; fi
+
+## jaeger: build Jaeger v2, the trace collector the tracing tests export to (cached outside the repo)
+jaeger:
+	@if command -v go >/dev/null 2>&1; then bash hack/go-tools.sh jaeger; \
+	else echo "go not found: the tracing tests will be skipped (and fail in CI)"; fi
 
 ## golden: regenerate the golden files (read the diff before committing)
 golden: install

@@ -31,6 +31,7 @@ BENCHMARKS: tuple[str, ...] = (
     "auth_bench.py",
     "jwt_bench.py",
     "ratelimit_bench.py",
+    "tracing_bench.py",
 )
 TIMEOUT_S = 600.0
 

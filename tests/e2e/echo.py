@@ -11,6 +11,7 @@ import ssl
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -29,7 +30,8 @@ class EchoUpstream:
 
     Bodies are JSON: `{"upstream", "method", "path", "headers"}` (header names lower-cased).
     Every answer also carries `x-upstream-secret: hidden` (for header-removal tests).
-    Every request is recorded in `requests` as `(method, path, headers)`.
+    Every request is recorded in `requests` as `(method, path, headers)`; `on_request`,
+    if given, is called with the path and headers before the answer (e.g. to report a span).
     Use as a context manager: it serves on `port` in a thread until the block ends.
     """
 
@@ -39,8 +41,10 @@ class EchoUpstream:
         host: str = "127.0.0.1",
         port: int = 0,
         tls: ssl.SSLContext | None = None,
+        on_request: Callable[[str, dict[str, str]], None] | None = None,
     ) -> None:
         self.name = name
+        self.on_request = on_request
         self.healthy = True
         self.failing = False
         self.requests: list[tuple[str, str, dict[str, str]]] = []
@@ -59,6 +63,8 @@ class EchoUpstream:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with upstream._lock:
                     upstream.requests.append((self.command, self.path, headers))
+                if upstream.on_request is not None:
+                    upstream.on_request(self.path, headers)
                 status = upstream._status(self.path)
                 body = json.dumps(
                     {

@@ -31,6 +31,11 @@ CASES = [
     "auth_errors",
     "jwt_filters",
     "oauth2",
+    "tracing_zipkin",
+    "tracing_opentelemetry",
+    "tracing_datadog",
+    "log_service",
+    "observability_errors",
 ]
 
 

@@ -79,3 +79,57 @@ class GrpcEcho:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._server.stop(grace=None)
+
+
+class AccessLogReceiver:
+    """A real gRPC access-log service (`envoy.service.accesslog.v3`, stubs from
+    xds-protos) on loopback: records every entry Envoy streams to it.
+
+    `http_entries` / `tcp_entries` hold the entries with the `log_name` each came under.
+    """
+
+    def __init__(self) -> None:
+        from envoy.service.accesslog.v3 import als_pb2_grpc
+
+        self.http_entries: list[tuple[str, Any]] = []
+        self.tcp_entries: list[tuple[str, Any]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Service(als_pb2_grpc.AccessLogServiceServicer):  # type: ignore[misc]
+            def StreamAccessLogs(self, request_iterator: Any, context: Any) -> Any:
+                from envoy.service.accesslog.v3 import als_pb2
+
+                log_name = ""
+                for message in request_iterator:
+                    if message.HasField("identifier"):  # only the first message of a stream
+                        log_name = message.identifier.log_name
+                    with receiver._lock:
+                        for e in message.http_logs.log_entry:
+                            receiver.http_entries.append((log_name, e))
+                        for e in message.tcp_logs.log_entry:
+                            receiver.tcp_entries.append((log_name, e))
+                return als_pb2.StreamAccessLogsResponse()
+
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        als_pb2_grpc.add_AccessLogServiceServicer_to_server(Service(), self._server)
+        self.port = self._server.add_insecure_port("127.0.0.1:0")
+
+    def http_logs(self) -> list[tuple[str, Any]]:
+        """(log_name, HTTPAccessLogEntry) received so far."""
+        with self._lock:
+            return list(self.http_entries)
+
+    def tcp_logs(self) -> list[tuple[str, Any]]:
+        """(log_name, TCPAccessLogEntry) received so far."""
+        with self._lock:
+            return list(self.tcp_entries)
+
+    def __enter__(self) -> AccessLogReceiver:
+        self._server.start()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._server.stop(grace=None)

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Sequence
 
 from legation.compile.mapping import CompiledMapping
+from legation.compile.route_stats import route_stat_prefix
 from legation.compile.shadow import mirrors
 from legation.ir.routes import Route
 
@@ -98,6 +99,7 @@ def build_routes(members: Sequence[CompiledMapping]) -> list[Route]:
                 mirrors=shadows,
                 runtime_fraction=fraction,
                 member=i,
+                stat_prefix=route_stat_prefix(m.resource),
             )
         )
     return routes

@@ -41,6 +41,7 @@ from legation.compile.mapping import CompiledMapping, compile_mapping
 from legation.compile.module import access_log_settings, mapping_field_defaults, module_settings
 from legation.compile.oauth2 import compile_oauth2
 from legation.compile.oauth2_routes import decide_logins, used_logins
+from legation.compile.observability import compile_log_services, compile_tracing
 from legation.compile.precedence import virtual_hosts
 from legation.compile.ratelimit import compile_ratelimit
 from legation.compile.redirect_groups import check_redirect_groups
@@ -62,6 +63,7 @@ from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.gateway import Gateway, RouteConfig
 from legation.ir.listeners import FilterChain, HttpConnectionManager, Listener
 from legation.ir.oauth2 import OAuth2Gateway
+from legation.ir.observability import LogService, Tracing
 from legation.ir.ratelimit import RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
@@ -196,6 +198,8 @@ class _Work:
     """(HTTPS port, SNI) → (the TCPMapping whose chain it is, its certificate's provider)."""
     auth: ExtAuthz | None = None
     ratelimit: RateLimiting = field(default_factory=RateLimiting)
+    tracing: Tracing | None = None
+    log_services: tuple[LogService, ...] = ()
 
 
 Withheld = Mapping[str, tuple[RawObject, str]]
@@ -243,6 +247,7 @@ def compile_config(
     _build_routes(work)
     _build_listeners(work)
     _apply_jwt(work)
+    _observability(work)
     gateway = Gateway(
         listeners=tuple(work.listeners),
         route_configs=tuple(work.route_configs),
@@ -252,6 +257,8 @@ def compile_config(
         auth=work.auth,
         oauth2=work.oauth2,
         ratelimit=work.ratelimit,
+        tracing=work.tracing,
+        log_services=work.log_services,
     )
     problems = sorted(
         work.problems,
@@ -764,3 +771,15 @@ def _tls_hosts(work: _Work, port: int, hosts: Sequence[CompiledHost]) -> list[Co
     kept, problems = sni_conflicts(port, hosts, work.sni_owners)
     work.problems.extend(problems)
     return kept
+
+
+def _observability(work: _Work) -> None:
+    """The TracingService and LogServices (gateway-wide, on every connection manager)."""
+    work.tracing, problems = compile_tracing(
+        [r for r in work.resources if r.kind == "TracingService"]
+    )
+    work.problems.extend(problems)
+    work.log_services, problems = compile_log_services(
+        [r for r in work.resources if r.kind == "LogService"]
+    )
+    work.problems.extend(problems)

@@ -25,6 +25,7 @@ from legation.model.host import HostSpec
 from legation.model.listener import ListenerSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
+from legation.model.observability import LogServiceSpec, TracingServiceSpec
 from legation.model.ratelimit import RateLimitServiceSpec, RateLimitSpec
 from legation.model.resolver import (
     ConsulResolverSpec,
@@ -76,6 +77,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("ConsulResolver", "consulresolvers", ConsulResolverSpec),
     Kind("Filter", "filters", FilterSpec),
     Kind("FilterPolicy", "filterpolicies", FilterPolicySpec),
+    Kind("TracingService", "tracingservices", TracingServiceSpec, (),
+         (("Service", ".spec.service"), ("Driver", ".spec.driver"))),
+    Kind("LogService", "logservices", LogServiceSpec, (),
+         (("Service", ".spec.service"), ("Driver", ".spec.driver"))),
 )  # fmt: skip
 """Every kind legation installs a CRD for."""
 

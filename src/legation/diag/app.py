@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from legation.diag import pages
 from legation.diag.access import host_allowed, is_loopback, may_view, same_origin
+from legation.diag.observability import exporter_notes, exporter_stats, observability_config
 from legation.diag.render import DIAG_PREFIX, page
 from legation.diag.state import DiagState
 from legation.diag.upstreams import fetch_health
@@ -95,8 +96,9 @@ def build_app(
     # while to render, and the probes and xDS on the event loop must not wait for it.
     async def overview(request: Request) -> Response:
         health = await fetch_health(state.envoy_admin)
+        exporters = await exporter_stats(state.envoy_admin, observability_config(state.gateway()))
         return await run_in_threadpool(
-            lambda: page(request, "overview.html", pages.overview_data(state, health))
+            lambda: page(request, "overview.html", pages.overview_data(state, health, exporters))
         )
 
     async def routes(request: Request) -> Response:
@@ -118,11 +120,18 @@ def build_app(
 
     async def resource(request: Request) -> Response:
         key = request.path_params["key"]
+        note = None
+        if key.startswith(("TracingService/", "LogService/")):  # Envoy's view of its exports
+            config = observability_config(state.gateway())
+            exporters = await exporter_stats(state.envoy_admin, config)
+            note = exporter_notes(config, exporters).get(key)
 
         def build() -> Response:
             data = pages.resource_data(state, key)
             if data is None:
                 return page(request, "missing.html", {"key": key}, status_code=404)
+            if note is not None:
+                data.setdefault("problems", []).append(pages.envoy_note(key, note))
             return page(request, "resource.html", data)
 
         return await run_in_threadpool(build)

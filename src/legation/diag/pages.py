@@ -91,9 +91,16 @@ def auth_health(health: Health, cluster: str) -> dict[str, Any] | None:
     }
 
 
-def overview_data(state: DiagState, health: Health) -> dict[str, Any]:
-    """Everything the overview shows; the compatible overview JSON plus a few keys."""
+def overview_data(
+    state: DiagState, health: Health, exporters: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Everything the overview shows; the compatible overview JSON plus a few keys.
+
+    `exporters`: Envoy's counters for the tracing and log services (see
+    diag/observability.py), shown as `observability.envoy`."""
     data = state.overview()
+    if "observability" in data:
+        data["observability"]["envoy"] = dict(exporters) if exporters is not None else None
     data["error_groups"] = _group_by_resource(data.get("errors", []))
     data["notice_groups"] = _group_by_resource(data.get("notices", []))
     data["xds"], data["nacks"] = _nodes(data.get("nodes", []))
@@ -187,6 +194,21 @@ def resource_data(state: DiagState, key: str) -> dict[str, Any] | None:
     for route in data.get("routes", []):
         route["mapping_urls"] = {k: resource_url(k) for k in route.get("mappings", [])}
     return data
+
+
+def envoy_note(key: str, message: str) -> dict[str, Any]:
+    """A runtime observation from Envoy about a resource, shaped like a problem."""
+    return {
+        "source": "Envoy",
+        "resource": key,
+        "message": message,
+        "field": None,
+        "severity": "notice",
+        "file": None,
+        "line": None,
+        "annotation": None,
+        "document": None,
+    }
 
 
 def tester_data(state: DiagState, params: Mapping[str, str]) -> dict[str, Any]:

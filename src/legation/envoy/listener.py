@@ -10,11 +10,13 @@ from envoy.extensions.filters.listener.tls_inspector.v3 import tls_inspector_pb2
 from google.protobuf import struct_pb2, wrappers_pb2
 
 from legation.envoy import connection_manager, tcp_proxy
+from legation.envoy.filters.access_log_service import translate_log_service
 from legation.envoy.filters.base import EMPTY_GATEWAY, FilterContext, pack
 from legation.envoy.http_settings import apply_listener_options
 from legation.envoy.secret import TLS_TRANSPORT_SOCKET, downstream_tls_context
 from legation.ir.gateway import Gateway
 from legation.ir.listeners import FilterChain, Listener
+from legation.ir.observability import LogDriver
 
 METADATA_NAMESPACE = "legation"
 
@@ -34,6 +36,9 @@ def _network_filter(chain: FilterChain, gateway: Gateway, memo: dict[int, Any]) 
         )
     assert chain.tcp is not None
     config = tcp_proxy.translate_tcp_proxy(chain.tcp)
+    # LogServices with driver tcp log TCPMapping connections too
+    tcp_logs = [s for s in gateway.log_services if s.driver is LogDriver.TCP]
+    config.access_log.extend(translate_log_service(s) for s in tcp_logs)
     return listener_components_pb2.Filter(name=tcp_proxy.NAME, typed_config=pack(config))
 
 

@@ -137,6 +137,8 @@ def translate_route(route: Route, states: RouteStates = NO_STATES) -> Any:
             redirect=redirect_action(route.options.redirect),
             metadata=_metadata(route),
         )
+        if route.stat_prefix is not None:
+            out.stat_prefix = route.stat_prefix
         patch_route(route, out, states)
         return out
     apply_route_options(route.options, route.mirrors, action)
@@ -153,6 +155,8 @@ def translate_route(route: Route, states: RouteStates = NO_STATES) -> Any:
         out.response_headers_to_remove.extend(only.remove_response_headers)
     else:
         out.route.weighted_clusters.clusters.extend(_weighted(t) for t in route.targets)
+    if route.stat_prefix is not None:
+        out.stat_prefix = route.stat_prefix
     patch_route(route, out, states)  # the action is final: filters see the whole route
     return out
 

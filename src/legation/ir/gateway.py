@@ -9,6 +9,7 @@ from legation.ir.clusters import Cluster
 from legation.ir.endpoints import LoadAssignment
 from legation.ir.listeners import Listener
 from legation.ir.oauth2 import OAuth2Gateway
+from legation.ir.observability import LogService, Tracing
 from legation.ir.ratelimit import NO_RATE_LIMITING, LocalRateLimit, RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
@@ -53,3 +54,7 @@ class Gateway:
     """OIDC logins (OAuth2 Filters) some route uses, their secrets and token clusters."""
     ratelimit: RateLimiting = NO_RATE_LIMITING
     """The limiter Envoy asks, and the bundled limiter's documents."""
+    tracing: Tracing | None = None
+    """The TracingService in force: every HTTP connection manager traces with it."""
+    log_services: tuple[LogService, ...] = ()
+    """LogServices, sorted by key: each gets every connection manager's entries."""

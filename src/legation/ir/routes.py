@@ -161,6 +161,9 @@ class Route:
     and each member gets exactly its share; the last member's is 100."""
     member: int = 0
     """Position of this route within its canary group (the order it is tried in)."""
+    stat_prefix: str | None = None
+    """Envoy's per-route statistics prefix (the Mapping's `stats_name`, else its name):
+    one bounded series set per Mapping; None keeps no per-route statistics."""
 
     order: OrderKey = field(default=(0, 0, 0, 0, "", "", (), 0, "", 0), compare=False)
     """Sort key, computed once: see `sort_key`."""

@@ -22,6 +22,7 @@ from legation.model.limits import MAX_NESTING_DEPTH, nesting_exceeds
 from legation.model.listener import ListenerSpec
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleSpec
+from legation.model.observability import LogServiceSpec, TracingServiceSpec
 from legation.model.partial import validate_partially
 from legation.model.ratelimit import RateLimitServiceSpec, RateLimitSpec
 from legation.model.raw import RawObject
@@ -51,13 +52,14 @@ SPEC_MODELS: dict[str, type[BaseModel]] = {
     "FilterPolicy": FilterPolicySpec,
     "RateLimitService": RateLimitServiceSpec,
     "RateLimit": RateLimitSpec,
+    "TracingService": TracingServiceSpec,
+    "LogService": LogServiceSpec,
 }
 """Kinds the model understands, and the spec model of each."""
 
 KNOWN_NOT_YET: frozenset[str] = frozenset(
     {
-        "LogService",
-        "TracingService", "DevPortal",
+        "DevPortal",
     }
 )  # fmt: skip
 """Ambassador kinds that legation reads but does not act on yet: skipped with a notice."""

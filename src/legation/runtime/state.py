@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from legation.diag.certificates import certificates
+from legation.diag.observability import observability_config
 from legation.ir.auth import bypass_reason
 from legation.ir.errors import ConfigProblem
 from legation.ir.gateway import Gateway
@@ -181,6 +182,7 @@ def build_overview(result: BuildResult | None) -> dict[str, Any]:
             "route_info": [],
             "clusters": [],
             "certificates": [],
+            "observability": observability_config(None),
         }
     counts: dict[str, int] = {}
     for res in result.compiled.resources:
@@ -195,6 +197,7 @@ def build_overview(result: BuildResult | None) -> dict[str, Any]:
         "clusters": [c.name for c in result.compiled.gateway.clusters],
         "certificates": certificates(result.compiled.gateway),
         "auth": auth_overview(result.compiled.gateway),
+        "observability": observability_config(result.compiled.gateway),
     }
 
 

@@ -13,6 +13,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
 
+from legation.envoy.filters.access_log_service import AccessLogServiceFilter
 from legation.envoy.filters.base import (
     EMPTY_GATEWAY,
     FilterContext,
@@ -34,6 +35,7 @@ from legation.envoy.filters.oauth2 import OAuth2Filter
 from legation.envoy.filters.ratelimit import RateLimitFilter
 from legation.envoy.filters.rbac import RbacFilter
 from legation.envoy.filters.router import RouterFilter
+from legation.envoy.filters.tracing import TracingFilter
 from legation.envoy.resources import XdsResources
 from legation.ir.gateway import Gateway
 from legation.ir.listeners import HttpConnectionManager
@@ -57,9 +59,14 @@ HTTP_FILTERS: tuple[HttpFilter, ...] = (
     LuaFilter(),
     CustomResponseFilter(),  # late: sees the router's own replies (404, 503) as well
     RouterFilter(),
+    # Not in the chain (`needed` is False): they patch the connection manager and routes
+    # and add their collectors' clusters through the same hooks.
+    TracingFilter(),
+    AccessLogServiceFilter(),
 )
-"""Every HTTP filter, in chain order; the router must be last. Responses pass through
-the chain in reverse, so a filter listed earlier sees the response later."""
+"""Every HTTP filter, in chain order; the router must be the last one in the chain.
+Responses pass through the chain in reverse, so a filter listed earlier sees the
+response later. Entries that are never `needed` only use the other hooks."""
 
 RouteStates = tuple[Hashable, ...]
 """Each filter's `route_state`, in `HTTP_FILTERS` order."""

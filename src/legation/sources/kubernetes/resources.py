@@ -25,6 +25,8 @@ AMBASSADOR_KINDS: dict[str, str] = {
     "ConsulResolver": "consulresolvers",
     "Filter": "filters",
     "FilterPolicy": "filterpolicies",
+    "TracingService": "tracingservices",
+    "LogService": "logservices",
 }
 """Ambassador custom resource kinds legation watches, and their plural resource names."""
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from concurrent import futures
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import grpc
@@ -28,10 +26,12 @@ from envoy.service.auth.v3 import external_auth_pb2_grpc as auth_grpc
 from envoy.type.v3 import http_status_pb2
 from google.rpc import status_pb2
 
+from tests.e2e.servers import GrpcServed, ServedInThread, http_server
+
 SLOW_SECONDS = 1.5
 
 
-class HttpAuthServer:
+class HttpAuthServer(ServedInThread):
     """An HTTP (or, with `tls`, HTTPS) auth server; `checks` records (method, path,
     headers, body) of each check."""
 
@@ -75,12 +75,9 @@ class HttpAuthServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        if tls is not None:  # a failed handshake only drops that connection
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        http = http_server(Handler, tls=tls)
+        self.port = int(http.server_address[1])
+        self._serve_in_thread(http)
 
     @property
     def count(self) -> int:
@@ -88,30 +85,19 @@ class HttpAuthServer:
         with self._lock:
             return len(self.checks)
 
-    def __enter__(self) -> HttpAuthServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
 
 def _header(name: str, value: str) -> Any:
     return base_pb2.HeaderValueOption(header=base_pb2.HeaderValue(key=name, value=value))
 
 
-class GrpcAuthServer(auth_grpc.AuthorizationServicer):
+class GrpcAuthServer(GrpcServed, auth_grpc.AuthorizationServicer):
     """A gRPC `envoy.service.auth.v3.Authorization` server; `checks` records each
     CheckRequest's (headers, context_extensions)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.checks: list[tuple[dict[str, str], dict[str, str]]] = []
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        auth_grpc.add_AuthorizationServicer_to_server(self, self._server)
-        self.port = self._server.add_insecure_port("127.0.0.1:0")
+        auth_grpc.add_AuthorizationServicer_to_server(self, self._grpc)
 
     def Check(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Allow, deny or stall, by the `x-auth` header."""
@@ -133,12 +119,3 @@ class GrpcAuthServer(auth_grpc.AuthorizationServicer):
             status=status_pb2.Status(code=0),
             ok_response=auth_pb2.OkHttpResponse(headers=[_header("x-user", "grpc-bob")]),
         )
-
-    def __enter__(self) -> GrpcAuthServer:
-        self._server.start()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.stop(grace=None)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import ssl
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -18,6 +17,8 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.certs import TestCA
+from tests.e2e.servers import ServedInThread, http_server
+from tests.e2e.tls import with_identity
 
 
 class SigningKey:
@@ -46,7 +47,7 @@ def jwks_json(*keys: SigningKey) -> str:
     return json.dumps({"keys": [k.jwk() for k in keys]})
 
 
-class JwksServer:
+class JwksServer(ServedInThread):
     """HTTPS on a free loopback port, certificate for `localhost` signed by `ca`;
     `GET /jwks.json` answers the current `jwks` text. `fetches` counts its answers."""
 
@@ -70,33 +71,23 @@ class JwksServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        leaf = ca.issue("localhost")
         self._dir = tempfile.TemporaryDirectory(prefix="jwks-")
-        cert, key = Path(self._dir.name) / "cert.pem", Path(self._dir.name) / "key.pem"
-        cert.write_bytes(leaf.cert_pem)
-        key.write_bytes(leaf.key_pem)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        context = with_identity(
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), ca.issue("localhost"), Path(self._dir.name)
+        )
+        http = http_server(Handler, tls=context)
+        self.port = int(http.server_address[1])
+        self._serve_in_thread(http)
 
     @property
     def uri(self) -> str:
         """The `jwksURI` of this server."""
         return f"https://localhost:{self.port}/jwks.json"
 
-    def __enter__(self) -> JwksServer:
-        self._thread.start()
-        return self
-
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__exit__(t, e, tb)
         self._dir.cleanup()
 
 

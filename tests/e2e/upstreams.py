@@ -5,16 +5,15 @@ Each runs in threads of the test process on loopback and records what it receive
 
 from __future__ import annotations
 
-import threading
-from concurrent import futures
-from types import TracebackType
 from typing import Any
 
 import grpc
 from websockets.sync.server import Server, ServerConnection, serve
 
+from tests.e2e.servers import GrpcServed, ServedInThread
 
-class WebSocketEcho:
+
+class WebSocketEcho(ServedInThread):
     """A WebSocket server: first says `path <request path>`, then echoes every message."""
 
     def __init__(self) -> None:
@@ -23,25 +22,16 @@ class WebSocketEcho:
             for message in ws:
                 ws.send(message)
 
-        self._server: Server = serve(handler, "127.0.0.1", 0)
-        self.port = int(self._server.socket.getsockname()[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> WebSocketEcho:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
+        server: Server = serve(handler, "127.0.0.1", 0)
+        self.port = int(server.socket.getsockname()[1])
+        self._serve_in_thread(server)
 
 
 GRPC_SERVICE = "echo.Echo"
 """The tiny gRPC service: `Unary` echoes its request, `Stream` sends it back N times."""
 
 
-class GrpcEcho:
+class GrpcEcho(GrpcServed):
     """A gRPC server (HTTP/2 only) with raw-bytes methods, no generated code.
 
     `/echo.Echo/Unary`: answers `echo:` + request. `/echo.Echo/Stream`: the request is
@@ -49,6 +39,7 @@ class GrpcEcho:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.peers: list[str] = []
 
         def unary(request: bytes, context: grpc.ServicerContext) -> bytes:
@@ -67,15 +58,4 @@ class GrpcEcho:
                 "Stream": grpc.unary_stream_rpc_method_handler(stream),
             },
         )
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        self._server.add_generic_rpc_handlers((handler,))
-        self.port = self._server.add_insecure_port("127.0.0.1:0")
-
-    def __enter__(self) -> GrpcEcho:
-        self._server.start()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.stop(grace=None)
+        self._grpc.add_generic_rpc_handlers((handler,))

@@ -190,14 +190,30 @@ class RunningGateway:
         self._tmp.cleanup()
 
 
-def mapping(name: str, service: str, prefix: str, **spec: Any) -> str:
-    """A getambassador.io/v3alpha1 Mapping as YAML text."""
+AMBASSADOR_API = "getambassador.io/v3alpha1"
+
+
+def manifest(
+    kind: str,
+    name: str,
+    *,
+    api_version: str = AMBASSADOR_API,
+    sort_keys: bool = False,
+    **fields: Any,
+) -> str:
+    """One resource in namespace `default` as a YAML document, `---` first: `apiVersion`,
+    `kind`, `metadata`, then `fields` in order (`spec=...`, or `type=...`, `data=...`)."""
     import yaml
 
     doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Mapping",
+        "apiVersion": api_version,
+        "kind": kind,
         "metadata": {"name": name, "namespace": "default"},
-        "spec": {"prefix": prefix, "service": service, **spec},
+        **fields,
     }
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
+    return "---\n" + yaml.safe_dump(doc, sort_keys=sort_keys)
+
+
+def mapping(name: str, service: str, prefix: str, **spec: Any) -> str:
+    """A getambassador.io/v3alpha1 Mapping as YAML text."""
+    return manifest("Mapping", name, spec={"prefix": prefix, "service": service, **spec})

@@ -13,10 +13,10 @@ from types import TracebackType
 from typing import Any
 
 import jwt
-import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.certs import TestCA
+from tests.e2e.gateway import manifest
 from tests.e2e.servers import ServedInThread, http_server
 from tests.e2e.tls import with_identity
 
@@ -93,21 +93,9 @@ class JwksServer(ServedInThread):
 
 def jwt_filter(name: str, **jwt_spec: Any) -> str:
     """A v3alpha1 Filter of type JWT as YAML."""
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Filter",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"JWT": jwt_spec},
-    }
-    return "---\n" + yaml.safe_dump(doc)
+    return manifest("Filter", name, sort_keys=True, spec={"JWT": jwt_spec})
 
 
 def filter_policy(name: str, rules: list[dict[str, Any]]) -> str:
     """A v3alpha1 FilterPolicy as YAML."""
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "FilterPolicy",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"rules": rules},
-    }
-    return "---\n" + yaml.safe_dump(doc)
+    return manifest("FilterPolicy", name, sort_keys=True, spec={"rules": rules})

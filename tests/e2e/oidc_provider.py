@@ -17,8 +17,8 @@ from types import TracebackType
 from typing import Any
 
 import pytest
-import yaml
 
+from tests.e2e.gateway import manifest
 from tests.e2e.helpers import free_port
 
 BUILD_SCRIPT = Path(__file__).parents[2] / "hack" / "oidc-provider.sh"
@@ -28,25 +28,14 @@ CLIENT_SECRET = "legation-test-secret"
 
 def oauth2_filter(name: str, **oauth2_spec: Any) -> str:
     """A v3alpha1 Filter of type OAuth2 as YAML."""
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Filter",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"OAuth2": oauth2_spec},
-    }
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
+    return manifest("Filter", name, spec={"OAuth2": oauth2_spec})
 
 
 def client_secret(name: str, value: str) -> str:
     """An Opaque Secret holding an OAuth2 client secret (key `oauth2-client-secret`)."""
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": "default"},
-        "type": "Opaque",
-        "stringData": {"oauth2-client-secret": value},
-    }
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
+    return manifest(
+        "Secret", name, api_version="v1", type="Opaque", stringData={"oauth2-client-secret": value}
+    )
 
 
 def provider_binary() -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from legation.child_process import stop_child
 from tests.e2e.helpers import free_port
 
 T = TypeVar("T")
@@ -171,14 +171,7 @@ class RunningGateway:
         self.client.close()
         if self.proc is None:
             return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_child(self.proc, 20)
 
     def __enter__(self) -> RunningGateway:
         return self.start()

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from legation.child_process import stop_child
 from tests.e2e.gateway import manifest
 from tests.e2e.helpers import free_port
 
@@ -101,8 +102,4 @@ class OidcProvider:
         if self._process is not None:
             assert self._process.stdin is not None
             self._process.stdin.close()  # the provider exits when its stdin closes
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            stop_child(self._process, 5, ask=False)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import grpc
@@ -26,7 +25,7 @@ from envoy.service.auth.v3 import external_auth_pb2_grpc as auth_grpc
 from envoy.type.v3 import http_status_pb2
 from google.rpc import status_pb2
 
-from tests.e2e.servers import GrpcServed, ServedInThread, http_server
+from tests.e2e.servers import GrpcServed, QuietHandler, ServedInThread, http_server
 
 SLOW_SECONDS = 1.5
 
@@ -40,9 +39,7 @@ class HttpAuthServer(ServedInThread):
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -62,18 +59,9 @@ class HttpAuthServer(ServedInThread):
                     self._send(200, b"", {"x-user": "alice", "x-not-allowed": "1"})
 
             def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-type", "text/plain")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(status, body, {**headers, "content-type": "text/plain"})
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _answer
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
 
         http = http_server(Handler, tls=tls)
         self.port = int(http.server_address[1])

@@ -11,10 +11,8 @@ import ssl
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler
-from typing import Any
 
-from tests.e2e.servers import ServedInThread, http_server
+from tests.e2e.servers import QuietHandler, ServedInThread, http_server
 
 
 class EchoUpstream(ServedInThread):
@@ -49,8 +47,7 @@ class EchoUpstream(ServedInThread):
         self._lock = threading.Lock()
         upstream = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(QuietHandler):
             disable_nagle_algorithm = True
 
             def _answer(self) -> None:
@@ -69,17 +66,10 @@ class EchoUpstream(ServedInThread):
                         "headers": headers,
                     }
                 ).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("x-upstream-secret", "hidden")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                sent = {"content-type": "application/json", "x-upstream-secret": "hidden"}
+                self.reply(status, body, sent)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _answer
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
 
         http = http_server(Handler, host, port, tls)
         self.host = host

@@ -7,7 +7,6 @@ import json
 import ssl
 import tempfile
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.certs import TestCA
 from tests.e2e.gateway import manifest
-from tests.e2e.servers import ServedInThread, http_server
+from tests.e2e.servers import QuietHandler, ServedInThread, http_server
 from tests.e2e.tls import with_identity
 
 
@@ -56,20 +55,11 @@ class JwksServer(ServedInThread):
         self.fetches = 0
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
-                body = server.jwks.encode()
                 server.fetches += 1
-                self.send_response(200 if self.path == "/jwks.json" else 404)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+                status = 200 if self.path == "/jwks.json" else 404
+                self.reply(status, server.jwks.encode(), {"content-type": "application/json"})
 
         self._dir = tempfile.TemporaryDirectory(prefix="jwks-")
         context = with_identity(

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Mapping
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 import grpc
 
@@ -42,6 +43,26 @@ class ServedInThread:
         close = getattr(self._serving, "server_close", None)
         if close is not None:
             close()
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """Base of the test servers' request handlers: HTTP/1.1 (keep-alive), no request
+    log on stderr, and `reply` for a whole answer."""
+
+    protocol_version = "HTTP/1.1"
+
+    def reply(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+        """Answer `status` with `headers` (in order), `content-length` and `body`."""
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Say nothing: the tests check what the servers record instead."""
+        return
 
 
 def http_server(

@@ -112,6 +112,10 @@ class RunningGateway:
         data: dict[str, Any] = self.diag("/ambassador/v0/diag/?json=true").json()
         return data
 
+    def error_lines(self) -> list[str]:
+        """The overview's errors, one `resource field message` line each."""
+        return [f"{e['resource']} {e['field']} {e['message']}" for e in self.overview()["errors"]]
+
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until check_ready answers 200 (Envoy ACKed the configuration)."""
         poll(lambda: self.diag("/ambassador/v0/check_ready").status_code == 200, timeout)
@@ -181,6 +185,17 @@ class RunningGateway:
     ) -> None:
         self.stop()
         self._tmp.cleanup()
+
+
+def legation_check(folder: Path) -> tuple[int, str]:
+    """`legation check folder`: its exit status and its output (stdout, then stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "legation.cli.main", "check", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode, done.stdout + done.stderr
 
 
 AMBASSADOR_API = "getambassador.io/v3alpha1"

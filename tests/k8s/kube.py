@@ -165,14 +165,21 @@ def rbac_documents() -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(RBAC_YAML.read_text()) if d]
 
 
+def resource(
+    kind: str,
+    name: str,
+    namespace: str,
+    api_version: str = "getambassador.io/v3alpha1",
+    **fields: Any,
+) -> dict[str, Any]:
+    """An object of `kind` named `namespace/name`, with `fields` (`spec=...`, `data=...`)."""
+    metadata = {"name": name, "namespace": namespace}
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
+
+
 def mapping(name: str, namespace: str, prefix: str, service: str, **spec: Any) -> dict[str, Any]:
     """A getambassador.io/v3alpha1 Mapping object."""
-    return {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Mapping",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"prefix": prefix, "service": service, **spec},
-    }
+    return resource("Mapping", name, namespace, spec={"prefix": prefix, "service": service, **spec})
 
 
 def fetch_json(client: httpx.Client, path: str) -> dict[str, Any]:

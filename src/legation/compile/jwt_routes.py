@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any
 
 from legation.compile.filter_policy import PolicyRule, glob_path, glob_regex, host_regex
-from legation.ir.gateway import RouteConfig, VirtualHost
+from legation.ir.gateway import RouteConfig
 from legation.ir.jwt import JwtAuthn, JwtProvider, JwtRequirement, JwtRule, RouteJwt
 from legation.ir.listeners import FilterChain, Listener
 from legation.ir.routes import PathKind, PathMatch, Route
@@ -175,7 +175,7 @@ class JwtRouteMemo:
         hosts = []
         for vh in config.virtual_hosts:
             routes = tuple(self.decided(r, decide(r, vh.domains)) for r in vh.routes)
-            hosts.append(VirtualHost(vh.name, vh.domains, routes))
+            hosts.append(dataclasses.replace(vh, routes=routes))  # keeps its other fields
         return RouteConfig(config.name, tuple(hosts))
 
 

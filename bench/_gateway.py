@@ -15,6 +15,8 @@ from types import TracebackType
 
 from _common import free_port
 
+from legation.child_process import stop_child
+
 STOP_TIMEOUT_S = 20.0
 
 
@@ -122,13 +124,7 @@ class Gateway:
         proc = self.proc
         if proc is None:
             return None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_child(proc, STOP_TIMEOUT_S)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # an Envoy left behind, if any
         return proc.returncode

@@ -12,11 +12,8 @@ Needs `wrk` and `nginx` (Debian: `apt-get install -y wrk nginx-light`).
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -24,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import Report, base_parser, free_port, say, table, times
 from _gateway import Gateway
-from dataplane_bench import NGINX_CONF, Result, wrk
+from dataplane_bench import Result, nginx_upstream, tools_missing, wrk
 
 from tests.e2e.auth_servers import GrpcAuthServer
 
@@ -64,22 +61,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per setup")
     args = parser.parse_args()
     seconds = 2 if args.quick else args.seconds
-    for tool in ("wrk", "nginx"):
-        if shutil.which(tool) is None:
-            say(f"auth_bench: `{tool}` not found (apt-get install -y wrk nginx-light); skipped")
-            return 0
+    if tools_missing("auth_bench"):
+        return 0
     report = Report("auth")
     say(f"== AuthService: wrk -t1 -c32, {seconds} s per setup, Envoy --concurrency 1 ==")
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="legation-bench-auth-") as tmp:
         work = Path(tmp)
-        upstream, proxy = free_port(), free_port()
-        (work / "nginx.conf").write_text(
-            NGINX_CONF.format(dir=work, upstream=upstream, proxy=proxy)
-        )
-        nginx = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)])
-        try:
-            time.sleep(0.5)
+        upstream = free_port()
+        with nginx_upstream(work, upstream, free_port()):
             http_auth = f"{{auth_service: '127.0.0.1:{upstream}', path_prefix: /check}}"
             results += measure("http", work, upstream, http_auth, seconds)
             with GrpcAuthServer() as grpc_auth:
@@ -88,9 +78,6 @@ def main() -> int:
                     " protocol_version: v3}"
                 )
                 results += measure("grpc", work, upstream, spec, seconds)
-        finally:
-            nginx.terminate()
-            nginx.wait()
     rows = [[r.setup, f"{r.rps:,.0f}", f"{r.p50_ms:.2f} ms", f"{r.p99_ms:.2f} ms"] for r in results]
     say(table(rows, ["setup", "requests/s", "p50", "p99"]))
     for plain, checked in (results[0:2], results[2:4]):

@@ -17,12 +17,14 @@ Needs `wrk` and `nginx` (Debian: `apt-get install -y wrk nginx-light`).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +103,29 @@ http {{
 """
 
 
+def tools_missing(bench: str) -> bool:
+    """True (after saying so) when wrk or nginx is missing: `bench` is then skipped."""
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None:
+            say(f"{bench}: `{tool}` not found (apt-get install -y wrk nginx-light); skipped")
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def nginx_upstream(work: Path, upstream: int, proxy: int) -> Iterator[None]:
+    """nginx (NGINX_CONF, files in `work`) serving the upstream on `upstream` and a proxy
+    to it on `proxy`, from half a second after start until the block ends."""
+    (work / "nginx.conf").write_text(NGINX_CONF.format(dir=work, upstream=upstream, proxy=proxy))
+    nginx = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)])
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        nginx.terminate()
+        nginx.wait()
+
+
 ENVOY_MINIMAL = """
 admin:
   address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}
@@ -169,12 +194,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per setup")
     args = parser.parse_args()
     seconds = 3 if args.quick else args.seconds
-    for tool in ("wrk", "nginx"):
-        if shutil.which(tool) is None:
-            say(
-                f"dataplane_bench: `{tool}` not found (apt-get install -y wrk nginx-light); skipped"
-            )
-            return 0
+    if tools_missing("dataplane_bench"):
+        return 0
     report = Report("dataplane")
     results: dict[str, Result] = {}
     say(f"== data plane: wrk -t1 -c{CONNECTIONS}, {seconds} s per setup, Envoy --concurrency 1 ==")

@@ -15,8 +15,6 @@ Needs `wrk` and `nginx` (Debian: `apt-get install -y wrk nginx-light`).
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import Report, base_parser, free_port, say, table, times, verdict
 from _gateway import Gateway, Prober
-from dataplane_bench import NGINX_CONF, Result, wrk
+from dataplane_bench import Result, nginx_upstream, tools_missing, wrk
 
 from tests.e2e.jwks import SigningKey, jwks_json
 
@@ -80,10 +78,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per route")
     args = parser.parse_args()
     seconds = 3 if args.quick else args.seconds
-    for tool in ("wrk", "nginx"):
-        if shutil.which(tool) is None:
-            say(f"jwt_bench: `{tool}` not found (apt-get install -y wrk nginx-light); skipped")
-            return 0
+    if tools_missing("jwt_bench"):
+        return 0
     report = Report("jwt")
     key = SigningKey("bench")
     token = key.token(iss="bench", aud="bench", sub="user-1", exp=int(time.time()) + 3600)
@@ -91,10 +87,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="legation-bench-jwt-") as tmp:
         work = Path(tmp)
         upstream = free_port()
-        conf = NGINX_CONF.format(dir=work, upstream=upstream, proxy=free_port())
-        (work / "nginx.conf").write_text(conf)
-        nginx = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)])
-        try:
+        with nginx_upstream(work, upstream, free_port()):
             write_config(work / "cfg", upstream, key)
             with Gateway(work / "cfg", work / "legation.log") as gw:
                 gw.wait_ready(60)
@@ -110,9 +103,6 @@ def main() -> int:
                     for label, path in zip(runs, ("/open/x", "/jwt/x"), strict=True):
                         runs[label].append(wrk(label, url + path, seconds, script))
                 results = [max(r, key=lambda x: x.rps) for r in runs.values()]
-        finally:
-            nginx.terminate()
-            nginx.wait()
     _print(results, report)
     report.write(args.summary_json)
     return 0

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import Report, base_parser, free_port, ms, percentile, say, table, times, verdict
 from _gateway import Gateway
-from dataplane_bench import HCM, NGINX_CONF, Result, wrk
+from dataplane_bench import HCM, Result, nginx_upstream, wrk
 from k8s_tls import kubernetes_rotation
 
 from legation.envoy.binary import find_envoy_binary
@@ -305,18 +305,11 @@ def main() -> int:
             _, rotations = run_legation(work, ca, upstream, None, samples)
         else:
             say(f"== TLS: wrk -t1 -c32, {seconds} s per setup, Envoy --concurrency 1 ==")
-            conf = NGINX_CONF.format(dir=work, upstream=upstream, proxy=proxy)
-            (work / "nginx.conf").write_text(conf)
-            nginx = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)])
-            try:
-                time.sleep(0.5)
+            with nginx_upstream(work, upstream, proxy):
                 leaf = ca.issue("bench.example.com")
                 results = run_envoy_minimal(work, leaf, upstream, seconds)
                 mine, rotations = run_legation(work, ca, upstream, seconds, samples)
                 report_throughput(results + mine, report)
-            finally:
-                nginx.terminate()
-                nginx.wait()
         kube = kubernetes_rotation(ca, samples, work, rotation_samples)
         if kube is not None:
             rotations["Kubernetes Secret"] = kube

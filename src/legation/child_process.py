@@ -7,7 +7,9 @@ leaves no orphan holding ports for the next run.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 """prctl(2) option: the signal a process gets when its parent thread exits."""
@@ -36,3 +38,18 @@ def dying_with_us(argv: list[str]) -> list[str]:
     if sys.platform != "linux":
         return argv
     return [sys.executable, "-I", "-S", "-c", _EXEC_WITH_PDEATHSIG, str(os.getpid()), *argv]
+
+
+def stop_child(proc: subprocess.Popen[Any], timeout: float, *, ask: bool = True) -> int:
+    """Stop a child and reap it: SIGTERM (unless `ask` is false: the caller already
+    asked it to stop, e.g. by closing its stdin), then SIGKILL when it has not exited
+    after `timeout` seconds. Returns its exit status."""
+    if proc.poll() is None:
+        if ask:
+            proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode

@@ -18,8 +18,6 @@ import socket
 import ssl
 import threading
 import time
-from concurrent import futures
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
@@ -30,10 +28,12 @@ from envoy.service.auth.v3 import external_auth_pb2_grpc as auth_grpc
 from envoy.type.v3 import http_status_pb2
 from google.rpc import status_pb2
 
+from tests.e2e.servers import GrpcServed, QuietHandler, ServedInThread, http_server
+
 SLOW_SECONDS = 1.5
 
 
-class HttpAuthServer:
+class HttpAuthServer(ServedInThread):
     """An HTTP (or, with `tls`, HTTPS) auth server; `checks` records (method, path,
     headers, body) of each check."""
 
@@ -43,9 +43,7 @@ class HttpAuthServer:
         self._connections: set[socket.socket] = set()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def setup(self) -> None:
                 super().setup()
                 with server._lock:
@@ -75,25 +73,13 @@ class HttpAuthServer:
                     self._send(200, b"", {"x-user": "alice", "x-not-allowed": "1"})
 
             def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-type", "text/plain")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(status, body, {**headers, "content-type": "text/plain"})
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _answer
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        if tls is not None:  # a failed handshake only drops that connection
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        http = http_server(Handler, tls=tls)
+        self.port = int(http.server_address[1])
+        self._serve_in_thread(http)
 
     @property
     def count(self) -> int:
@@ -101,15 +87,10 @@ class HttpAuthServer:
         with self._lock:
             return len(self.checks)
 
-    def __enter__(self) -> HttpAuthServer:
-        self._thread.start()
-        return self
-
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__exit__(t, e, tb)
         # like a process that exits: kept-alive connections (Envoy pools them) end too
         with self._lock:
             for conn in self._connections:
@@ -121,15 +102,14 @@ def _header(name: str, value: str) -> Any:
     return base_pb2.HeaderValueOption(header=base_pb2.HeaderValue(key=name, value=value))
 
 
-class GrpcAuthServer(auth_grpc.AuthorizationServicer):
+class GrpcAuthServer(GrpcServed, auth_grpc.AuthorizationServicer):
     """A gRPC `envoy.service.auth.v3.Authorization` server; `checks` records each
     CheckRequest's (headers, context_extensions)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.checks: list[tuple[dict[str, str], dict[str, str]]] = []
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        auth_grpc.add_AuthorizationServicer_to_server(self, self._server)
-        self.port = self._server.add_insecure_port("127.0.0.1:0")
+        auth_grpc.add_AuthorizationServicer_to_server(self, self._grpc)
 
     def Check(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Allow, deny or stall, by the `x-auth` header."""
@@ -151,12 +131,3 @@ class GrpcAuthServer(auth_grpc.AuthorizationServicer):
             status=status_pb2.Status(code=0),
             ok_response=auth_pb2.OkHttpResponse(headers=[_header("x-user", "grpc-bob")]),
         )
-
-    def __enter__(self) -> GrpcAuthServer:
-        self._server.start()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.stop(grace=None)

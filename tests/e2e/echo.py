@@ -12,12 +12,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+
+from tests.e2e.servers import QuietHandler, ServedInThread, http_server
 
 
-class EchoUpstream:
+class EchoUpstream(ServedInThread):
     """An HTTP/1.1 upstream whose answer depends on the path.
 
     - `.../status/<code>...`: answers `<code>`
@@ -52,8 +51,7 @@ class EchoUpstream:
         self._lock = threading.Lock()
         upstream = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(QuietHandler):
             disable_nagle_algorithm = True
 
             def _answer(self) -> None:
@@ -74,25 +72,15 @@ class EchoUpstream:
                         "headers": headers,
                     }
                 ).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("x-upstream-secret", "hidden")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                sent = {"content-type": "application/json", "x-upstream-secret": "hidden"}
+                self.reply(status, body, sent)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _answer
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        if tls is not None:  # HTTPS: a failed handshake only drops that connection
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        http = http_server(Handler, host, port, tls)
         self.host = host
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.port = int(http.server_address[1])
+        self._serve_in_thread(http)
 
     def _status(self, path: str) -> int:
         parts = path.split("?")[0].strip("/").split("/")
@@ -121,13 +109,3 @@ class EchoUpstream:
     def service(self) -> str:
         """The Mapping `service` value pointing at this upstream."""
         return f"{self.host}:{self.port}"
-
-    def __enter__(self) -> EchoUpstream:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()

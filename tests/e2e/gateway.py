@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from legation.child_process import stop_child
 from tests.e2e.helpers import free_port
 
 T = TypeVar("T")
@@ -112,6 +112,10 @@ class RunningGateway:
         data: dict[str, Any] = self.diag("/ambassador/v0/diag/?json=true").json()
         return data
 
+    def error_lines(self) -> list[str]:
+        """The overview's errors, one `resource field message` line each."""
+        return [f"{e['resource']} {e['field']} {e['message']}" for e in self.overview()["errors"]]
+
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until check_ready answers 200 (Envoy ACKed the configuration)."""
         poll(lambda: self.diag("/ambassador/v0/check_ready").status_code == 200, timeout)
@@ -171,14 +175,7 @@ class RunningGateway:
         self.client.close()
         if self.proc is None:
             return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_child(self.proc, 20)
 
     def __enter__(self) -> RunningGateway:
         return self.start()
@@ -190,14 +187,41 @@ class RunningGateway:
         self._tmp.cleanup()
 
 
-def mapping(name: str, service: str, prefix: str, **spec: Any) -> str:
-    """A getambassador.io/v3alpha1 Mapping as YAML text."""
+def legation_check(folder: Path) -> tuple[int, str]:
+    """`legation check folder`: its exit status and its output (stdout, then stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "legation.cli.main", "check", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+AMBASSADOR_API = "getambassador.io/v3alpha1"
+
+
+def manifest(
+    kind: str,
+    name: str,
+    *,
+    api_version: str = AMBASSADOR_API,
+    sort_keys: bool = False,
+    **fields: Any,
+) -> str:
+    """One resource in namespace `default` as a YAML document, `---` first: `apiVersion`,
+    `kind`, `metadata`, then `fields` in order (`spec=...`, or `type=...`, `data=...`)."""
     import yaml
 
     doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Mapping",
+        "apiVersion": api_version,
+        "kind": kind,
         "metadata": {"name": name, "namespace": "default"},
-        "spec": {"prefix": prefix, "service": service, **spec},
+        **fields,
     }
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
+    return "---\n" + yaml.safe_dump(doc, sort_keys=sort_keys)
+
+
+def mapping(name: str, service: str, prefix: str, **spec: Any) -> str:
+    """A getambassador.io/v3alpha1 Mapping as YAML text."""
+    return manifest("Mapping", name, spec={"prefix": prefix, "service": service, **spec})

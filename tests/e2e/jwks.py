@@ -6,18 +6,18 @@ from __future__ import annotations
 import json
 import ssl
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import jwt
-import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.certs import TestCA
+from tests.e2e.gateway import manifest
+from tests.e2e.servers import QuietHandler, ServedInThread, http_server
+from tests.e2e.tls import with_identity
 
 
 class SigningKey:
@@ -46,7 +46,7 @@ def jwks_json(*keys: SigningKey) -> str:
     return json.dumps({"keys": [k.jwk() for k in keys]})
 
 
-class JwksServer:
+class JwksServer(ServedInThread):
     """HTTPS on a free loopback port, certificate for `localhost` signed by `ca`;
     `GET /jwks.json` answers the current `jwks` text. `fetches` counts its answers."""
 
@@ -55,68 +55,37 @@ class JwksServer:
         self.fetches = 0
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
-                body = server.jwks.encode()
                 server.fetches += 1
-                self.send_response(200 if self.path == "/jwks.json" else 404)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                status = 200 if self.path == "/jwks.json" else 404
+                self.reply(status, server.jwks.encode(), {"content-type": "application/json"})
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        leaf = ca.issue("localhost")
         self._dir = tempfile.TemporaryDirectory(prefix="jwks-")
-        cert, key = Path(self._dir.name) / "cert.pem", Path(self._dir.name) / "key.pem"
-        cert.write_bytes(leaf.cert_pem)
-        key.write_bytes(leaf.key_pem)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        context = with_identity(
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), ca.issue("localhost"), Path(self._dir.name)
+        )
+        http = http_server(Handler, tls=context)
+        self.port = int(http.server_address[1])
+        self._serve_in_thread(http)
 
     @property
     def uri(self) -> str:
         """The `jwksURI` of this server."""
         return f"https://localhost:{self.port}/jwks.json"
 
-    def __enter__(self) -> JwksServer:
-        self._thread.start()
-        return self
-
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__exit__(t, e, tb)
         self._dir.cleanup()
 
 
 def jwt_filter(name: str, **jwt_spec: Any) -> str:
     """A v3alpha1 Filter of type JWT as YAML."""
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Filter",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"JWT": jwt_spec},
-    }
-    return "---\n" + yaml.safe_dump(doc)
+    return manifest("Filter", name, sort_keys=True, spec={"JWT": jwt_spec})
 
 
 def filter_policy(name: str, rules: list[dict[str, Any]]) -> str:
     """A v3alpha1 FilterPolicy as YAML."""
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "FilterPolicy",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"rules": rules},
-    }
-    return "---\n" + yaml.safe_dump(doc)
+    return manifest("FilterPolicy", name, sort_keys=True, spec={"rules": rules})

@@ -17,8 +17,9 @@ from types import TracebackType
 from typing import Any
 
 import pytest
-import yaml
 
+from legation.child_process import stop_child
+from tests.e2e.gateway import manifest
 from tests.e2e.helpers import free_port
 
 BUILD_SCRIPT = Path(__file__).parents[2] / "hack" / "oidc-provider.sh"
@@ -28,25 +29,14 @@ CLIENT_SECRET = "legation-test-secret"
 
 def oauth2_filter(name: str, **oauth2_spec: Any) -> str:
     """A v3alpha1 Filter of type OAuth2 as YAML."""
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Filter",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"OAuth2": oauth2_spec},
-    }
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
+    return manifest("Filter", name, spec={"OAuth2": oauth2_spec})
 
 
 def client_secret(name: str, value: str) -> str:
     """An Opaque Secret holding an OAuth2 client secret (key `oauth2-client-secret`)."""
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": "default"},
-        "type": "Opaque",
-        "stringData": {"oauth2-client-secret": value},
-    }
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
+    return manifest(
+        "Secret", name, api_version="v1", type="Opaque", stringData={"oauth2-client-secret": value}
+    )
 
 
 def provider_binary() -> Path:
@@ -112,8 +102,4 @@ class OidcProvider:
         if self._process is not None:
             assert self._process.stdin is not None
             self._process.stdin.close()  # the provider exits when its stdin closes
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            stop_child(self._process, 5, ask=False)

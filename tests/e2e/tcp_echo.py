@@ -13,18 +13,12 @@ import threading
 from types import TracebackType
 from typing import Any
 
-import yaml
+from tests.e2e.gateway import manifest
 
 
 def tcp_mapping(name: str, port: int, service: str, **spec: Any) -> str:
     """A getambassador.io/v3alpha1 TCPMapping as YAML text."""
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "TCPMapping",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"port": port, "service": service, **spec},
-    }
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
+    return manifest("TCPMapping", name, spec={"port": port, "service": service, **spec})
 
 
 def exchange(port: int, payload: bytes, expect: int | None = None) -> bytes:

@@ -10,23 +10,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.e2e.auth_servers import HttpAuthServer
 from tests.e2e.echo import EchoUpstream
-from tests.e2e.gateway import RunningGateway, mapping, poll
+from tests.e2e.gateway import RunningGateway, manifest, mapping, poll
 from tests.e2e.helpers import free_port
 
 
 def auth_service(service: str, **spec: Any) -> str:
     """An AuthService as YAML text."""
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "AuthService",
-        "metadata": {"name": "auth", "namespace": "default"},
-        "spec": {"auth_service": service, **spec},
-    }
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False)
+    return manifest("AuthService", "auth", spec={"auth_service": service, **spec})
 
 
 def _http_auth(port: int, **extra: Any) -> str:

@@ -3,8 +3,6 @@ the JWK set served by a real HTTPS server on loopback, answers from a real upstr
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ import pytest
 
 from tests.certs import TestCA
 from tests.e2e.echo import EchoUpstream
-from tests.e2e.gateway import RunningGateway, mapping, poll
+from tests.e2e.gateway import RunningGateway, legation_check, mapping, poll
 from tests.e2e.jwks import JwksServer, SigningKey, filter_policy, jwks_json, jwt_filter
 from tests.e2e.tls import ca_secret
 
@@ -199,8 +197,7 @@ def test_broken_filters_fail_closed_and_are_reported(setup: Setup) -> None:
     assert modes["Mapping/broken.default"] == "refused"
     assert modes["Mapping/public.default"] == "none"
     assert modes["Mapping/api.default"] == "per-request"  # /api/health is inside it
-    errors = setup.gw.overview()["errors"]
-    text = [f"{e['resource']} {e['field']} {e['message']}" for e in errors]
+    text = setup.gw.error_lines()
     assert any("Filter/bad-uri.default spec.JWT.jwksURI" in t for t in text), text
     assert any("Filter/bad-jwks.default spec.JWT.jwks invalid JWK set" in t for t in text), text
     assert any(
@@ -214,14 +211,8 @@ def test_check_reports_broken_filters(tmp_path: Path) -> None:
     with EchoUpstream("echo") as up, JwksServer(jwks_ca, jwks_json(key)) as jwks:
         for name, text in _files(up, jwks, jwks_json(key)).items():
             (tmp_path / name).write_text(text)
-    result = subprocess.run(
-        [sys.executable, "-m", "legation.cli.main", "check", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 1
-    out = result.stdout + result.stderr
+    code, out = legation_check(tmp_path)
+    assert code == 1, out
     assert "filters.yaml" in out and "Filter/bad-uri.default" in out
     assert "expected an http:// or https:// URL" in out
     assert "no-such-filter" in out

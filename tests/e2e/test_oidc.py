@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -16,7 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.echo import EchoUpstream
-from tests.e2e.gateway import RunningGateway, mapping
+from tests.e2e.gateway import RunningGateway, legation_check, mapping
 from tests.e2e.jwks import filter_policy
 from tests.e2e.oidc_provider import (
     CLIENT_ID,
@@ -143,8 +141,7 @@ def test_broken_filters_fail_closed_and_are_reported(
         assert r.status_code == 503, (path, r.status_code, r.text)
     assert len(up.requests) == seen  # refused by Envoy, never passed upstream
     assert gw.get("/open/").status_code == 200  # other routes keep working
-    errors = gw.overview()["errors"]
-    text = [f"{e['resource']} {e['field']} {e['message']}" for e in errors]
+    text = gw.error_lines()
     assert any(
         "Filter/nosecret.default spec.OAuth2.secretName Secret default/missing-secret does not exist"
         in t
@@ -183,12 +180,8 @@ def test_check_reports_broken_filters(tmp_path: Path) -> None:
     with EchoUpstream("app") as up, OidcProvider() as idp:
         for name, text in oidc_files(up, idp, "http://127.0.0.1:8080").items():
             (tmp_path / name).write_text(text)
-    result = subprocess.run(
-        [sys.executable, "-m", "legation.cli.main", "check", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    out = result.stdout + result.stderr
-    assert result.returncode == 1, out
+    code, out = legation_check(tmp_path)
+    assert code == 1, out
     assert "filters.yaml" in out and "Filter/nosecret.default" in out
     assert "Secret default/missing-secret does not exist" in out
     assert "expected the issuer as an http:// or https:// URL, got 'ftp://idp'" in out

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +20,12 @@ from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway
 from tests.e2e.oidc_provider import OidcProvider
 from tests.e2e.test_diag_browser import browser  # noqa: F401  (the Chromium fixture)
-from tests.e2e.test_oidc import oidc_files
+from tests.e2e.test_oidc import setup  # noqa: F401  (the gateway with the OIDC Filters)
 
 pytestmark = pytest.mark.e2e
 
 SESSION_COOKIE = "BearerToken.login.default"
 """The login's access-token cookie (Envoy's name with the Filter's appended)."""
-
-
-@pytest.fixture(scope="module")
-def setup() -> Iterator[tuple[RunningGateway, OidcProvider, EchoUpstream]]:
-    with EchoUpstream("app") as up, OidcProvider() as idp:
-        gw = RunningGateway()
-        for name, text in oidc_files(up, idp, f"http://127.0.0.1:{gw.http_port}").items():
-            gw.write(name, text)
-        with gw:
-            gw.wait_status("/open/", 200)
-            yield gw, idp, up
 
 
 def _claims(token: str) -> dict[str, Any]:
@@ -53,7 +41,7 @@ def _session(context: Any) -> list[str]:
 
 
 def test_login_forwards_the_token_and_logout_ends_the_session(
-    setup: tuple[RunningGateway, OidcProvider, EchoUpstream],
+    setup: tuple[RunningGateway, OidcProvider, EchoUpstream],  # noqa: F811
     browser: Any,  # noqa: F811
     tmp_path: Path,
 ) -> None:

@@ -30,6 +30,7 @@ from legation.ratelimit.services import BundledLimiter
 from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
 from tests.e2e.helpers import free_port
+from tests.e2e.jwks import SigningKey, filter_policy, jwks_json, jwt_filter
 from tests.e2e.limiter import require_limiter_programs
 from tests.e2e.load import Load
 from tests.e2e.upstreams import GRPC_SERVICE, GrpcEcho
@@ -426,6 +427,29 @@ def test_local_limit_per_host(echo: EchoUpstream) -> None:
         answers = [gw.get(p, headers=limited).status_code for p in ("/a/", "/b/", "/a/", "/b/")]
         assert answers == [200, 200, 200, 429]  # one bucket for both routes
         assert _statuses(gw.get, "/a/", 5, headers={"host": "open.example"}) == [200] * 5
+
+
+def test_local_limit_per_host_with_a_filter_policy(echo: EchoUpstream) -> None:
+    """A FilterPolicy (JWT on /a/, nothing on /b/) leaves the Host's bucket in place."""
+    key = SigningKey("k")
+    route = {"requestPolicy": {"insecure": {"action": "Route"}}}
+    files = {
+        "hosts.yaml": _doc("Host", "limited", {"hostname": "limited.example", **route,
+                                               "local_rate_limit": {"requests": 3, "unit": "minute"}}),
+        "mappings.yaml": mapping("a", echo.service, "/a/", hostname="*")
+        + mapping("b", echo.service, "/b/", hostname="*"),
+        "jwt.yaml": jwt_filter("jwt", jwks=jwks_json(key))
+        + filter_policy("policy", [{"host": "*", "path": "/a/*", "filters": [{"name": "jwt"}]}]),
+    }  # fmt: skip
+    with RunningGateway(files) as gw:
+        limited = {"host": "limited.example"}
+        assert gw.get("/a/", headers=limited).status_code == 401  # the policy is in force
+        signed = {**limited, "authorization": f"Bearer {key.token()}"}
+        answers = [gw.get(path, headers=headers).status_code
+                   for path, headers in [("/b/", limited), ("/a/", signed), ("/b/", limited),
+                                         ("/b/", limited)]]  # fmt: skip
+        # the 401 came from the JWT filter, ahead of the local limit: it took no token
+        assert answers == [200, 200, 200, 429]
 
 
 def test_bundled_limiter_is_restarted(bundled: RunningGateway) -> None:

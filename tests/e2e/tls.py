@@ -11,24 +11,24 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tests.certs import Leaf, TestCA
+from tests.e2e.gateway import manifest
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _secret(name: str, kind: str, data: dict[str, str]) -> str:
+    """A Secret manifest of type `kind` with base64 `data`."""
+    return manifest("Secret", name, api_version="v1", sort_keys=True, type=kind, data=data)
 
 
 def tls_secret(name: str, leaf: Leaf) -> str:
     """A kubernetes.io/tls Secret manifest (base64 `data`)."""
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": "default"},
-        "type": "kubernetes.io/tls",
-        "data": {
-            "tls.crt": base64.b64encode(leaf.cert_pem).decode(),
-            "tls.key": base64.b64encode(leaf.key_pem).decode(),
-        },
-    }
-    return yaml.safe_dump(doc)
+    data = {"tls.crt": _b64(leaf.cert_pem), "tls.key": _b64(leaf.key_pem)}
+    secret = _secret(name, "kubernetes.io/tls", data)
+    return secret.removeprefix("---\n")  # callers put their own `---` between documents
 
 
 def host(name: str, hostname: str, secret: str | None, action: str | None = None) -> str:
@@ -38,13 +38,7 @@ def host(name: str, hostname: str, secret: str | None, action: str | None = None
         spec["tlsSecret"] = {"name": secret}
     if action is not None:
         spec["requestPolicy"] = {"insecure": {"action": action}}
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Host",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": spec,
-    }
-    return "---\n" + yaml.safe_dump(doc)
+    return manifest("Host", name, sort_keys=True, spec=spec)
 
 
 class TlsClient:
@@ -117,37 +111,17 @@ def listener_stats(admin_stats: str) -> dict[str, int]:
 
 def crl_secret(name: str, crl_pem: bytes) -> str:
     """An Opaque Secret manifest holding a certificate revocation list (`crl.pem`)."""
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": "default"},
-        "type": "Opaque",
-        "data": {"crl.pem": base64.b64encode(crl_pem).decode()},
-    }
-    return "---\n" + yaml.safe_dump(doc)
+    return _secret(name, "Opaque", {"crl.pem": _b64(crl_pem)})
 
 
 def ca_secret(name: str, ca_pem: bytes) -> str:
     """An Opaque Secret manifest holding only CA certificates (`ca.crt`)."""
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": "default"},
-        "type": "Opaque",
-        "data": {"ca.crt": base64.b64encode(ca_pem).decode()},
-    }
-    return "---\n" + yaml.safe_dump(doc)
+    return _secret(name, "Opaque", {"ca.crt": _b64(ca_pem)})
 
 
 def tls_context(name: str, **spec: Any) -> str:
     """A v3alpha1 TLSContext manifest."""
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "TLSContext",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": spec,
-    }
-    return "---\n" + yaml.safe_dump(doc)
+    return manifest("TLSContext", name, sort_keys=True, spec=spec)
 
 
 def with_identity(context: ssl.SSLContext, leaf: Leaf, directory: Path) -> ssl.SSLContext:
@@ -162,10 +136,5 @@ def with_identity(context: ssl.SSLContext, leaf: Leaf, directory: Path) -> ssl.S
 def listener(name: str, port: int, protocol: str, model: str, **spec: Any) -> str:
     """A v3alpha1 Listener manifest; hostBinding defaults to namespace from ALL."""
     spec.setdefault("hostBinding", {"namespace": {"from": "ALL"}})
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Listener",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"port": port, "protocol": protocol, "securityModel": model, **spec},
-    }
-    return "---\n" + yaml.safe_dump(doc)
+    spec = {"port": port, "protocol": protocol, "securityModel": model, **spec}
+    return manifest("Listener", name, sort_keys=True, spec=spec)

@@ -6,15 +6,15 @@ Each runs in threads of the test process on loopback and records what it receive
 from __future__ import annotations
 
 import threading
-from concurrent import futures
-from types import TracebackType
 from typing import Any
 
 import grpc
 from websockets.sync.server import Server, ServerConnection, serve
 
+from tests.e2e.servers import GrpcServed, ServedInThread
 
-class WebSocketEcho:
+
+class WebSocketEcho(ServedInThread):
     """A WebSocket server: first says `path <request path>`, then echoes every message."""
 
     def __init__(self) -> None:
@@ -23,25 +23,16 @@ class WebSocketEcho:
             for message in ws:
                 ws.send(message)
 
-        self._server: Server = serve(handler, "127.0.0.1", 0)
-        self.port = int(self._server.socket.getsockname()[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> WebSocketEcho:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
+        server: Server = serve(handler, "127.0.0.1", 0)
+        self.port = int(server.socket.getsockname()[1])
+        self._serve_in_thread(server)
 
 
 GRPC_SERVICE = "echo.Echo"
 """The tiny gRPC service: `Unary` echoes its request, `Stream` sends it back N times."""
 
 
-class GrpcEcho:
+class GrpcEcho(GrpcServed):
     """A gRPC server (HTTP/2 only) with raw-bytes methods, no generated code.
 
     `/echo.Echo/Unary`: answers `echo:` + request. `/echo.Echo/Stream`: the request is
@@ -49,6 +40,7 @@ class GrpcEcho:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.peers: list[str] = []
 
         def unary(request: bytes, context: grpc.ServicerContext) -> bytes:
@@ -67,21 +59,10 @@ class GrpcEcho:
                 "Stream": grpc.unary_stream_rpc_method_handler(stream),
             },
         )
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        self._server.add_generic_rpc_handlers((handler,))
-        self.port = self._server.add_insecure_port("127.0.0.1:0")
-
-    def __enter__(self) -> GrpcEcho:
-        self._server.start()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.stop(grace=None)
+        self._grpc.add_generic_rpc_handlers((handler,))
 
 
-class AccessLogReceiver:
+class AccessLogReceiver(GrpcServed):
     """A real gRPC access-log service (`envoy.service.accesslog.v3`, stubs from
     xds-protos) on loopback: records every entry Envoy streams to it.
 
@@ -91,6 +72,7 @@ class AccessLogReceiver:
     def __init__(self) -> None:
         from envoy.service.accesslog.v3 import als_pb2_grpc
 
+        super().__init__()
         self.http_entries: list[tuple[str, Any]] = []
         self.tcp_entries: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
@@ -111,9 +93,7 @@ class AccessLogReceiver:
                             receiver.tcp_entries.append((log_name, e))
                 return als_pb2.StreamAccessLogsResponse()
 
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        als_pb2_grpc.add_AccessLogServiceServicer_to_server(Service(), self._server)
-        self.port = self._server.add_insecure_port("127.0.0.1:0")
+        als_pb2_grpc.add_AccessLogServiceServicer_to_server(Service(), self._grpc)
 
     def http_logs(self) -> list[tuple[str, Any]]:
         """(log_name, HTTPAccessLogEntry) received so far."""
@@ -124,12 +104,3 @@ class AccessLogReceiver:
         """(log_name, TCPAccessLogEntry) received so far."""
         with self._lock:
             return list(self.tcp_entries)
-
-    def __enter__(self) -> AccessLogReceiver:
-        self._server.start()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.stop(grace=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from tests.k8s.apiserver import KubeApiServer
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
 RBAC_YAML = REPO / "deploy" / "rbac.yaml"
+CONTROLLER_NAMESPACE = "legation"
+"""Where deploy/rbac.yaml puts the controller's ServiceAccount `legation`."""
 
 _PLURALS = {
     "Namespace": "namespaces",
@@ -131,8 +134,30 @@ class Kube:
         assert r.status_code == 201, r.text
         return str(r.json()["status"]["token"])
 
+    def account_kubeconfig(
+        self, path: Path, name: str = "legation", namespace: str = CONTROLLER_NAMESPACE
+    ) -> Path:
+        """Write at `path` a kubeconfig with a token of ServiceAccount `namespace/name`."""
+        token = self.service_account_token(namespace, name)
+        return self.server.write_kubeconfig(path, token=token)
+
     def close(self) -> None:
         self.http.close()
+
+
+def controller_admin(
+    server: KubeApiServer, crds: Path = FIXTURES / "crds.yaml", extra: Sequence[dict[str, Any]] = ()
+) -> Kube:
+    """An admin client, with the CRDs in `crds` installed and the controller's namespace,
+    deploy/rbac.yaml and the `extra` documents applied (close it when done)."""
+    client = Kube(server)
+    client.install_crds(crds)
+    client.apply(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": CONTROLLER_NAMESPACE}}
+    )
+    for doc in [*rbac_documents(), *extra]:
+        client.apply(doc)
+    return client
 
 
 def rbac_documents() -> list[dict[str, Any]]:
@@ -140,14 +165,21 @@ def rbac_documents() -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(RBAC_YAML.read_text()) if d]
 
 
+def resource(
+    kind: str,
+    name: str,
+    namespace: str,
+    api_version: str = "getambassador.io/v3alpha1",
+    **fields: Any,
+) -> dict[str, Any]:
+    """An object of `kind` named `namespace/name`, with `fields` (`spec=...`, `data=...`)."""
+    metadata = {"name": name, "namespace": namespace}
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
+
+
 def mapping(name: str, namespace: str, prefix: str, service: str, **spec: Any) -> dict[str, Any]:
     """A getambassador.io/v3alpha1 Mapping object."""
-    return {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": "Mapping",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"prefix": prefix, "service": service, **spec},
-    }
+    return resource("Mapping", name, namespace, spec={"prefix": prefix, "service": service, **spec})
 
 
 def fetch_json(client: httpx.Client, path: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from tests.e2e.gateway import poll
 from tests.e2e.jwks import SigningKey, jwks_json
 from tests.k8s.apiserver import KubeApiServer
 from tests.k8s.gateway import KubeGateway
-from tests.k8s.kube import Kube, mapping
+from tests.k8s.kube import Kube, mapping, resource
 from tests.k8s.manifests import Discovery, apply
 from tests.k8s.test_deploy import make_apiserver_module, server  # noqa: F401  (fixtures)
 from tests.k8s.test_kubernetes_source import gateway, kube, upstream  # noqa: F401  (fixtures)
@@ -20,13 +20,11 @@ from tests.k8s.test_kubernetes_source import gateway, kube, upstream  # noqa: F4
 def _ambassador(
     kind: str, name: str, namespace: str, spec: dict[str, Any], version: str = "v3alpha1"
 ) -> dict[str, Any]:
-    return {"apiVersion": f"getambassador.io/{version}", "kind": kind,
-            "metadata": {"name": name, "namespace": namespace}, "spec": spec}  # fmt: skip
+    return resource(kind, name, namespace, f"getambassador.io/{version}", spec=spec)
 
 
 def _jwks_secret(namespace: str, jwks: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": "jwks", "namespace": namespace}, "stringData": {"jwks": jwks}}  # fmt: skip
+    return resource("Secret", "jwks", namespace, "v1", type="Opaque", stringData={"jwks": jwks})
 
 
 def test_jwt_filter_with_jwks_secret_in_kubernetes(

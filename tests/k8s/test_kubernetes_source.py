@@ -18,21 +18,13 @@ from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import poll
 from tests.k8s.apiserver import KubeApiServer
 from tests.k8s.gateway import KubeGateway
-from tests.k8s.kube import Kube, mapping, rbac_documents
-
-CONTROLLER_NAMESPACE = "legation"
+from tests.k8s.kube import CONTROLLER_NAMESPACE, Kube, controller_admin, mapping, rbac_documents
 
 
 @pytest.fixture(scope="module")
 def kube(apiserver: KubeApiServer) -> Iterator[Kube]:
     """An admin client, with the Ambassador CRDs and deploy/rbac.yaml applied."""
-    client = Kube(apiserver)
-    client.install_crds()
-    client.apply(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": CONTROLLER_NAMESPACE}}
-    )
-    for doc in rbac_documents():
-        client.apply(doc)
+    client = controller_admin(apiserver)
     yield client
     client.close()
 
@@ -44,14 +36,9 @@ def upstream() -> Iterator[EchoUpstream]:
 
 
 @pytest.fixture(scope="module")
-def gateway(
-    apiserver: KubeApiServer, kube: Kube, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[KubeGateway]:
+def gateway(kube: Kube, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeGateway]:
     """legation, cluster-wide, as the `legation` ServiceAccount."""
-    token = kube.service_account_token(CONTROLLER_NAMESPACE, "legation")
-    kubeconfig = apiserver.write_kubeconfig(
-        tmp_path_factory.mktemp("sa") / "kubeconfig", token=token
-    )
+    kubeconfig = kube.account_kubeconfig(tmp_path_factory.mktemp("sa") / "kubeconfig")
     with KubeGateway(kubeconfig) as gw:
         yield gw
 
@@ -198,7 +185,7 @@ def test_ingress_status_is_written(gateway: KubeGateway, kube: Kube, namespace: 
     assert kube.get(f"{path}/ours")["metadata"]["resourceVersion"] == rv
 
 
-def test_missing_verb_fails_loudly(apiserver: KubeApiServer, kube: Kube, tmp_path: Path) -> None:
+def test_missing_verb_fails_loudly(kube: Kube, tmp_path: Path) -> None:
     """deploy/rbac.yaml without `watch` on mappings: legation exits non-zero, naming it."""
     role = next(d for d in rbac_documents() if d["kind"] == "ClusterRole")
     for rule in role["rules"]:
@@ -228,8 +215,7 @@ def test_missing_verb_fails_loudly(apiserver: KubeApiServer, kube: Kube, tmp_pat
             ],
         }
     )
-    token = kube.service_account_token(CONTROLLER_NAMESPACE, "no-watch")
-    kubeconfig = apiserver.write_kubeconfig(tmp_path / "kubeconfig", token=token)
+    kubeconfig = kube.account_kubeconfig(tmp_path / "kubeconfig", "no-watch")
     result = KubeGateway(kubeconfig).run_to_exit(timeout=60)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output

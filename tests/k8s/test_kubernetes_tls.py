@@ -16,22 +16,20 @@ from tests.e2e.gateway import poll
 from tests.e2e.test_tls import listener_stats
 from tests.e2e.tls import TlsClient, der_of
 from tests.k8s.gateway import KubeGateway
-from tests.k8s.kube import Kube, mapping
+from tests.k8s.kube import Kube, mapping, resource
 from tests.k8s.test_kubernetes_source import gateway, kube, upstream  # noqa: F401  (fixtures)
 
 
 def tls_secret(name: str, namespace: str, leaf: Leaf) -> dict[str, Any]:
     data = {"tls.crt": base64.b64encode(leaf.cert_pem).decode(),
             "tls.key": base64.b64encode(leaf.key_pem).decode()}  # fmt: skip
-    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-            "metadata": {"name": name, "namespace": namespace}, "data": data}  # fmt: skip
+    return resource("Secret", name, namespace, "v1", type="kubernetes.io/tls", data=data)
 
 
 def tls_host(name: str, namespace: str, hostname: str, secret: str) -> dict[str, Any]:
-    return {"apiVersion": "getambassador.io/v3alpha1", "kind": "Host",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"hostname": hostname, "tlsSecret": {"name": secret},
-                     "requestPolicy": {"insecure": {"action": "Route"}}}}  # fmt: skip
+    spec = {"hostname": hostname, "tlsSecret": {"name": secret},
+            "requestPolicy": {"insecure": {"action": "Route"}}}  # fmt: skip
+    return resource("Host", name, namespace, spec=spec)
 
 
 def test_host_tls_secret_is_served_and_rotated_without_listener_change(

@@ -19,9 +19,8 @@ import pytest
 from tests.e2e.gateway import poll
 from tests.k8s.apiserver import KubeApiServer
 from tests.k8s.gateway import KubeGateway
-from tests.k8s.kube import REPO, Kube, mapping, rbac_documents
+from tests.k8s.kube import CONTROLLER_NAMESPACE, REPO, Kube, controller_admin, mapping
 
-CONTROLLER_NAMESPACE = "legation"
 TAKEOVER_LIMIT_S = 15.0
 
 
@@ -38,23 +37,14 @@ def apiserver() -> Iterator[KubeApiServer]:
 @pytest.fixture(scope="module")
 def kube(apiserver: KubeApiServer) -> Iterator[Kube]:
     """An admin client, with the shipped CRDs and deploy/rbac.yaml applied."""
-    client = Kube(apiserver)
-    client.install_crds(REPO / "deploy" / "crds.yaml")
-    client.apply(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": CONTROLLER_NAMESPACE}}
-    )
-    for doc in rbac_documents():
-        client.apply(doc)
+    client = controller_admin(apiserver, REPO / "deploy" / "crds.yaml")
     yield client
     client.close()
 
 
-def replica(
-    apiserver: KubeApiServer, kube: Kube, tmp: Any, name: str, lease: str, namespace: str
-) -> KubeGateway:
+def replica(kube: Kube, tmp: Any, name: str, lease: str, namespace: str) -> KubeGateway:
     """A legation replica named `name` (as POD_NAME would say), as the ServiceAccount."""
-    token = kube.service_account_token(CONTROLLER_NAMESPACE, "legation")
-    kubeconfig = apiserver.write_kubeconfig(tmp / f"{name}.kubeconfig", token=token)
+    kubeconfig = kube.account_kubeconfig(tmp / f"{name}.kubeconfig")
     args = ["--namespace", namespace, "--lease-name", lease]
     return KubeGateway(kubeconfig, args, env={"POD_NAME": name, "POD_NAMESPACE": "legation"})
 
@@ -102,16 +92,14 @@ def condition_is(kube: Kube, namespace: str, name: str, status: str) -> dict[str
     return cond if cond is not None and cond["status"] == status else None
 
 
-def test_one_leader_writes_and_a_follower_takes_over(
-    apiserver: KubeApiServer, kube: Kube, tmp_path: Any
-) -> None:
+def test_one_leader_writes_and_a_follower_takes_over(kube: Kube, tmp_path: Any) -> None:
     namespace = kube.namespace("leader")
     lease = f"leader-{uuid.uuid4().hex[:6]}"
-    first = replica(apiserver, kube, tmp_path, "replica-a", lease, namespace).start()
+    first = replica(kube, tmp_path, "replica-a", lease, namespace).start()
     second: KubeGateway | None = None
     try:
         poll(lambda: lease_holder(kube, lease) == "replica-a", timeout=15)
-        second = replica(apiserver, kube, tmp_path, "replica-b", lease, namespace).start()
+        second = replica(kube, tmp_path, "replica-b", lease, namespace).start()
         assert first.overview()["write_back"] == "leader"
         assert second.overview()["write_back"] == "follower"
 
@@ -162,13 +150,11 @@ def test_one_leader_writes_and_a_follower_takes_over(
             second.stop()
 
 
-def test_a_replica_that_stops_releases_the_lease(
-    apiserver: KubeApiServer, kube: Kube, tmp_path: Any
-) -> None:
+def test_a_replica_that_stops_releases_the_lease(kube: Kube, tmp_path: Any) -> None:
     """SIGTERM (a rolling update): the Lease is given up, so the next leader needs no wait."""
     namespace = kube.namespace("release")
     lease = f"release-{uuid.uuid4().hex[:6]}"
-    with replica(apiserver, kube, tmp_path, "replica-c", lease, namespace) as gw:
+    with replica(kube, tmp_path, "replica-c", lease, namespace) as gw:
         poll(lambda: lease_holder(kube, lease) == "replica-c", timeout=15)
         assert gw.stop() == 0
     assert lease_holder(kube, lease) == ""

@@ -15,9 +15,9 @@ import yaml
 from tests.e2e.gateway import poll
 from tests.k8s.apiserver import KubeApiServer
 from tests.k8s.gateway import KubeGateway
-from tests.k8s.kube import Kube, rbac_documents
+from tests.k8s.kube import CONTROLLER_NAMESPACE, Kube, controller_admin
 
-NAMESPACE = "legation"
+NAMESPACE = CONTROLLER_NAMESPACE
 CONFIGMAP = "legation-ratelimit-config"
 PATH = f"/api/v1/namespaces/{NAMESPACE}/configmaps/{CONFIGMAP}"
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "ratelimit.yaml"
@@ -37,12 +37,8 @@ def _rate_limit(namespace: str, rate: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def kube(apiserver: KubeApiServer) -> Iterator[Kube]:
-    client = Kube(apiserver)
-    client.install_crds()
-    client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     roles = [d for d in yaml.safe_load_all(DEPLOY.read_text()) if d and "rbac" in d["apiVersion"]]
-    for doc in rbac_documents() + roles:
-        client.apply(doc)
+    client = controller_admin(apiserver, extra=roles)
     yield client
     client.close()
 
@@ -52,15 +48,12 @@ def _data(kube: Kube) -> dict[str, str]:
     return found
 
 
-def test_rate_limits_kept_in_the_configmap(
-    apiserver: KubeApiServer, kube: Kube, tmp_path: Path
-) -> None:
+def test_rate_limits_kept_in_the_configmap(kube: Kube, tmp_path: Path) -> None:
     hand = {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": CONFIGMAP, "namespace": NAMESPACE},
             "data": {"hand.yaml": "domain: hand\n"}}  # fmt: skip
     kube.apply(hand)
-    token = kube.service_account_token(NAMESPACE, "legation")
-    kubeconfig = apiserver.write_kubeconfig(tmp_path / "kubeconfig", token=token)
+    kubeconfig = kube.account_kubeconfig(tmp_path / "kubeconfig")
     namespace = kube.namespace("limits")
     args = ["--rate-limiter-configmap", f"{NAMESPACE}/{CONFIGMAP}"]
     with KubeGateway(kubeconfig, args) as gw:

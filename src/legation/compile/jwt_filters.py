@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from legation.compile.jwt_errors import error_response
-from legation.compile.service import ServiceAddress, cluster_for
+from legation.compile.service import ServiceAddress, cluster_for, url_address
 from legation.compile.tls_secrets import SecretLookup
 from legation.ir.clusters import Cluster, UpstreamTls
 from legation.ir.errors import ConfigProblem
@@ -255,16 +255,11 @@ def _remote_jwks(
     errors: list[tuple[str, str]],
 ) -> RemoteJwks | None:
     uri = spec.jwksURI or ""
-    parts = urlsplit(uri)
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+    address = url_address(uri)
+    if address is None:
         errors.append(("JWT.jwksURI", f"expected an http:// or https:// URL, got {uri!r}"))
         return None
-    tls = parts.scheme == "https"
-    address = ServiceAddress(parts.hostname, port or (443 if tls else 80), tls)
+    parts, tls = urlsplit(uri), address.tls
     if out.control_port(address) is not None:
         where = f"{address.host}:{address.port}"
         errors.append(("JWT.jwksURI", f"{where} is this gateway's own control port"))

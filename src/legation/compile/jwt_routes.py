@@ -13,12 +13,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
 from legation.compile.filter_policy import PolicyRule, glob_path, glob_regex, host_regex
-from legation.ir.gateway import RouteConfig, VirtualHost
+from legation.ir.gateway import RouteConfig
 from legation.ir.jwt import JwtAuthn, JwtProvider, JwtRequirement, JwtRule, RouteJwt
 from legation.ir.listeners import FilterChain, Listener
 from legation.ir.routes import PathKind, PathMatch, Route
@@ -168,16 +168,22 @@ class JwtRouteMemo:
         """End a compile."""
         self._seen, self._fresh = self._fresh, {}
 
+    def decide_each(
+        self, config: RouteConfig, decide: Callable[[Route, Sequence[str]], Any]
+    ) -> RouteConfig:
+        """`config` with every route given `decide(route, its virtual host's domains)`."""
+        hosts = []
+        for vh in config.virtual_hosts:
+            routes = tuple(self.decided(r, decide(r, vh.domains)) for r in vh.routes)
+            hosts.append(dataclasses.replace(vh, routes=routes))  # keeps its other fields
+        return RouteConfig(config.name, tuple(hosts))
+
 
 def decide_routes(
     config: RouteConfig, rules: Sequence[PolicyRule], memo: JwtRouteMemo
 ) -> RouteConfig:
     """The route configuration with every route's JWT decision."""
-    hosts = []
-    for vh in config.virtual_hosts:
-        routes = tuple(memo.decided(r, route_decision(r, vh.domains, rules)) for r in vh.routes)
-        hosts.append(VirtualHost(vh.name, vh.domains, routes))
-    return RouteConfig(config.name, tuple(hosts))
+    return memo.decide_each(config, lambda route, domains: route_decision(route, domains, rules))
 
 
 def jwt_authn_for(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from legation.compile.service import ServiceAddress, cluster_for
+from legation.compile.service import cluster_for, url_address
 from legation.ir.clusters import Cluster, UpstreamTls
 from legation.ir.errors import ConfigProblem
 from legation.ir.oauth2 import CookieNames, GenericSecret, OAuth2Login
@@ -151,24 +151,12 @@ def _scopes(spec: OAuth2FilterSpec) -> tuple[str, ...]:
     return tuple(dict.fromkeys(scopes))
 
 
-def _http_url(url: str) -> tuple[str, str, int] | None:
-    """(scheme, host, port) of an absolute http(s) URL, or None."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
-
-
 def _endpoints(
     spec: OAuth2FilterSpec, errors: list[tuple[str, str]]
 ) -> tuple[str, str, Cluster] | None:
     """The authorization and token endpoints, and the token endpoint's cluster."""
     issuer = spec.authorizationURL or ""
-    if _http_url(issuer) is None:
+    if url_address(issuer) is None:
         errors.append(
             (
                 "OAuth2.authorizationURL",
@@ -190,15 +178,15 @@ def _endpoints(
     found = []
     for name in ("authorizationEndpoint", "tokenEndpoint", "endSessionEndpoint"):
         url = getattr(spec, name)
-        if url is not None and _http_url(url) is None:
+        if url is not None and url_address(url) is None:
             errors.append((f"OAuth2.{name}", f"expected an http:// or https:// URL, got {url!r}"))
-        found.append(_http_url(url or ""))
+        found.append(url_address(url or ""))
     token = found[1]
     if token is None or found[0] is None:
         return None
-    scheme, host, port = token
-    address = ServiceAddress(host, port, scheme == "https")
-    cluster = cluster_for(address, f"{scheme}://{host}:{port}", None)
+    address, host = token, token.host
+    scheme = "https" if address.tls else "http"
+    cluster = cluster_for(address, f"{scheme}://{host}:{address.port}", None)
     # Over https the provider's certificate is checked against the system's CAs and
     # must name the token endpoint's host: the client secret is sent on this connection.
     tls = UpstreamTls(sni=host, system_ca=True, verify_san=host) if address.tls else None
@@ -248,7 +236,7 @@ def _redirect_origin(spec: OAuth2FilterSpec, errors: list[tuple[str, str]]) -> s
         return REQUEST_ORIGIN
     first = origins[0]
     parts = urlsplit(first)
-    if _http_url(first) is None or parts.path not in ("", "/") or parts.query:
+    if url_address(first) is None or parts.path not in ("", "/") or parts.query:
         errors.append(
             (
                 "OAuth2.protectedOrigins",

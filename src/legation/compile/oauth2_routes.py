@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from legation.compile.filter_policy import PolicyRule
 from legation.compile.jwt_routes import Cover, JwtRouteMemo, rule_cover
 from legation.compile.oauth2 import OAuth2Logins
-from legation.ir.gateway import RouteConfig, VirtualHost
+from legation.ir.gateway import RouteConfig
 from legation.ir.oauth2 import OAuth2Gateway, RouteLogin
 from legation.ir.routes import Route
 
@@ -42,11 +42,7 @@ def decide_logins(
     config: RouteConfig, rules: Sequence[PolicyRule], memo: JwtRouteMemo
 ) -> RouteConfig:
     """The route configuration with every route's OIDC login decision."""
-    hosts = []
-    for vh in config.virtual_hosts:
-        routes = tuple(memo.decided(r, route_login(r, vh.domains, rules)) for r in vh.routes)
-        hosts.append(VirtualHost(vh.name, vh.domains, routes))
-    return RouteConfig(config.name, tuple(hosts))
+    return memo.decide_each(config, lambda route, domains: route_login(route, domains, rules))
 
 
 def used_logins(configs: Sequence[RouteConfig], compiled: OAuth2Logins) -> OAuth2Gateway:

@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from legation.ir.clusters import Cluster, Discovery
 from legation.ir.upstream import UpstreamOptions
@@ -28,6 +29,20 @@ class ServiceAddress:
     tls: bool
     port_given: bool = field(default=True, compare=False)
     """False when the port is the scheme's default (then TLS origination uses 443)."""
+
+
+def url_address(url: str) -> ServiceAddress | None:
+    """Host, port (the scheme's default when none) and TLS of an absolute http(s) URL;
+    None when `url` is not one (no such scheme, no host, or a bad port)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _SCHEMES or not parts.hostname:
+        return None
+    tls = _SCHEMES[parts.scheme]
+    return ServiceAddress(parts.hostname, port or (443 if tls else 80), tls)
 
 
 def parse_service(service: str) -> ServiceAddress:

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from legation.compile.hosts import CompiledHost
-from legation.compile.tls_contexts import DEFAULT_ALPN, TlsChoice, TlsContexts, secret_ref
+from legation.compile.tls_contexts import (
+    DEFAULT_ALPN,
+    ContextSecrets,
+    TlsChoice,
+    TlsContexts,
+    secret_ref,
+)
+from legation.compile.tls_listener import chain_tls
 from legation.compile.tls_secrets import SecretLookup
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.listeners import DownstreamTls
@@ -37,35 +44,18 @@ def downstream(secret: str, choice: TlsChoice) -> DownstreamTls:
     """The chain's TLS: ALPN only when written (other than the HTTP default), since a
     raw TCP service speaks neither h2 nor http/1.1 on a client's behalf."""
     alpn = () if choice.alpn_protocols == DEFAULT_ALPN else choice.alpn_protocols
-    return DownstreamTls(
-        (secret,),
-        alpn,
-        choice.min_version,
-        choice.max_version,
-        choice.cipher_suites,
-        choice.ecdh_curves,
-        choice.client_ca,
-        choice.cert_required,
-    )
+    return chain_tls(secret, choice, alpn)
 
 
-class TcpTermination:
+class TcpTermination(ContextSecrets):
     """Finds the certificate for a TCPMapping's SNI; remembers the secrets it used."""
 
     def __init__(
         self, hosts: Sequence[CompiledHost], contexts: TlsContexts, lookup: SecretLookup
     ) -> None:
         """Look among the valid `hosts` and `contexts`, loading secrets from `lookup`."""
+        super().__init__(contexts, lookup)
         self._hosts = [h for h in hosts if h.secret is not None]
-        self._contexts = contexts
-        self._lookup = lookup
-        self._secrets: dict[str, Secret] = {}
-        self.contexts_used: set[str] = set()
-        """Keys of the TLSContexts a TCPMapping took its certificate from (or tried to)."""
-
-    def secrets(self) -> list[Secret]:
-        """The certificates and CA bundles TLSContext-terminated chains name."""
-        return [self._secrets[name] for name in sorted(self._secrets)]
 
     def for_sni(self, sni: str) -> Termination | str | None:
         """The termination for `sni`, None without a certificate, or what is wrong."""
@@ -85,11 +75,9 @@ class TcpTermination:
             if spec.secret is None or sni not in [h.lower() for h in spec.hosts or ()]:
                 continue
             self.contexts_used.add(res.key)
-            where = secret_ref(spec.secret, res.namespace, spec.secret_namespacing)
-            secret = self._lookup.certificate(*where)
+            secret = self._certificate(spec, res.namespace)
             if isinstance(secret, str):
                 return f"{res.key}: {secret}"
-            self._secrets[secret.name] = secret
             if spec.ca_secret is not None and choice.client_ca is not None:
                 ca = self._lookup.ca_bundle(
                     *secret_ref(spec.ca_secret, res.namespace, spec.secret_namespacing)

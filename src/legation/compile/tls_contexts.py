@@ -303,3 +303,30 @@ def compile_tls_contexts(
         if lookup is not None:
             out.problems.extend(_context_expiry(res, choice, lookup, now))
     return out
+
+
+class ContextSecrets:
+    """Base of what takes certificates from TLSContexts (TCP termination, upstream TLS):
+    remembers the secrets it used and the TLSContexts it took settings from."""
+
+    def __init__(self, contexts: TlsContexts, lookup: SecretLookup) -> None:
+        """Resolve against valid `contexts`, loading secrets from `lookup`."""
+        self._contexts = contexts
+        self._lookup = lookup
+        self._secrets: dict[str, Secret] = {}
+        self.contexts_used: set[str] = set()
+        """Keys of the TLSContexts something took its settings (or certificate) from."""
+
+    def secrets(self) -> list[Secret]:
+        """The certificates and CA bundles used, sorted by name."""
+        return [self._secrets[name] for name in sorted(self._secrets)]
+
+    def _certificate(self, spec: TLSContextSpec, namespace: str) -> Secret | str:
+        """The certificate a TLSContext's `secret` names (kept as used), or what is wrong."""
+        assert spec.secret is not None
+        secret = self._lookup.certificate(
+            *secret_ref(spec.secret, namespace, spec.secret_namespacing)
+        )
+        if isinstance(secret, Secret):
+            self._secrets[secret.name] = secret
+        return secret

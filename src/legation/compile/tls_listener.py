@@ -49,15 +49,20 @@ def https_listener(
         server_names = () if "*" in hostnames else tuple(sorted(hostnames))
         alone = len(per_secret[secret]) == 1
         name = secret if alone else f"{secret}+{choice.context or 'host-defaults'}"
-        tls = DownstreamTls(
-            (secret,),
-            choice.alpn_protocols,
-            choice.min_version,
-            choice.max_version,
-            choice.cipher_suites,
-            choice.ecdh_curves,
-            choice.client_ca,
-            choice.cert_required,
-        )
+        tls = chain_tls(secret, choice, choice.alpn_protocols)
         chains.append(FilterChain(name, ChainMatch(server_names), tls, http=manager))
     return Listener(f"https-{port}", address, port, tuple(chains))
+
+
+def chain_tls(secret: str, choice: TlsChoice, alpn: tuple[str, ...]) -> DownstreamTls:
+    """A filter chain's TLS: certificate `secret`, `choice`'s settings, ALPN `alpn`."""
+    return DownstreamTls(
+        (secret,),
+        alpn,
+        choice.min_version,
+        choice.max_version,
+        choice.cipher_suites,
+        choice.ecdh_curves,
+        choice.client_ca,
+        choice.cert_required,
+    )

@@ -16,11 +16,9 @@ import hashlib
 from typing import Any
 
 from legation.compile.service import ServiceAddress, cluster_prefix
-from legation.compile.tls_contexts import TlsContexts, secret_ref
-from legation.compile.tls_secrets import SecretLookup
+from legation.compile.tls_contexts import ContextSecrets
 from legation.ir.clusters import Cluster, Discovery, UpstreamTls
 from legation.ir.errors import ConfigProblem
-from legation.ir.secrets import Secret
 from legation.model.resource import Resource
 from legation.model.tlscontext import TLSContextSpec
 
@@ -34,20 +32,8 @@ def _alpn(spec: TLSContextSpec) -> tuple[str, ...]:
     return tuple(alpn or ())
 
 
-class UpstreamTlsResolver:
+class UpstreamTlsResolver(ContextSecrets):
     """Turns `tls` values into TLS-originating clusters; remembers the secrets used."""
-
-    def __init__(self, contexts: TlsContexts, lookup: SecretLookup) -> None:
-        """Resolve against valid `contexts`, loading secrets from `lookup`."""
-        self._contexts = contexts
-        self._lookup = lookup
-        self._secrets: dict[str, Secret] = {}
-        self.contexts_used: set[str] = set()
-        """Keys of the TLSContexts some cluster took its settings from."""
-
-    def secrets(self) -> list[Secret]:
-        """The certificates and CA bundles the resolved clusters name, sorted by name."""
-        return [self._secrets[name] for name in sorted(self._secrets)]
 
     def _settings(self, res: Resource[Any], name: str) -> UpstreamTls | ConfigProblem:
         found = self._contexts.by_name.get((res.namespace, name))
@@ -60,11 +46,9 @@ class UpstreamTlsResolver:
         self.contexts_used.add(context.key)
         certificate = choice.certificate  # from cert_chain_file, or:
         if context.spec.secret is not None:
-            where = secret_ref(context.spec.secret, res.namespace, context.spec.secret_namespacing)
-            secret = self._lookup.certificate(*where)
+            secret = self._certificate(context.spec, res.namespace)
             if isinstance(secret, str):
                 return res.problem("tls", f"{context.key}: client certificate: {secret}; left out")
-            self._secrets[secret.name] = secret
             certificate = secret.name
         for used in (choice.client_ca, choice.certificate):
             loaded = self._lookup.loaded(used) if used is not None else None

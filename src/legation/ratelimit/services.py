@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from legation.child_process import dying_with_us
+from legation.child_process import dying_with_us, stop_child
 from legation.ratelimit.binaries import find_ratelimit, find_redis_server
 
 log = logging.getLogger("legation.ratelimit")
@@ -203,13 +203,7 @@ class BundledLimiter:
     def stop(self) -> None:
         """Stop the limiter, then Redis."""
         for proc in reversed(self._children):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5.0)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_child(proc, 5.0)
         self._children.clear()
         self._names.clear()
 

@@ -211,3 +211,17 @@ def test_service_tls_through_the_upstream_tls_code() -> None:
     assert result.gateway.ratelimit.service is None
     (problem,) = result.problems
     assert problem.field == "spec.tls" and "TLSContext 'nope'" in problem.message
+
+
+def test_host_bucket_kept_when_a_filter_policy_decides_the_routes() -> None:
+    """The JWT/OIDC route decisions rebuild the virtual hosts: the Host's limit stays."""
+    app = doc("Mapping", "a", {"prefix": "/a/", "service": "app", "hostname": "*"})
+    host = doc("Host", "h", {"hostname": "h.example", "local_rate_limit": {"requests": 3},
+                             "requestPolicy": {"insecure": {"action": "Route"}}})  # fmt: skip
+    jwt = doc("Filter", "j", {"JWT": {"jwksURI": "https://idp.example/jwks.json"}})
+    rule = {"host": "*", "path": "/a/*", "filters": [{"name": "j"}]}
+    policy = doc("FilterPolicy", "p", {"rules": [rule]})
+    gateway = compile_config([host, app, jwt, policy]).gateway
+    (vh,) = [vh for rc in gateway.route_configs for vh in rc.virtual_hosts]
+    assert vh.routes[0].options.jwt is not None  # the policy did decide the route
+    assert vh.local_rate_limit is not None and vh.local_rate_limit.max_tokens == 3

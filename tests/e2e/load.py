@@ -47,6 +47,9 @@ class Load(threading.Thread):
         self.failures: Counter[str] = Counter()
         """`path: status` (or exception name) of each failed request, counted."""
         self.stop_event = threading.Event()
+        self.keepalive = keepalive
+        self.retried = 0
+        """Requests sent again after the server closed their kept-alive connection."""
 
     def run(self) -> None:
         """The request loop (runs in the thread)."""
@@ -58,7 +61,7 @@ class Load(threading.Thread):
             while not self.stop_event.is_set() and time.monotonic() < deadline:
                 for path in self.paths:
                     try:
-                        status = client.get(self.pick() + path, **extra).status_code
+                        status = self._get(client, path, extra)
                     except httpx.HTTPError as exc:
                         status = 0
                         self.failures[f"{path}: {type(exc).__name__}"] += 1
@@ -67,6 +70,19 @@ class Load(threading.Thread):
                         self.failures[f"{path}: {status}"] += 1
                     if self.pause_s:
                         self.stop_event.wait(self.pause_s)
+
+    def _get(self, client: httpx.Client, path: str, extra: dict[str, Any]) -> int:
+        """One GET. A kept-alive connection that the server closed before answering
+        (Envoy closing drained connections after a listener change) is retried once
+        on a new connection, as HTTP clients do for idempotent requests (RFC 9110
+        9.2.2); such retries are counted in `retried`, never hidden."""
+        try:
+            return client.get(self.pick() + path, **extra).status_code
+        except httpx.RemoteProtocolError:
+            if not self.keepalive:
+                raise
+            self.retried += 1
+            return client.get(self.pick() + path, **extra).status_code
 
     def stop(self) -> None:
         """Stop and wait for the thread."""

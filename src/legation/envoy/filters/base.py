@@ -117,6 +117,9 @@ NO_RESOURCES = XdsResources()
 """No extra resources."""
 
 
+Uses = tuple[Hashable | None, ...]
+"""One route's `route_use` values, in the order of the filters that look at routes."""
+
 RouteUses = dict[str, frozenset[Hashable]]
 """Filter name → the distinct non-None `route_use` values of a configuration's routes."""
 
@@ -130,8 +133,11 @@ class RouteUseMemo:
     """
 
     def __init__(self) -> None:
-        self._routes: dict[str, dict[int, tuple[Route, tuple[Hashable | None, ...]]]] = {}
+        self._routes: dict[str, dict[int, tuple[Route, Uses]]] = {}
         self._configs: dict[str, tuple[RouteConfig, RouteUses]] = {}
+        self._interned: dict[Uses, Uses] = {}
+        """One object per distinct tuple of uses, so a pass collects them by identity
+        (hashing the values themselves, label dataclasses among them, is slow)."""
 
     def uses(self, config: RouteConfig) -> RouteUses:
         """The uses of `config`'s routes, found once per configuration object."""
@@ -140,29 +146,33 @@ class RouteUseMemo:
             return done[1]
         filters = _scanning_filters()
         old = self._routes.get(config.name, {})
-        new: dict[int, tuple[Route, tuple[Hashable | None, ...]]] = {}
-        distinct: set[tuple[Hashable | None, ...]] = set()
+        new: dict[int, tuple[Route, Uses]] = {}
+        distinct: dict[int, Uses] = {}
         for vh in config.virtual_hosts:
             for route in vh.routes:
                 key = id(route)
-                hit = new.get(key) or old.get(key)
+                hit = old.get(key)
                 if hit is None or hit[0] is not route:
-                    hit = (route, tuple(f.route_use(route) for f in filters))
+                    found = tuple(f.route_use(route) for f in filters)
+                    hit = (route, self._interned.setdefault(found, found))
                 new[key] = hit
-                distinct.add(hit[1])
-        found: RouteUses = {
-            f.name: frozenset(v[i] for v in distinct if v[i] is not None)
+                distinct[id(hit[1])] = hit[1]
+        uses: RouteUses = {
+            f.name: frozenset(v[i] for v in distinct.values() if v[i] is not None)
             for i, f in enumerate(filters)
         }
         self._routes[config.name] = new
-        self._configs[config.name] = (config, found)
-        return found
+        self._configs[config.name] = (config, uses)
+        return uses
 
     def retain(self, names: set[str]) -> None:
-        """Forget configurations that are gone."""
+        """Forget configurations that are gone (and, now and then, unused tuples)."""
         for memo in (self._routes, self._configs):
             for name in [n for n in memo if n not in names]:
                 del memo[name]
+        if len(self._interned) > 4096:  # distinct label sets pile up over many edits
+            live = {id(u) for routes in self._routes.values() for _, u in routes.values()}
+            self._interned = {u: u for u in self._interned if id(u) in live}
 
 
 def _scanning_filters() -> tuple[HttpFilter, ...]:

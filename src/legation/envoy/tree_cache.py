@@ -34,6 +34,8 @@ class TreeCache:
 
     def __init__(self) -> None:
         self.routes: tuple[Route, ...] = ()
+        self._ids: dict[int, Route] = {}
+        """`self.routes` by identity (kept, so each update builds only the new one)."""
         self._by_key: dict[str, list[Route]] = {}
         self._unkeyed: tuple[Route, ...] = ()
         self._keys: list[str] = []
@@ -48,7 +50,8 @@ class TreeCache:
         self, routes: tuple[Route, ...], route_bytes: Callable[[Route], bytes]
     ) -> bytes:
         """The serialized matcher for `routes` (in match order), updating the cache."""
-        dirty = self._update(routes)
+        new = dict(zip(map(id, routes), routes, strict=True))
+        dirty = self._update(routes, new)
         if dirty is None:
             plan = plan_tree(routes)
             self._keyed = dict(plan.keyed)
@@ -61,7 +64,7 @@ class TreeCache:
                     self._by_key.setdefault(key, []).append(route)
             self._entries = {}
             dirty = set(self._keys)
-        self.routes = routes
+        self.routes, self._ids = routes, new
         for key in dirty:
             if key in self._keyed:
                 self._entries[key] = entry_bytes(key, self._keyed[key], route_bytes)
@@ -69,13 +72,12 @@ class TreeCache:
                 self._entries.pop(key, None)
         return tree_bytes([self._entries[k] for k in self._keys], self._unkeyed, route_bytes)
 
-    def _update(self, routes: tuple[Route, ...]) -> set[str] | None:
+    def _update(self, routes: tuple[Route, ...], new: dict[int, Route]) -> set[str] | None:
         """Apply the difference to the plan in place; the keys to re-serialize, or None
-        when the plan must be rebuilt from scratch."""
+        when the plan must be rebuilt from scratch. `new` is `routes` by identity."""
         if not self.routes:
             return None
-        old = dict(zip(map(id, self.routes), self.routes, strict=True))
-        new = dict(zip(map(id, routes), routes, strict=True))
+        old = self._ids
         gone, came = old.keys() - new.keys(), new.keys() - old.keys()
         if len(gone) + len(came) > MAX_INCREMENTAL_CHANGES:
             return None

@@ -23,7 +23,7 @@ hooks at fixed points; every hook has a default that does nothing:
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,20 +124,48 @@ RouteUses = dict[str, frozenset[Hashable]]
 """Filter name → the distinct non-None `route_use` values of a configuration's routes."""
 
 
+class _HostUses:
+    """One virtual host's routes by identity, each one's uses, and how many routes
+    have each distinct tuple of uses."""
+
+    def __init__(self) -> None:
+        self.routes: dict[int, Route] = {}
+        self.uses: dict[int, Uses] = {}
+        self.counts: dict[Uses, int] = {}
+
+    def update(self, routes: tuple[Route, ...], find: Callable[[Route], Uses]) -> None:
+        """Follow the virtual host to `routes`: only routes that came or went are
+        looked at (the difference is found with dictionary and set operations)."""
+        new = dict(zip(map(id, routes), routes, strict=True))
+        old = self.routes
+        for key in new.keys() ^ old.keys():  # one set for both directions
+            if key in old:
+                self._count(self.uses.pop(key), -1)
+            else:
+                found = self.uses[key] = find(new[key])
+                self._count(found, 1)
+        self.routes = new
+
+    def _count(self, uses: Uses, step: int) -> None:
+        left = self.counts.get(uses, 0) + step
+        if left:
+            self.counts[uses] = left
+        else:
+            del self.counts[uses]
+
+
 class RouteUseMemo:
     """Each route's `route_use` values, kept across translations by route identity.
 
     A change of one Mapping makes a few new Route objects among thousands: only those
-    call the filters' `route_use`; the others are one dictionary look-up each. Kept per
-    route configuration name, and pruned to that configuration's current routes.
+    call the filters' `route_use`, and only per virtual host's difference to last
+    time; the distinct tuples of uses are counted, so none is collected route by route.
+    Kept per route configuration name.
     """
 
     def __init__(self) -> None:
-        self._routes: dict[str, dict[int, tuple[Route, Uses]]] = {}
+        self._hosts: dict[str, dict[str, _HostUses]] = {}
         self._configs: dict[str, tuple[RouteConfig, RouteUses]] = {}
-        self._interned: dict[Uses, Uses] = {}
-        """One object per distinct tuple of uses, so a pass collects them by identity
-        (hashing the values themselves, label dataclasses among them, is slow)."""
 
     def uses(self, config: RouteConfig) -> RouteUses:
         """The uses of `config`'s routes, found once per configuration object."""
@@ -145,34 +173,30 @@ class RouteUseMemo:
         if done is not None and done[0] is config:
             return done[1]
         filters = _scanning_filters()
-        old = self._routes.get(config.name, {})
-        new: dict[int, tuple[Route, Uses]] = {}
-        distinct: dict[int, Uses] = {}
+
+        def find(route: Route) -> Uses:
+            return tuple(f.route_use(route) for f in filters)
+
+        old = self._hosts.get(config.name, {})
+        hosts: dict[str, _HostUses] = {}
+        distinct: set[Uses] = set()
         for vh in config.virtual_hosts:
-            for route in vh.routes:
-                key = id(route)
-                hit = old.get(key)
-                if hit is None or hit[0] is not route:
-                    found = tuple(f.route_use(route) for f in filters)
-                    hit = (route, self._interned.setdefault(found, found))
-                new[key] = hit
-                distinct[id(hit[1])] = hit[1]
+            memo = hosts[vh.name] = old.get(vh.name) or _HostUses()
+            memo.update(vh.routes, find)
+            distinct.update(memo.counts)
         uses: RouteUses = {
-            f.name: frozenset(v[i] for v in distinct.values() if v[i] is not None)
+            f.name: frozenset(v[i] for v in distinct if v[i] is not None)
             for i, f in enumerate(filters)
         }
-        self._routes[config.name] = new
+        self._hosts[config.name] = hosts
         self._configs[config.name] = (config, uses)
         return uses
 
     def retain(self, names: set[str]) -> None:
-        """Forget configurations that are gone (and, now and then, unused tuples)."""
-        for memo in (self._routes, self._configs):
+        """Forget configurations that are gone."""
+        for memo in (self._hosts, self._configs):
             for name in [n for n in memo if n not in names]:
                 del memo[name]
-        if len(self._interned) > 4096:  # distinct label sets pile up over many edits
-            live = {id(u) for routes in self._routes.values() for _, u in routes.values()}
-            self._interned = {u: u for u in self._interned if id(u) in live}
 
 
 def _scanning_filters() -> tuple[HttpFilter, ...]:

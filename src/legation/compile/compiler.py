@@ -129,9 +129,11 @@ class CompileCache:
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
         ] = {}
         self._defaults = MappingDefaults()
-        self.winners: dict[str, tuple[str, str | None]] = {}
-        """Per resource key, where the resource that won last time came from (file or
-        object, annotation): it keeps winning over a newcomer with the same key."""
+        self.winners: dict[str, Resource[Any]] = {}
+        """Per resource key, the resource that won last time: a resource from where it
+        came from (file or object, annotation) keeps winning over a newcomer with the
+        same key. (The resources, not their origins: most keys are never contested, and
+        keeping the dict of the last compile costs nothing.)"""
 
     def compile_mappings(
         self, mappings: Sequence[Resource[MappingSpec]], defaults: MappingDefaults | None = None
@@ -304,11 +306,15 @@ def _reject_duplicates(work: _Work) -> None:
     first: dict[str, Resource[Any]] = {}
     groups: dict[str, list[Resource[Any]]] = {}  # only the keys held more than once
     for res in work.resources:
-        seen = first.setdefault(res.key, res)
-        if seen is not res:
-            groups.setdefault(res.key, [seen]).append(res)
+        key = res.key
+        if key in first:
+            groups.setdefault(key, [first[key]]).append(res)
+        else:
+            first[key] = res
     for key, group in groups.items():
-        group.sort(key=lambda r: _first_seen_order(r, remembered.get(key)))
+        live = remembered.get(key)
+        origin = _origin(live) if live is not None else None
+        group.sort(key=lambda r: _first_seen_order(r, origin))
         where = group[0].source.describe()
         for dup in group[1:]:
             work.problems.append(
@@ -317,7 +323,7 @@ def _reject_duplicates(work: _Work) -> None:
                 )
             )
         first[key] = group[0]
-    work.cache.winners = {key: _origin(res) for key, res in first.items()}
+    work.cache.winners = first
     work.resources = list(first.values())
 
 

@@ -41,7 +41,7 @@ from legation.compile.mapping import CompiledMapping, compile_mapping
 from legation.compile.module import access_log_settings, mapping_field_defaults, module_settings
 from legation.compile.oauth2 import compile_oauth2
 from legation.compile.oauth2_routes import decide_logins, used_logins
-from legation.compile.precedence import virtual_hosts
+from legation.compile.precedence import OrderMemo, virtual_hosts
 from legation.compile.ratelimit import compile_ratelimit
 from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
@@ -123,6 +123,7 @@ class CompileCache:
         self.host_routes = HostRouteMemo()
         self.resolvers = ResolverMemo()
         self.xfp = XfpMemo()
+        self.order = OrderMemo()
         self.jwt_routes = JwtRouteMemo()
         self.oauth2_routes = JwtRouteMemo("oauth2")
         self._mappings: dict[
@@ -662,7 +663,8 @@ def _build_routes(work: _Work) -> None:
     name = f"http-{work.options.http_port}"
     hosts = [h for h in work.hosts if not h.tls_only]  # Ingress TLS leaves cleartext be
     if not work.hosts:  # no Host resources: every Mapping on every host, as before Hosts
-        work.route_configs.append(RouteConfig(name=name, virtual_hosts=virtual_hosts(routes)))
+        hosts_of = virtual_hosts(routes, work.cache.order)
+        work.route_configs.append(RouteConfig(name=name, virtual_hosts=hosts_of))
         return
     labels = mapping_labels(work.of_kind("Mapping"))
     memo = work.cache.host_routes

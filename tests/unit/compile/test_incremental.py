@@ -111,3 +111,28 @@ def test_unchanged_routes_are_reused() -> None:
     after = {r.name: r for vh in second.gateway.route_configs[0].virtual_hosts for r in vh.routes}
     reused = [name for name in after if name in before and after[name] is before[name]]
     assert len(reused) == 49
+
+
+_POOL = [
+    mapping(f"p{i}", f"/{'ab'[i % 2]}/{i % 5}/" * (1 + i % 3), f"svc{i % 3}:80",
+            **({"hostname": "a.example.com"} if i % 4 == 0 else {}),
+            **({"precedence": i % 3 - 1} if i % 7 == 0 else {}),
+            **({"weight": 50} if i % 9 == 0 else {}))
+    for i in range(40)
+]  # fmt: skip
+"""Mappings to draw from: a few hostnames, precedences and canary groups."""
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(range(len(_POOL))), unique=True), min_size=2))
+def test_remembered_route_order_equals_sorting_afresh(steps: list[list[int]]) -> None:
+    """The virtual hosts' order kept between compiles (OrderMemo: routes removed and
+    inserted by bisection) is the order a fresh compile sorts."""
+    cache = CompileCache()
+    for step in steps:
+        objects = [_POOL[i] for i in step]
+        warm = compile_config(objects, CompileOptions(), cache).gateway.route_configs
+        fresh = compile_config(objects, CompileOptions()).gateway.route_configs
+        assert [[r.name for r in vh.routes] for rc in warm for vh in rc.virtual_hosts] == [
+            [r.name for r in vh.routes] for rc in fresh for vh in rc.virtual_hosts
+        ]

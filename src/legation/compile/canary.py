@@ -117,7 +117,15 @@ class RouteMemo:
         fresh: dict[tuple[int, ...], tuple[tuple[CompiledMapping, ...], list[Route]]] = {}
         out = []
         for members in groups:
-            ident = (id(members[0]),) if len(members) == 1 else tuple(id(m) for m in members)
+            if len(members) == 1:  # most groups: no tuple of ids, no generator
+                ident: tuple[int, ...] = (id(members[0]),)
+                hit = self._routes.get(ident)
+                if hit is None or hit[0][0] is not members[0]:
+                    hit = (tuple(members), build_routes(members))
+                fresh[ident] = hit
+                out.extend(hit[1])
+                continue
+            ident = tuple(id(m) for m in members)
             hit = self._routes.get(ident)
             if hit is None or any(a is not b for a, b in zip(hit[0], members, strict=True)):
                 hit = (tuple(members), build_routes(members))

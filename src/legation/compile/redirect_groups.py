@@ -37,6 +37,9 @@ def check_redirect_groups(
     kept: list[list[CompiledMapping]] = []
     problems: list[ConfigProblem] = []
     for members in groups:
+        if len(members) == 1:  # most groups: one Mapping cannot conflict with itself
+            kept.append(list(members))
+            continue
         # almost no group redirects: decide that before sorting anything
         if not any(_redirects(m) for m in members if not m.shadow):
             kept.append(list(members))

@@ -70,7 +70,8 @@ class TreeCache:
                 self._entries[key] = entry_bytes(key, self._keyed[key], route_bytes)
             else:
                 self._entries.pop(key, None)
-        return tree_bytes([self._entries[k] for k in self._keys], self._unkeyed, route_bytes)
+        entries = list(map(self._entries.__getitem__, self._keys))  # C speed, 10,000 keys
+        return tree_bytes(entries, self._unkeyed, route_bytes)
 
     def _update(self, routes: tuple[Route, ...], new: dict[int, Route]) -> set[str] | None:
         """Apply the difference to the plan in place; the keys to re-serialize, or None

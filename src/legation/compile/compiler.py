@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.auth import compile_auth
-from legation.compile.canary import RouteMemo
+from legation.compile.canary import RouteMemo, prune_by_identity
 from legation.compile.control_ports import (
     DEFAULT_DIAG_PORT,
     control_port_error,
@@ -146,18 +146,18 @@ class CompileCache:
         defaults = defaults if defaults is not None else MappingDefaults()
         if defaults != self._defaults:
             self._mappings, self._defaults = {}, defaults
-        fresh: dict[int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]] = {}
+        memo = self._mappings  # kept, not rebuilt per compile: see prune_by_identity
         compiled: list[CompiledMapping] = []
         problems: list[ConfigProblem] = []
         for res in mappings:
-            hit = self._mappings.get(id(res))
+            hit = memo.get(id(res))
             if hit is None or hit[0] is not res:
-                hit = (res, *compile_mapping(res, defaults))
-            fresh[id(res)] = hit
+                hit = memo[id(res)] = (res, *compile_mapping(res, defaults))
             if hit[1] is not None:
                 compiled.append(hit[1])
-            problems.extend(hit[2])
-        self._mappings = fresh
+            if hit[2]:
+                problems.extend(hit[2])
+        self._mappings = prune_by_identity(memo, mappings)
         return compiled, problems
 
 

@@ -76,15 +76,16 @@ class OrderMemo:
     """
 
     def __init__(self) -> None:
-        self._hosts: dict[str, tuple[dict[int, Route], list[Route]]] = {}
-        """Virtual host name → its routes by identity, and them in ascending order."""
+        self._hosts: dict[str, list[Route]] = {}
+        """Virtual host name → its routes in ascending order (the list holds them, so
+        their ids are not reused while they are here)."""
 
     def order(self, name: str, routes: list[Route]) -> list[Route]:
         """`routes` sorted as `order_routes` sorts them."""
         now = dict(zip(map(id, routes), routes, strict=True))
         ascending = self._update(name, now) if len(now) == len(routes) else None
         if ascending is not None:
-            self._hosts[name] = (now, ascending)
+            self._hosts[name] = ascending
             return ascending[::-1]
         # first time, many changes, a repeated route or an order tie: sort afresh, and
         # remember the order only when it is total (then it is the same either way)
@@ -93,14 +94,14 @@ class OrderMemo:
         if len(now) == len(routes) and all(
             a.order != b.order for a, b in itertools.pairwise(ordered)
         ):
-            self._hosts[name] = (now, ordered[::-1])
+            self._hosts[name] = ordered[::-1]
         return ordered
 
     def _update(self, name: str, now: dict[int, Route]) -> list[Route] | None:
-        hit = self._hosts.get(name)
-        if hit is None:
+        ascending = self._hosts.get(name)
+        if ascending is None:
             return None
-        before, ascending = hit
+        before = dict(zip(map(id, ascending), ascending, strict=True))  # not kept: memory
         del self._hosts[name]  # `ascending` is changed in place: gone unless finished
         changed = now.keys() ^ before.keys()
         if len(changed) > 64:  # many changes: sorting afresh is as cheap

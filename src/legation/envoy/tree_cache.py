@@ -34,8 +34,6 @@ class TreeCache:
 
     def __init__(self) -> None:
         self.routes: tuple[Route, ...] = ()
-        self._ids: dict[int, Route] = {}
-        """`self.routes` by identity (kept, so each update builds only the new one)."""
         self._by_key: dict[str, list[Route]] = {}
         self._unkeyed: tuple[Route, ...] = ()
         self._keys: list[str] = []
@@ -64,7 +62,7 @@ class TreeCache:
                     self._by_key.setdefault(key, []).append(route)
             self._entries = {}
             dirty = set(self._keys)
-        self.routes, self._ids = routes, new
+        self.routes = routes
         for key in dirty:
             if key in self._keyed:
                 self._entries[key] = entry_bytes(key, self._keyed[key], route_bytes)
@@ -78,7 +76,7 @@ class TreeCache:
         when the plan must be rebuilt from scratch. `new` is `routes` by identity."""
         if not self.routes:
             return None
-        old = self._ids
+        old = dict(zip(map(id, self.routes), self.routes, strict=True))  # not kept: memory
         gone, came = old.keys() - new.keys(), new.keys() - old.keys()
         if len(gone) + len(came) > MAX_INCREMENTAL_CHANGES:
             return None

@@ -129,22 +129,23 @@ class _HostUses:
     have each distinct tuple of uses."""
 
     def __init__(self) -> None:
-        self.routes: dict[int, Route] = {}
+        self.routes: tuple[Route, ...] = ()
+        """The routes `uses` is keyed on (held, so their ids are not reused)."""
         self.uses: dict[int, Uses] = {}
         self.counts: dict[Uses, int] = {}
 
     def update(self, routes: tuple[Route, ...], find: Callable[[Route], Uses]) -> None:
         """Follow the virtual host to `routes`: only routes that came or went are
         looked at (the difference is found with dictionary and set operations)."""
-        new = dict(zip(map(id, routes), routes, strict=True))
-        old = self.routes
-        for key in new.keys() ^ old.keys():  # one set for both directions
-            if key in old:
-                self._count(self.uses.pop(key), -1)
+        new = dict(zip(map(id, routes), routes, strict=True))  # not kept: memory
+        uses = self.uses
+        for key in new.keys() ^ uses.keys():  # one set for both directions
+            if key in uses:
+                self._count(uses.pop(key), -1)
             else:
-                found = self.uses[key] = find(new[key])
+                found = uses[key] = find(new[key])
                 self._count(found, 1)
-        self.routes = new
+        self.routes = routes
 
     def _count(self, uses: Uses, step: int) -> None:
         left = self.counts.get(uses, 0) + step

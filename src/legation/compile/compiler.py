@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.auth import compile_auth
-from legation.compile.canary import RouteMemo
+from legation.compile.canary import RouteMemo, prune_by_identity
 from legation.compile.control_ports import (
     DEFAULT_DIAG_PORT,
     control_port_error,
@@ -42,7 +42,7 @@ from legation.compile.module import access_log_settings, mapping_field_defaults,
 from legation.compile.oauth2 import compile_oauth2
 from legation.compile.oauth2_routes import decide_logins, used_logins
 from legation.compile.observability import compile_log_services, compile_tracing
-from legation.compile.precedence import virtual_hosts
+from legation.compile.precedence import OrderMemo, virtual_hosts
 from legation.compile.ratelimit import compile_ratelimit
 from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
@@ -125,15 +125,18 @@ class CompileCache:
         self.host_routes = HostRouteMemo()
         self.resolvers = ResolverMemo()
         self.xfp = XfpMemo()
+        self.order = OrderMemo()
         self.jwt_routes = JwtRouteMemo()
         self.oauth2_routes = JwtRouteMemo("oauth2")
         self._mappings: dict[
             int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
         ] = {}
         self._defaults = MappingDefaults()
-        self.winners: dict[str, tuple[str, str | None]] = {}
-        """Per resource key, where the resource that won last time came from (file or
-        object, annotation): it keeps winning over a newcomer with the same key."""
+        self.winners: dict[str, Resource[Any]] = {}
+        """Per resource key, the resource that won last time: a resource from where it
+        came from (file or object, annotation) keeps winning over a newcomer with the
+        same key. (The resources, not their origins: most keys are never contested, and
+        keeping the dict of the last compile costs nothing.)"""
 
     def compile_mappings(
         self, mappings: Sequence[Resource[MappingSpec]], defaults: MappingDefaults | None = None
@@ -145,18 +148,18 @@ class CompileCache:
         defaults = defaults if defaults is not None else MappingDefaults()
         if defaults != self._defaults:
             self._mappings, self._defaults = {}, defaults
-        fresh: dict[int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]] = {}
+        memo = self._mappings  # kept, not rebuilt per compile: see prune_by_identity
         compiled: list[CompiledMapping] = []
         problems: list[ConfigProblem] = []
         for res in mappings:
-            hit = self._mappings.get(id(res))
+            hit = memo.get(id(res))
             if hit is None or hit[0] is not res:
-                hit = (res, *compile_mapping(res, defaults))
-            fresh[id(res)] = hit
+                hit = memo[id(res)] = (res, *compile_mapping(res, defaults))
             if hit[1] is not None:
                 compiled.append(hit[1])
-            problems.extend(hit[2])
-        self._mappings = fresh
+            if hit[2]:
+                problems.extend(hit[2])
+        self._mappings = prune_by_identity(memo, mappings)
         return compiled, problems
 
 
@@ -200,6 +203,26 @@ class _Work:
     ratelimit: RateLimiting = field(default_factory=RateLimiting)
     tracing: Tracing | None = None
     log_services: tuple[LogService, ...] = ()
+    _kinds: tuple[int, int, dict[str, list[Resource[Any]]]] = (0, -1, {})
+    """`resources` by kind, with the identity and length of the list it indexes."""
+
+    def of_kind(self, *kinds: str) -> list[Resource[Any]]:
+        """The resources of these kinds, in the order of `resources`.
+
+        Most steps read one or two kinds: one index per state of `resources` (steps
+        replace or extend it) spares each of them a walk over every Mapping."""
+        list_id, length, index = self._kinds
+        if list_id != id(self.resources) or length != len(self.resources):
+            index = defaultdict(list)
+            for res in self.resources:
+                index[res.kind].append(res)
+            self._kinds = (id(self.resources), len(self.resources), index)
+        if len(kinds) == 1:
+            return list(index.get(kinds[0], ()))
+        if not any(k in index for k in kinds):
+            return []
+        wanted = set(kinds)
+        return [r for r in self.resources if r.kind in wanted]
 
 
 Withheld = Mapping[str, tuple[RawObject, str]]
@@ -288,25 +311,28 @@ def _reject_duplicates(work: _Work) -> None:
     or Kubernetes creationTimestamp), then the one first in source order.
     """
     remembered = work.cache.winners
-    by_key: dict[str, list[Resource[Any]]] = defaultdict(list)
+    first: dict[str, Resource[Any]] = {}
+    groups: dict[str, list[Resource[Any]]] = {}  # only the keys held more than once
     for res in work.resources:
-        by_key[res.key].append(res)
-    winners: dict[str, tuple[str, str | None]] = {}
-    kept = []
-    for key, group in by_key.items():
-        if len(group) > 1:
-            group.sort(key=lambda r: _first_seen_order(r, remembered.get(key)))
-            where = group[0].source.describe()
-            for dup in group[1:]:
-                work.problems.append(
-                    ConfigProblem(
-                        dup.source, key, f"duplicate of {key} at {where} (first seen wins); skipped"
-                    )
+        key = res.key
+        if key in first:
+            groups.setdefault(key, [first[key]]).append(res)
+        else:
+            first[key] = res
+    for key, group in groups.items():
+        live = remembered.get(key)
+        origin = _origin(live) if live is not None else None
+        group.sort(key=lambda r: _first_seen_order(r, origin))
+        where = group[0].source.describe()
+        for dup in group[1:]:
+            work.problems.append(
+                ConfigProblem(
+                    dup.source, key, f"duplicate of {key} at {where} (first seen wins); skipped"
                 )
-        kept.append(group[0])
-        winners[key] = _origin(group[0])
-    work.cache.winners = winners
-    work.resources = kept
+            )
+        first[key] = group[0]
+    work.cache.winners = first
+    work.resources = list(first.values())
 
 
 def _origin(res: Resource[Any]) -> tuple[str, str | None]:
@@ -354,29 +380,31 @@ def _withhold(work: _Work, withheld: Withheld) -> None:
 
 
 def _apply_module(work: _Work) -> None:
-    modules = [r for r in work.resources if r.kind == "Module"]
+    modules = work.of_kind("Module")
     work.module, problems = module_settings(modules)
     work.problems.extend(problems)
 
 
 def _tls_module(work: _Work) -> None:
     """The `tls` Module of Ambassador 0.x/1.x becomes a Host for `*` and its TLSContext."""
-    result = tls_module_resources([r for r in work.resources if r.kind == "Module"])
+    result = tls_module_resources(work.of_kind("Module"))
     work.resources.extend(result.resources)
     work.problems.extend(result.problems)
 
 
 def _ingresses_to_mappings(work: _Work) -> None:
     """Each path of a legation Ingress becomes a Mapping (see compile/ingress.py)."""
-    result = ingress_mappings(work.resources)
+    result = ingress_mappings(
+        work.of_kind("Ingress", "IngressClass", "Service", "Endpoints", "EndpointSlice")
+    )
     work.resources.extend(result.mappings)
     work.problems.extend(result.problems)
     work.ingress_tls = result.tls
 
 
 def _compile_mappings(work: _Work) -> None:
-    mappings = [r for r in work.resources if r.kind == "Mapping"]
-    modules = [r for r in work.resources if r.kind == "Module"]
+    mappings = work.of_kind("Mapping")
+    modules = work.of_kind("Module")
     fields, problems = mapping_field_defaults(modules, work.module)
     work.problems.extend(problems)
     defaults = MappingDefaults.from_module(work.module, fields)
@@ -390,10 +418,12 @@ def _refuse_control_ports(work: _Work) -> None:
     ports, names = work.options.control_ports, work.options.local_names
     kept = []
     for cm in work.compiled:
-        address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
         # a redirect only tells the client where to go; Envoy never connects there
-        redirect = cm.options.redirect is not None
-        message = None if redirect else control_port_error(address, ports, names)
+        if cm.cluster.port not in ports or cm.options.redirect is not None:
+            kept.append(cm)  # the common case, without building an address
+            continue
+        address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
+        message = control_port_error(address, ports, names)
         if message is None:
             kept.append(cm)
             continue
@@ -408,7 +438,7 @@ def _refuse_control_ports(work: _Work) -> None:
 
 def _apply_resolvers(work: _Work) -> None:
     """Mappings whose resolver is a KubernetesEndpointResolver go to an EDS cluster."""
-    kinds, problems = resolver_kinds([r for r in work.resources if r.kind in RESOLVER_KINDS])
+    kinds, problems = resolver_kinds(work.of_kind(*RESOLVER_KINDS))
     work.compiled, found, work.endpoint_requests = work.cache.resolvers.apply(
         work.compiled, kinds, work.module.resolver
     )
@@ -417,12 +447,15 @@ def _apply_resolvers(work: _Work) -> None:
 
 def _originate_upstream_tls(work: _Work) -> None:
     """A Mapping's `tls` (a TLSContext, or true): its cluster originates TLS."""
-    contexts = [r for r in work.resources if r.kind == "TLSContext"]
-    lookup = SecretLookup(work.resources, work.files)
+    contexts = work.of_kind("TLSContext")
+    lookup = SecretLookup(work.of_kind("Secret"), work.files)
     work.tls_contexts = compile_tls_contexts(contexts, lookup)
     work.upstream_tls = resolver = UpstreamTlsResolver(work.tls_contexts, lookup)
     kept = []
     for cm in work.compiled:
+        if cm.resource.spec.tls is None or cm.resource.spec.tls is False:
+            kept.append(cm)  # originate() leaves these as they are
+            continue
         address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
         address = parse_service(cm.resource.spec.service) if cm.resource.spec.tls else address
         cluster, problems = resolver.originate(cm.resource, cm.cluster, address)
@@ -445,27 +478,32 @@ def _compile_auth(work: _Work) -> None:
             if p.resource and p.resource.startswith("AuthService/") and p.severity is Severity.ERROR
         }
     )
-    services = [r for r in work.resources if r.kind == "AuthService"]
+    services = work.of_kind("AuthService")
     work.auth, problems = compile_auth(services, work.upstream_tls, work.module, unloadable)
     work.problems.extend(problems)
 
 
 def _compile_ratelimit(work: _Work) -> None:
     """The RateLimitService (or the bundled limiter), default labels, limiter documents."""
-    modules = [r for r in work.resources if r.kind == "Module" and r.name == "ambassador"]
+    modules = [r for r in work.of_kind("Module") if r.name == "ambassador"]
     module = min(modules, key=lambda r: r.key) if modules else None
     work.ratelimit, problems = compile_ratelimit(
-        work.resources, work.module, module, work.upstream_tls, work.options.bundled_limiter
+        work.of_kind("RateLimitService", "RateLimit"),
+        work.module,
+        module,
+        work.upstream_tls,
+        work.options.bundled_limiter,
     )
     work.problems.extend(problems)
 
 
 def _compile_hosts(work: _Work) -> None:
     """Hosts: hostname, certificate (from a Secret) and cleartext policy, each checked."""
-    hosts = [r for r in work.resources if r.kind == "Host"]
+    hosts = work.of_kind("Host")
     upstream = work.upstream_tls
     used = frozenset(upstream.contexts_used) if upstream else frozenset()
-    result = compile_hosts(hosts, work.resources, used, work.files, work.now, report_unused=False)
+    named = work.of_kind("Secret", "TLSContext")
+    result = compile_hosts(hosts, named, used, work.files, work.now, report_unused=False)
     work.hosts, work.secrets = result.hosts, result.secrets
     work.host_tls = result
     work.problems.extend(result.problems)
@@ -473,15 +511,14 @@ def _compile_hosts(work: _Work) -> None:
 
 def _compile_listeners(work: _Work) -> None:
     """Listener resources: ports, protocols, security model and the Hosts each takes."""
-    result = compile_listeners([r for r in work.resources if r.kind == "Listener"])
+    result = compile_listeners(work.of_kind("Listener"))
     work.listener_specs = result.listeners
     work.problems.extend(result.problems)
-    for res in work.resources:
-        if res.kind == "Host":
-            metadata = res.raw.doc.get("metadata")
-            labels = metadata.get("labels") if isinstance(metadata, dict) else None
-            plain = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
-            work.host_meta[res.key] = HostMeta(res.namespace, plain)
+    for res in work.of_kind("Host"):
+        metadata = res.raw.doc.get("metadata")
+        labels = metadata.get("labels") if isinstance(metadata, dict) else None
+        plain = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+        work.host_meta[res.key] = HostMeta(res.namespace, plain)
     if work.listener_specs:
         work.problems.extend(unbound_hosts(work.listener_specs, work.hosts, work.host_meta))
 
@@ -512,7 +549,7 @@ def _compile_ingress_tls(work: _Work) -> None:
     """Ingress spec.tls: TLS-only Hosts (HTTPS port), after the Host resources."""
     if work.ingress_tls:
         found = ingress_tls_hosts(
-            work.ingress_tls, work.hosts, SecretLookup(work.resources, work.files)
+            work.ingress_tls, work.hosts, SecretLookup(work.of_kind("Secret"), work.files)
         )
         work.hosts.extend(found.hosts)
         known = {s.name for s in work.secrets}
@@ -545,9 +582,10 @@ def _tcp_ports(work: _Work) -> TcpPorts:
 def _compile_tcp_mappings(work: _Work) -> None:
     """TCPMappings: their chains (own listeners, TCP Listeners' or the HTTPS port's);
     their clusters join the HTTP ones."""
-    tcp = [r for r in work.resources if r.kind == "TCPMapping"]
+    tcp = work.of_kind("TCPMapping")
     opts = work.options
-    termination = TcpTermination(work.hosts, work.tls_contexts, SecretLookup(work.resources))
+    secrets = SecretLookup(work.of_kind("Secret"))
+    termination = TcpTermination(work.hosts, work.tls_contexts, secrets)
     result = compile_tcp_mappings(
         tcp,
         opts.listen_address,
@@ -579,12 +617,16 @@ def _compile_tcp_mappings(work: _Work) -> None:
 
 def _assign_endpoints(work: _Work) -> None:
     """The ready endpoints of each EDS cluster, from EndpointSlices or Endpoints."""
-    work.load_assignments, problems = load_assignments(work.endpoint_requests, work.resources)
+    work.load_assignments, problems = load_assignments(
+        work.endpoint_requests, work.of_kind("EndpointSlice", "Endpoints", "Service")
+    )
     work.problems.extend(problems)
-    by_key = {r.key: r for r in work.resources}
+    by_key: dict[str, Resource[Any]] = {}
     ports, names = work.options.control_ports, work.options.local_names
     for i, assignment in enumerate(work.load_assignments):
         work.load_assignments[i], reasons = without_control_endpoints(assignment, ports, names)
+        if reasons and not by_key:  # rare: built only when there is something to report
+            by_key = {r.key: r for r in work.resources}
         holders = [by_key[k] for k in assignment.sources if k in by_key]
         for reason, res in ((r, h) for r in reasons for h in holders):
             work.problems.append(ConfigProblem(res.source, res.key, reason))
@@ -628,9 +670,10 @@ def _build_routes(work: _Work) -> None:
     name = f"http-{work.options.http_port}"
     hosts = [h for h in work.hosts if not h.tls_only]  # Ingress TLS leaves cleartext be
     if not work.hosts:  # no Host resources: every Mapping on every host, as before Hosts
-        work.route_configs.append(RouteConfig(name=name, virtual_hosts=virtual_hosts(routes)))
+        hosts_of = virtual_hosts(routes, work.cache.order)
+        work.route_configs.append(RouteConfig(name=name, virtual_hosts=hosts_of))
         return
-    labels = mapping_labels([r for r in work.resources if r.kind == "Mapping"])
+    labels = mapping_labels(work.of_kind("Mapping"))
     memo = work.cache.host_routes
     memo.start()
     if hosts:
@@ -647,7 +690,7 @@ def _build_routes(work: _Work) -> None:
 
 def _build_listener_routes(work: _Work, routes: Sequence[Route]) -> None:
     """With Listener resources: one route configuration per HTTP Listener."""
-    labels = mapping_labels([r for r in work.resources if r.kind == "Mapping"])
+    labels = mapping_labels(work.of_kind("Mapping"))
     if work.hosts:
         work.problems.extend(unserved(work.hosts, routes, labels))
     memo, xfp = work.cache.host_routes, work.cache.xfp
@@ -662,17 +705,17 @@ def _build_listener_routes(work: _Work, routes: Sequence[Route]) -> None:
 def _apply_jwt(work: _Work) -> None:
     """Filters and FilterPolicies: each route's JWT requirement, the JWT filter on the
     listeners whose routes need one, the JWKS clusters and their CA bundles."""
-    filters = [r for r in work.resources if r.kind == "Filter"]
-    policies = [r for r in work.resources if r.kind == "FilterPolicy"]
+    filters = work.of_kind("Filter")
+    policies = work.of_kind("FilterPolicy")
     if not filters and not policies:
         return
     ports, names = work.options.control_ports, work.options.local_names
     compiled = compile_jwt_filters(
         filters,
-        SecretLookup(work.resources),
+        SecretLookup(work.of_kind("Secret")),
         lambda address: control_port_error(address, ports, names),
     )
-    logins = compile_oauth2(filters, work.resources)
+    logins = compile_oauth2(filters, work.of_kind("Secret"))
     rules = compile_policies(policies, compiled.providers, compiled.broken, logins)
     work.problems.extend(compiled.problems + logins.problems + rules.problems)
     if not rules.rules:
@@ -709,7 +752,7 @@ def _apply_jwt(work: _Work) -> None:
 def _build_listeners(work: _Work) -> None:
     """Without Listener resources: one HTTP listener on the configured port, and an
     HTTPS one when some Host terminates TLS."""
-    modules = [r for r in work.resources if r.kind == "Module"]
+    modules = work.of_kind("Module")
     access_log, problems = access_log_settings(modules, work.module)
     work.problems.extend(problems)
     module = next((m for m in sorted(modules, key=lambda r: r.key) if m.name == "ambassador"), None)

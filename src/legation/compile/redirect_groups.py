@@ -37,10 +37,14 @@ def check_redirect_groups(
     kept: list[list[CompiledMapping]] = []
     problems: list[ConfigProblem] = []
     for members in groups:
-        ordinary = sorted((m for m in members if not m.shadow), key=lambda m: m.key)
-        if not ordinary or not any(map(_redirects, ordinary)):
+        if len(members) == 1:  # most groups: one Mapping cannot conflict with itself
             kept.append(list(members))
             continue
+        # almost no group redirects: decide that before sorting anything
+        if not any(_redirects(m) for m in members if not m.shadow):
+            kept.append(list(members))
+            continue
+        ordinary = sorted((m for m in members if not m.shadow), key=lambda m: m.key)
         first, out = ordinary[0], []
         for m in members:
             reason = None if m is first or m.shadow else _conflict(first, m)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from legation.compile.canary import prune_by_identity
 from legation.compile.mapping import CompiledMapping
 from legation.compile.service import is_ip
 from legation.ir.clusters import Discovery
@@ -180,22 +181,22 @@ class ResolverMemo:
         `default` is the resolver of Mappings that name none (the Module's `resolver`).
         """
         default = default or DEFAULT_RESOLVER
-        fresh: dict[int, tuple[CompiledMapping, str | None, Any]] = {}
+        hits = self._hits  # kept between compiles: see prune_by_identity
         out: list[CompiledMapping] = []
         problems: list[ConfigProblem] = []
         requests: list[EndpointRequest] = []
         for cm in compiled:
             written = cm.resource.spec.resolver
             kind = kinds.get(written if isinstance(written, str) else default)
-            hit = self._hits.get(id(cm))
+            hit = hits.get(id(cm))
             if hit is None or hit[0] is not cm or hit[1] != kind:
-                hit = (cm, kind, resolve(cm, kind))
-            fresh[id(cm)] = hit
+                hit = hits[id(cm)] = (cm, kind, resolve(cm, kind))
             resolved, found, request = hit[2]
             if resolved is not None:
                 out.append(resolved)
-            problems.extend(found)
+            if found:
+                problems.extend(found)
             if request is not None:
                 requests.append(request)
-        self._hits = fresh
+        self._hits = prune_by_identity(hits, compiled)
         return out, problems, requests

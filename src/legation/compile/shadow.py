@@ -19,6 +19,9 @@ def split_shadows(
     kept: list[Sequence[CompiledMapping]] = []
     problems: list[ConfigProblem] = []
     for members in groups:
+        if len(members) == 1 and not members[0].shadow:  # most groups
+            kept.append(members)
+            continue
         if all(m.shadow for m in members):
             for m in members:
                 problems.append(

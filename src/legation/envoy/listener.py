@@ -11,7 +11,7 @@ from google.protobuf import struct_pb2, wrappers_pb2
 
 from legation.envoy import connection_manager, tcp_proxy
 from legation.envoy.filters.access_log_service import translate_log_service
-from legation.envoy.filters.base import EMPTY_GATEWAY, FilterContext, pack
+from legation.envoy.filters.base import EMPTY_GATEWAY, FilterContext, RouteUseMemo, pack
 from legation.envoy.http_settings import apply_listener_options
 from legation.envoy.secret import TLS_TRANSPORT_SOCKET, downstream_tls_context
 from legation.ir.gateway import Gateway
@@ -21,14 +21,16 @@ from legation.ir.observability import LogDriver
 METADATA_NAMESPACE = "legation"
 
 
-def _network_filter(chain: FilterChain, gateway: Gateway, memo: dict[int, Any]) -> Any:
+def _network_filter(
+    chain: FilterChain, gateway: Gateway, memo: dict[int, Any], scan: RouteUseMemo | None
+) -> Any:
     if chain.http is not None:
         # the SNI chains of a listener share one manager: its filters are decided once
         config = memo.get(id(chain.http))
         if config is None:
             name = chain.http.route_config
             routes = next((rc for rc in gateway.route_configs if rc.name == name), None)
-            ctx = FilterContext(gateway, routes)
+            ctx = FilterContext(gateway, routes, scan)
             config = connection_manager.translate_connection_manager(chain.http, ctx)
             memo[id(chain.http)] = config
         return listener_components_pb2.Filter(
@@ -42,8 +44,10 @@ def _network_filter(chain: FilterChain, gateway: Gateway, memo: dict[int, Any]) 
     return listener_components_pb2.Filter(name=tcp_proxy.NAME, typed_config=pack(config))
 
 
-def _filter_chain(chain: FilterChain, gateway: Gateway, memo: dict[int, Any]) -> Any:
-    out = listener_components_pb2.FilterChain(filters=[_network_filter(chain, gateway, memo)])
+def _filter_chain(
+    chain: FilterChain, gateway: Gateway, memo: dict[int, Any], scan: RouteUseMemo | None
+) -> Any:
+    out = listener_components_pb2.FilterChain(filters=[_network_filter(chain, gateway, memo, scan)])
     if chain.name is not None:
         out.name = chain.name
     if chain.match.server_names:  # touching an empty match would add `filter_chain_match: {}`
@@ -68,10 +72,13 @@ def _filter_chain(chain: FilterChain, gateway: Gateway, memo: dict[int, Any]) ->
     return out
 
 
-def translate_listener(listener: Listener, gateway: Gateway = EMPTY_GATEWAY) -> Any:
+def translate_listener(
+    listener: Listener, gateway: Gateway = EMPTY_GATEWAY, scan: RouteUseMemo | None = None
+) -> Any:
     """One listener; chains matching on SNI or transport get a TLS inspector in front.
 
-    `gateway` is what the HTTP filters read to decide whether a listener needs them."""
+    `gateway` is what the HTTP filters read to decide whether a listener needs them;
+    `scan` remembers what the routes ask of the filters between translations."""
     memo: dict[int, Any] = {}  # the chains hold their managers while this runs
     message = listener_pb2.Listener(
         name=listener.name,
@@ -83,7 +90,7 @@ def translate_listener(listener: Listener, gateway: Gateway = EMPTY_GATEWAY) -> 
         # without SO_REUSEPORT (Envoy's default on Linux) a second Envoy cannot bind
         # the same port and silently share its traffic
         enable_reuse_port=wrappers_pb2.BoolValue(value=False),
-        filter_chains=[_filter_chain(c, gateway, memo) for c in listener.filter_chains],
+        filter_chains=[_filter_chain(c, gateway, memo, scan) for c in listener.filter_chains],
     )
     if listener.inspects_tls:
         # Clients that never send a ClientHello (server-first protocols) still reach

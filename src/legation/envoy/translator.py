@@ -5,6 +5,7 @@ from __future__ import annotations
 from legation.envoy.cluster import translate_cluster
 from legation.envoy.endpoint import translate_load_assignment
 from legation.envoy.filters import extra_resources, route_states
+from legation.envoy.filters.base import RouteUseMemo
 from legation.envoy.listener import translate_listener
 from legation.envoy.matcher import use_tree
 from legation.envoy.resources import XdsResources
@@ -30,10 +31,15 @@ class Translator:
         # one per route configuration: each prunes its caches to its own routes, so the
         # HTTP and HTTPS configurations do not evict each other's
         self._routes: dict[str, RouteTranslator] = {}
+        # what the routes ask of the filters (which filters each listener needs)
+        self._uses = RouteUseMemo()
 
     def translate(self, gateway: Gateway) -> XdsResources:
         """All Envoy resources for one IR, each collection sorted by name."""
-        listeners = {lst.name: translate_listener(lst, gateway) for lst in gateway.listeners}
+        self._uses.retain({rc.name for rc in gateway.route_configs})
+        listeners = {
+            lst.name: translate_listener(lst, gateway, self._uses) for lst in gateway.listeners
+        }
         endpoints = {a.cluster: translate_load_assignment(a) for a in gateway.load_assignments}
         self._routes = {
             rc.name: self._routes.get(rc.name) or RouteTranslator(self._use_tree)

@@ -48,7 +48,8 @@ class TreeCache:
         self, routes: tuple[Route, ...], route_bytes: Callable[[Route], bytes]
     ) -> bytes:
         """The serialized matcher for `routes` (in match order), updating the cache."""
-        dirty = self._update(routes)
+        new = dict(zip(map(id, routes), routes, strict=True))
+        dirty = self._update(routes, new)
         if dirty is None:
             plan = plan_tree(routes)
             self._keyed = dict(plan.keyed)
@@ -67,15 +68,15 @@ class TreeCache:
                 self._entries[key] = entry_bytes(key, self._keyed[key], route_bytes)
             else:
                 self._entries.pop(key, None)
-        return tree_bytes([self._entries[k] for k in self._keys], self._unkeyed, route_bytes)
+        entries = list(map(self._entries.__getitem__, self._keys))  # C speed, 10,000 keys
+        return tree_bytes(entries, self._unkeyed, route_bytes)
 
-    def _update(self, routes: tuple[Route, ...]) -> set[str] | None:
+    def _update(self, routes: tuple[Route, ...], new: dict[int, Route]) -> set[str] | None:
         """Apply the difference to the plan in place; the keys to re-serialize, or None
-        when the plan must be rebuilt from scratch."""
+        when the plan must be rebuilt from scratch. `new` is `routes` by identity."""
         if not self.routes:
             return None
-        old = dict(zip(map(id, self.routes), self.routes, strict=True))
-        new = dict(zip(map(id, routes), routes, strict=True))
+        old = dict(zip(map(id, self.routes), self.routes, strict=True))  # not kept: memory
         gone, came = old.keys() - new.keys(), new.keys() - old.keys()
         if len(gone) + len(came) > MAX_INCREMENTAL_CHANGES:
             return None

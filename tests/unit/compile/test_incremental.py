@@ -111,3 +111,58 @@ def test_unchanged_routes_are_reused() -> None:
     after = {r.name: r for vh in second.gateway.route_configs[0].virtual_hosts for r in vh.routes}
     reused = [name for name in after if name in before and after[name] is before[name]]
     assert len(reused) == 49
+
+
+_POOL = [
+    mapping(f"p{i}", f"/{'ab'[i % 2]}/{i % 5}/" * (1 + i % 3), f"svc{i % 3}:80",
+            **({"hostname": "a.example.com"} if i % 4 == 0 else {}),
+            **({"precedence": i % 3 - 1} if i % 7 == 0 else {}),
+            **({"weight": 50} if i % 9 == 0 else {}))
+    for i in range(40)
+]  # fmt: skip
+"""Mappings to draw from: a few hostnames, precedences and canary groups."""
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(range(len(_POOL))), unique=True), min_size=2))
+def test_remembered_route_order_equals_sorting_afresh(steps: list[list[int]]) -> None:
+    """The virtual hosts' order kept between compiles (OrderMemo: routes removed and
+    inserted by bisection) is the order a fresh compile sorts."""
+    cache = CompileCache()
+    for step in steps:
+        objects = [_POOL[i] for i in step]
+        warm = compile_config(objects, CompileOptions(), cache).gateway.route_configs
+        fresh = compile_config(objects, CompileOptions()).gateway.route_configs
+        assert [[r.name for r in vh.routes] for rc in warm for vh in rc.virtual_hosts] == [
+            [r.name for r in vh.routes] for rc in fresh for vh in rc.virtual_hosts
+        ]
+
+
+def test_memos_drop_gone_objects_once_they_outnumber_live_ones() -> None:
+    """The memos keep their dict between compiles; entries of objects that went are
+    dropped once they outnumber the live ones, and the output stays a fresh compile's."""
+    cache = CompileCache()
+    objects = [mapping(f"m{i}", f"/p{i}/", "svc:80") for i in range(10)]
+    for step in range(110):  # each pass replaces every object: 1,100 gone in all
+        objects = [mapping(f"m{i}", f"/p{i}/{step % 3}/", "svc:80") for i in range(10)]
+        warm = compile_config(objects, CompileOptions(), cache)
+    assert len(cache.parse._entries) <= 2 * len(objects) + 1024 + len(objects)
+    assert len(cache._mappings) <= 2 * len(objects) + 1024 + len(objects)
+    assert translate(warm.gateway).to_data() == _serialized_data(objects)
+
+
+def _serialized_data(objects: list[RawObject]) -> dict[str, object]:
+    return translate(compile_config(objects).gateway).to_data()
+
+
+def test_prune_by_identity_keeps_live_entries() -> None:
+    from legation.compile.canary import prune_by_identity
+
+    live = [object() for _ in range(3)]
+    gone = [object() for _ in range(2000)]
+    memo: dict[object, object] = {id(o): o for o in live + gone}
+    memo[(id(live[0]), id(gone[0]))] = "group"
+    pruned = prune_by_identity(memo, live)
+    assert set(pruned) == {id(o) for o in live} | {(id(live[0]), id(gone[0]))}
+    small = {id(o): o for o in gone[:10]}
+    assert prune_by_identity(small, live) is small  # too few gone ones to bother

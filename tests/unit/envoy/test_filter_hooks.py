@@ -72,3 +72,27 @@ def test_route_state_is_part_of_the_cache_key(monkeypatch: pytest.MonkeyPatch) -
     names = [r["name"] for r in second["routes"][0]["virtual_hosts"][0]["routes"]]
     assert len(names) == 2 and all(n.endswith("@2") for n in names)
     assert "extra" in [c["name"] for c in second["clusters"]]
+
+
+def test_warm_translator_follows_route_uses_as_they_come_and_go() -> None:
+    """The route uses are remembered per route between builds: a warm translator and
+    compile cache decide each listener's filters as a fresh translation does."""
+    cache, translator = CompileCache(), Translator()
+    cors = {"origins": ["https://x.test"]}
+    limit = {"requests": 5, "unit": "minute"}
+    steps = [
+        [_mapping("a"), _mapping("b")],
+        [_mapping("a"), _mapping("b", cors=cors)],
+        [_mapping("a", local_rate_limit=limit), _mapping("b", cors=cors)],
+        [_mapping("a", local_rate_limit=limit), _mapping("b")],
+        [_mapping("a"), _mapping("b")],
+    ]
+    seen = []
+    for objects in steps:
+        gateway = compile_config(objects, cache=cache).gateway
+        warm = translator.translate(gateway).to_data()
+        hcm = warm["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        names = [f["name"] for f in hcm["http_filters"]]
+        assert names == _filter_names(gateway)  # a fresh Translator
+        seen.append(("envoy.filters.http.cors" in names, "local_ratelimit" in str(names)))
+    assert seen == [(False, False), (True, False), (True, True), (False, True), (False, False)]

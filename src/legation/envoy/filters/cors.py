@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from envoy.extensions.filters.http.cors.v3 import cors_pb2
@@ -39,9 +40,13 @@ class CorsFilter(HttpFilter):
 
     name = "envoy.filters.http.cors"
 
+    def route_use(self, route: Route) -> Hashable | None:
+        """True when the route has a CORS policy."""
+        return True if route.options.cors is not None else None
+
     def needed(self, listener: HttpConnectionManager, ctx: FilterContext) -> bool:
         """Some route of the listener has a CORS policy."""
-        return any(r.options.cors is not None for r in ctx.routes())
+        return bool(ctx.uses(self))
 
     def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """The filter itself takes no settings; policies are per route."""

@@ -116,7 +116,11 @@ class ExtAuthzFilter(HttpFilter):
         """Some route of the listener does not bypass authentication."""
         if ctx.gateway.auth is None:
             return False
-        return any(bypass_reason(r) is None for r in ctx.routes())
+        return bool(ctx.uses(self))
+
+    def route_use(self, route: Route) -> Hashable | None:
+        """True when the route calls the auth service (does not bypass it)."""
+        return True if bypass_reason(route) is None else None
 
     def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """The gateway's auth settings."""

@@ -8,6 +8,7 @@ draft-03 `x-ratelimit-*` headers.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from envoy.config.core.v3 import base_pb2
@@ -54,9 +55,13 @@ class LocalRateLimitFilter(HttpFilter):
 
     name = "envoy.filters.http.local_ratelimit"
 
+    def route_use(self, route: Route) -> Hashable | None:
+        """True when the route has a local limit."""
+        return True if route.options.local_rate_limit is not None else None
+
     def needed(self, listener: HttpConnectionManager, ctx: FilterContext) -> bool:
         """Some route of the listener has a local limit."""
-        if any(r.options.local_rate_limit is not None for r in ctx.routes()):
+        if ctx.uses(self):
             return True
         hosts = ctx.route_config.virtual_hosts if ctx.route_config else ()
         return any(vh.local_rate_limit is not None for vh in hosts)

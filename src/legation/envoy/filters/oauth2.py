@@ -139,15 +139,20 @@ class OAuth2Filter(HttpFilter):
 
     name = FILTER
 
+    def route_use(self, route: Route) -> Hashable | None:
+        """The name of the login the route uses."""
+        login = route.options.oauth2
+        return login.login if login is not None else None
+
     def needed(self, listener: HttpConnectionManager, ctx: FilterContext) -> bool:
         """Only where a route of the listener names a working login."""
-        return bool(_listener_logins(ctx))
+        return bool(_listener_logins(self, ctx))
 
     def patch_connection_manager(
         self, listener: HttpConnectionManager, hcm: Any, ctx: FilterContext
     ) -> None:
         """Insert one instance per login just before the filters that follow this one."""
-        logins = _listener_logins(ctx)
+        logins = _listener_logins(self, ctx)
         if not logins:
             return
         later = _later_filter_names(self)
@@ -186,9 +191,9 @@ class OAuth2Filter(HttpFilter):
         )
 
 
-def _listener_logins(ctx: FilterContext) -> list[OAuth2Login]:
+def _listener_logins(me: HttpFilter, ctx: FilterContext) -> list[OAuth2Login]:
     """The working logins some route of the listener uses, in name order."""
-    names = {r.options.oauth2.login for r in ctx.routes() if r.options.oauth2 is not None}
+    names = ctx.uses(me)
     return [x for x in ctx.gateway.oauth2.logins if x.name in names]
 
 

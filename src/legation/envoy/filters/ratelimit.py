@@ -8,7 +8,7 @@ of every group, or alone when the route has none) go on the route's `rate_limits
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from envoy.config.core.v3 import config_source_pb2, grpc_service_pb2
 from envoy.config.ratelimit.v3 import rls_pb2
@@ -24,6 +24,7 @@ from legation.ir.listeners import HttpConnectionManager
 from legation.ir.ratelimit import (
     DescriptorAction,
     DescriptorKind,
+    DomainLabels,
     LabelGroup,
     limit_state,
     route_groups,
@@ -72,9 +73,14 @@ class RateLimitFilter(HttpFilter):
     def needed(self, listener: HttpConnectionManager, ctx: FilterContext) -> bool:
         """Some route of the listener sends descriptors."""
         state = limit_state(ctx.gateway.ratelimit.service)
-        return state is not None and any(
-            route_groups(r.options.labels, state) for r in ctx.routes()
-        )
+        if state is None:
+            return False
+        found = (cast(tuple[DomainLabels, ...], labels) for labels in ctx.uses(self))
+        return any(route_groups(labels, state) for labels in found)
+
+    def route_use(self, route: Route) -> Hashable | None:
+        """The route's labels (descriptors depend on them and on the limiter alone)."""
+        return route.options.labels
 
     def listener_filter(self, listener: HttpConnectionManager, ctx: FilterContext) -> Any | None:
         """Domain, timeout, failure mode and the limiter's gRPC cluster."""

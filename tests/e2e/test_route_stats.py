@@ -87,3 +87,42 @@ def test_a_thousand_mappings_give_a_bounded_documented_number_of_series() -> Non
             assert {series[f"m{i}"] for i in range(count - 1)} == {6}
             # m999 (polled until its histogram was flushed): completed, histogram, 200, 2xx
             assert sum(series.values()) == 6 * (count - 1) + 31
+
+
+def _module(mapping_stats: bool) -> str:
+    return (
+        "apiVersion: getambassador.io/v3alpha1\nkind: Module\n"
+        "metadata: {name: ambassador, namespace: default}\n"
+        f"spec:\n  config:\n    mapping_stats: {str(mapping_stats).lower()}\n"
+    )
+
+
+def _route_series(gw: RunningGateway) -> set[str]:
+    return {route for (_, route, _) in _route_samples(gw.diag("/metrics").text)}
+
+
+def test_module_mapping_stats_false_turns_them_off_live() -> None:
+    """`mapping_stats: false` drops the routes' stat_prefix (the cluster still counts the
+    requests); setting it back brings the per-Mapping series again, without a restart."""
+    with EchoUpstream("a") as up:
+        files = {"m.yaml": mapping("alpha", up.service, "/alpha/"), "mod.yaml": _module(False)}
+        with RunningGateway(files) as gw:
+            pid = gw.overview()["envoy"]["pid"]
+            for _ in range(3):
+                assert gw.get("/alpha/x").status_code == 200
+
+            def cluster_total() -> float | None:
+                total = 0.0
+                for family in text_string_to_metric_families(gw.diag("/metrics").text):
+                    for s in family.samples:
+                        if s.name == "envoy_cluster_upstream_rq_completed_total":
+                            total += s.value
+                return total if total >= 3 else None
+
+            poll(cluster_total, timeout=20, interval=0.5)
+            assert _route_series(gw) == set()
+
+            gw.write("mod.yaml", _module(True))
+            poll(lambda: _route_series(gw) == {"alpha"} or None, timeout=20, interval=0.2)
+            assert gw.get("/alpha/y").status_code == 200
+            assert gw.overview()["envoy"]["pid"] == pid

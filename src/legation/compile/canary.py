@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from legation.compile.mapping import CompiledMapping
-from legation.compile.route_stats import route_stat_prefix
 from legation.compile.shadow import mirrors
 from legation.ir.routes import Route
 
@@ -100,7 +99,7 @@ def build_routes(members: Sequence[CompiledMapping]) -> list[Route]:
                 mirrors=shadows,
                 runtime_fraction=fraction,
                 member=i,
-                stat_prefix=route_stat_prefix(m.resource),
+                stat_prefix=m.stat_prefix,
             )
         )
     return routes

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from legation.compile.host_match import HostError, HostMatch, authority_header, host_match
 from legation.compile.regex import regex_error
 from legation.compile.route_options import route_options
+from legation.compile.route_stats import route_stat_prefix
 from legation.compile.route_weight import route_weight
 from legation.compile.service import ServiceAddress, ServiceError, cluster_for, parse_service
 from legation.compile.upstream_options import MappingDefaults, header_settings, upstream_options
@@ -55,6 +56,8 @@ class CompiledMapping:
     """Route-level settings: retries, CORS, hashing, upgrades, host rewrite, redirect."""
     shadow: bool = False
     """A shadow Mapping mirrors its group's traffic (its `weight` percent) to its cluster."""
+    stat_prefix: str | None = None
+    """Its routes' statistics prefix; None when the Module turns per-Mapping stats off."""
 
 
 def _headers_to_add(values: dict[str, HeaderSpec]) -> tuple[HeaderToAdd, ...]:
@@ -257,5 +260,6 @@ def compile_mapping(
         ),
         options=options,
         shadow=spec.shadow,
+        stat_prefix=route_stat_prefix(res) if defaults.mapping_stats else None,
     )
     return compiled, problems

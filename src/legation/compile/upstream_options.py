@@ -46,6 +46,8 @@ class MappingDefaults:
     enable_ipv6: bool | None = None
     fields: MappingFieldDefaults = field(default_factory=MappingFieldDefaults)
     """The Module's `defaults` block (headers, stats_name)."""
+    mapping_stats: bool = True
+    """Whether Mappings' routes get a `stat_prefix` (the Module's `mapping_stats`)."""
 
     @classmethod
     def from_module(
@@ -66,6 +68,7 @@ class MappingDefaults:
             enable_ipv4=module.enable_ipv4,
             enable_ipv6=module.enable_ipv6,
             fields=fields if fields is not None else MappingFieldDefaults(),
+            mapping_stats=module.mapping_stats,
         )
 
 

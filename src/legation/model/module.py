@@ -104,6 +104,10 @@ class ModuleConfig(StrictModel):
     ) = None
     set_current_client_cert_details: ClientCertDetails | None = None
     buffer_limit_bytes: int | None = Field(default=None, ge=1)
+    mapping_stats: bool = True
+    """Per-Mapping statistics (each route's `stat_prefix`). Envoy charges them on every
+    request, which costs throughput (README, "Per-Mapping stats"); false leaves the
+    per-cluster statistics only, as Emissary does."""
     # read, refused (MODULE_REFUSED says why) or left to other work (MODULE_LATER)
     x_forwarded_proto_redirect: Any = None
     header_case_overrides: Any = None

@@ -41,6 +41,17 @@ def test_no_tracing_service_leaves_connection_manager_and_routes_alone() -> None
     assert _route(data)["stat_prefix"] == "quote"
 
 
+def test_module_mapping_stats_false_drops_the_route_stat_prefix_incrementally() -> None:
+    cache, translator = CompileCache(), Translator(route_matcher="list")
+    on = translator.translate(compile_config([MAPPING], cache=cache).gateway).to_data()
+    off_module = _doc("Module", "ambassador", config={"mapping_stats": False})
+    result = compile_config([MAPPING, off_module], cache=cache)
+    assert not result.errors
+    off = translator.translate(result.gateway).to_data()
+    assert _route(on)["stat_prefix"] == "quote"
+    assert "stat_prefix" not in _route(off)
+
+
 def test_first_valid_tracing_service_by_key_wins_and_the_others_are_errors() -> None:
     docs = [
         MAPPING,

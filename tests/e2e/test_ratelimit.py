@@ -161,7 +161,10 @@ def test_limit_then_429_with_headers_then_next_window(bundled: RunningGateway) -
     assert refused.headers["x-ratelimit-limit"].startswith("3")
     assert refused.headers["x-ratelimit-remaining"] == "0"
     assert int(refused.headers["x-ratelimit-reset"]) <= 1
+    # retry-after (RFC 9110), which clients read, says the same as x-ratelimit-reset
+    assert refused.headers["retry-after"] == refused.headers["x-ratelimit-reset"]
     assert answers[0].headers["x-ratelimit-remaining"] == "2"
+    assert "retry-after" not in answers[0].headers
     _start_of_second()
     assert bundled.get("/burst/").status_code == 200
 
@@ -219,7 +222,13 @@ def test_local_limit_per_route(bundled: RunningGateway) -> None:
     answers = [bundled.get("/local/") for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert all(h in answers[-1].headers for h in HEADERS), dict(answers[-1].headers)
+    # Envoy adds a local bucket's x-ratelimit-* headers after the local reply is made,
+    # so no retry-after can be derived from them (README)
+    assert 0 < int(answers[-1].headers["x-ratelimit-reset"]) <= 60
     assert _statuses(bundled.get, "/free/", 5) == [200] * 5
+    # an upstream's own 429 is passed on as it is: no retry-after added
+    upstream_429 = bundled.get("/free/status/429")
+    assert upstream_429.status_code == 429 and "retry-after" not in upstream_429.headers
 
 
 def test_diagnostics_show_descriptors_and_limiter_health(bundled: RunningGateway) -> None:

@@ -18,6 +18,7 @@ from google.protobuf import duration_pb2
 
 from legation.envoy.cluster import translate_cluster
 from legation.envoy.filters.base import NO_RESOURCES, FilterContext, HttpFilter
+from legation.envoy.filters.retry_after import add_retry_after
 from legation.envoy.resources import XdsResources
 from legation.ir.gateway import Gateway
 from legation.ir.listeners import HttpConnectionManager
@@ -101,6 +102,13 @@ class RateLimitFilter(HttpFilter):
                 grpc_service=grpc, transport_api_version=config_source_pb2.V3
             ),
         )
+
+    def patch_connection_manager(
+        self, listener: HttpConnectionManager, hcm: Any, ctx: FilterContext
+    ) -> None:
+        """Where the filter is on, its refusals carry `retry-after` (retry_after.py)."""
+        if self.needed(listener, ctx):
+            add_retry_after(hcm)
 
     def patch_route(self, route: Route, out: Any, state: Any) -> None:
         """The route's descriptors as `rate_limits` on its route action."""

@@ -10,13 +10,17 @@ worker), each measured with wrk (1 thread, 32 connections, as bench/dataplane_be
 Each is run `--rounds` times, interleaved, and averaged (the machine is shared).
 
 Targets: global ≥ 0.7x the requests/s of free; local ≥ 0.95x. Also reported: the
-limiter's decisions/s (Envoy's `ratelimit.ok` counter over the global run).
+limiter's decisions/s (Envoy's `ratelimit.ok` counter over the global run), and the
+CPU each program used per request in each setup (from /proc, wrk not counted), which
+says where a global decision's cost goes: Envoy's own gRPC call to the limiter, the
+limiter, Redis.
 Needs `wrk` and `nginx` (Debian: `apt-get install -y wrk nginx-light`), redis-server,
 and envoyproxy/ratelimit (`make ratelimit`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -79,6 +84,24 @@ def decisions(gw: Gateway) -> int:
     return sum(int(n) for n in found)
 
 
+def group_cpu(pgid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each program of a process group, by
+    name (legation's children: envoy, ratelimit, redis-server; and nginx's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :]
+        fields = rest.split()
+        if int(fields[2]) == pgid:  # fields[0] is the state: pgrp is the 3rd after it
+            key = name.split("-")[0]
+            out[key] = out.get(key, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def _ms(value: float) -> str:
     return f"{value:.2f} ms"
 
@@ -109,33 +132,75 @@ def _mean(runs: list[Result], setup: str) -> Result:
     )
 
 
-def measure(work: Path, seconds: int, rounds: int) -> tuple[dict[str, Result], float]:
+@dataclass
+class Phase:
+    """CPU seconds per program and requests served, summed over one setup's runs."""
+
+    cpu: dict[str, float] = field(default_factory=dict)
+    requests: float = 0.0
+
+    def add(self, before: dict[str, float], after: dict[str, float], requests: float) -> None:
+        """Add one run: the programs' CPU used between `before` and `after`."""
+        for name, used in after.items():
+            self.cpu[name] = self.cpu.get(name, 0.0) + used - before.get(name, 0.0)
+        self.requests += requests
+
+    def per_request_us(self) -> dict[str, float]:
+        """Microseconds of CPU per request, per program."""
+        return {name: used / self.requests * 1e6 for name, used in sorted(self.cpu.items())}
+
+
+def measure(
+    work: Path, seconds: int, rounds: int
+) -> tuple[dict[str, Result], float, dict[str, Phase]]:
     """Each setup `rounds` times, interleaved (free, global, local, free, ...: the
-    machine is shared, so drift hits every setup alike), averaged; and the limiter's
-    decisions per second during the global runs."""
+    machine is shared, so drift hits every setup alike), averaged; the limiter's
+    decisions per second during the global runs; and each setup's CPU per program."""
     upstream, proxy = free_port(), free_port()
     (work / "nginx.conf").write_text(NGINX_CONF.format(dir=work, upstream=upstream, proxy=proxy))
     (work / "config").mkdir()
     (work / "config" / "bench.yaml").write_text(CONFIG.format(upstream=upstream, huge=HUGE))
-    nginx = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)])
+    nginx = subprocess.Popen(
+        ["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)], start_new_session=True
+    )
     runs: list[Result] = []
+    phases = {setup: Phase() for setup in SETUPS}
     decided, global_s = 0, 0.0
     try:
         time.sleep(0.5)
         with Gateway(work / "config", work / "legation.log", ["--rate-limiter"]) as gw:
             gw.wait_ready(60)
+            assert gw.proc is not None
+            groups = (gw.proc.pid, nginx.pid)
+
+            def cpu() -> dict[str, float]:
+                return {k: v for g in groups for k, v in group_cpu(g).items()}
+
             base = f"http://127.0.0.1:{gw.http_port}"
             for _ in range(rounds):
                 for setup in SETUPS:
-                    before, start = decisions(gw), time.perf_counter()
+                    before, start, used = decisions(gw), time.perf_counter(), cpu()
                     runs.append(wrk(setup, f"{base}/{setup}/x", seconds))
+                    # wrk's 1 s warm-up is inside the CPU window: count its requests too
+                    phases[setup].add(used, cpu(), runs[-1].rps * (seconds + 1))
                     if setup == "global":
                         decided += decisions(gw) - before
                         global_s += time.perf_counter() - start
     finally:
         nginx.terminate()
         nginx.wait()
-    return {setup: _mean(runs, setup) for setup in SETUPS}, decided / global_s
+    return {setup: _mean(runs, setup) for setup in SETUPS}, decided / global_s, phases
+
+
+def report_cpu(phases: dict[str, Phase]) -> None:
+    """Where the CPU goes: microseconds per request of each program, per setup."""
+    names = sorted({name for phase in phases.values() for name in phase.cpu})
+    rows = []
+    for setup, phase in phases.items():
+        per = phase.per_request_us()
+        rows.append([setup, *(f"{per.get(n, 0.0):.1f}" for n in names)])
+    say("CPU per request (µs; wrk not counted):")
+    say(table(rows, ["setup", *names]))
 
 
 def main() -> int:
@@ -154,7 +219,7 @@ def main() -> int:
         "Envoy --concurrency 1 =="
     )
     with tempfile.TemporaryDirectory(prefix="legation-bench-rl-") as tmp:
-        results, rate = measure(Path(tmp), seconds, rounds)
+        results, rate, phases = measure(Path(tmp), seconds, rounds)
     free = results["free"]
     rows = [
         [r.setup, f"{r.rps:,.0f}", _ms(r.p50_ms), _ms(r.p99_ms), times(r.rps / free.rps)]
@@ -162,6 +227,7 @@ def main() -> int:
     ]
     say(table(rows, ["setup", "requests/s", "p50", "p99", "vs free"]))
     say(f"limiter decisions/s during the global run: {rate:,.0f}")
+    report_cpu(phases)
     report = Report("ratelimit")
     for name, target in (("global", 0.7), ("local", 0.95)):
         ratio = results[name].rps / free.rps

@@ -177,6 +177,8 @@ def test_overview_shows_whether_envoy_reaches_the_auth_service(
         assert down["ext_authz"]["error"] >= up["ext_authz"]["error"] + 3
         assert down["ext_authz"]["ok"] == up["ext_authz"]["ok"]
         assert down["upstream_cx_connect_fail"] >= 1
+        # three failed checks in a row eject the endpoint: the page no longer says green
+        assert down["colour"] == "red" and "failed_outlier_check" in down["problems"], down
         html = gw.diag("/ambassador/v0/diag/?json=false").text
         assert f"connect failures {down['upstream_cx_connect_fail']}" in html
     finally:

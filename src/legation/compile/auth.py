@@ -24,7 +24,7 @@ from legation.ir.auth import (
 )
 from legation.ir.clusters import Cluster, Discovery
 from legation.ir.errors import ConfigProblem, Severity
-from legation.ir.upstream import CircuitBreaker, UpstreamOptions
+from legation.ir.upstream import CircuitBreaker, OutlierDetection, UpstreamOptions
 from legation.model.authservice import AUTH_ONE_VALUE, AuthServiceSpec
 from legation.model.module import ModuleConfig
 from legation.model.resource import Resource
@@ -33,6 +33,20 @@ from legation.model.traffic import CircuitBreakerSpec
 DEFAULT_BREAKER = CircuitBreaker("default", 1024, 1024, 1024, 3)
 """The auth cluster's own limits when the AuthService sets none: checks queue behind
 no Mapping's traffic, and a stuck auth service cannot take every connection."""
+
+AUTH_OUTLIER = OutlierDetection(
+    consecutive_5xx=3,
+    consecutive_gateway_failure=3,
+    enforcing_consecutive_5xx=100,
+    enforcing_consecutive_gateway_failure=100,
+    interval_ms=1000,
+    base_ejection_time_ms=5000,
+    max_ejection_percent=100,
+)
+"""Passive health of the auth service's endpoints: three failed checks in a row (5xx,
+or no connection) eject one for 5 s. With several endpoints the others take its
+checks; with one, Envoy keeps sending to it (panic mode) and the diagnostics show it
+failing (`failed_outlier_check`) instead of calling a server that went away healthy."""
 
 UNAVAILABLE_CLUSTER = "cluster_extauth_unavailable"
 """The endpoint-less cluster of an auth configuration that cannot work."""
@@ -78,6 +92,7 @@ def _check(
         circuit_breakers=_breakers(spec, module),
         http2=spec.proto == "grpc",
         stats_name=spec.v3StatsName or spec.stats_name,
+        outlier_detection=AUTH_OUTLIER,
     )
     cluster = cluster_for(address, spec.auth_service, spec.connect_timeout_ms, options)
     cluster = dataclasses.replace(

@@ -40,21 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import Report, base_parser, free_port, ms, percentile, say, table, times, verdict
 from _gateway import Gateway
-from dataplane_bench import HCM, Result, nginx_upstream, wrk
+from dataplane_bench import ENVOY_MINIMAL, HCM, Result, nginx_upstream, wrk
 from k8s_tls import kubernetes_rotation
 
 from legation.envoy.binary import find_envoy_binary
 from tests.certs import Leaf, TestCA
 
-ENVOY_TLS = """
-admin:
-  address: {{socket_address: {{address: 127.0.0.1, port_value: {admin}}}}}
-static_resources:
-  listeners:
-  - name: l
-    address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
-    filter_chains:
-    - transport_socket:
+TLS_TRANSPORT = """transport_socket:
         name: envoy.transport_sockets.tls
         typed_config:
           "@type": type.googleapis.com/{tls}
@@ -63,32 +55,8 @@ static_resources:
             tls_certificates:
             - certificate_chain: {{filename: {cert}}}
               private_key: {{filename: {key}}}
-      filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/{hcm}
-          stat_prefix: h
-          route_config:
-            virtual_hosts:
-            - name: v
-              domains: ["*"]
-              routes: [{{match: {{prefix: /}}, route: {{cluster: u}}}}]
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
-  - name: u
-    type: STATIC
-    connect_timeout: 1s
-    load_assignment:
-      cluster_name: u
-      endpoints:
-      - lb_endpoints:
-        - endpoint:
-            address: {{socket_address: {{address: 127.0.0.1, port_value: {upstream}}}}}
-"""
-"""A hand-written static Envoy configuration: one TLS chain, one prefix route."""
+      """
+"""The hand-written configuration's TLS: one chain (dataplane_bench's ENVOY_MINIMAL)."""
 
 TLS_CONTEXT = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
 
@@ -199,10 +167,10 @@ def run_envoy_minimal(work: Path, leaf: Leaf, upstream: int, seconds: int) -> li
     (work / "cert.pem").write_bytes(leaf.cert_pem)
     (work / "key.pem").write_bytes(leaf.key_pem)
     port, admin = free_port(), free_port()
-    config = ENVOY_TLS.format(
-        admin=admin, port=port, upstream=upstream, hcm=HCM, tls=TLS_CONTEXT,
-        cert=work / "cert.pem", key=work / "key.pem",
-    )  # fmt: skip
+    transport = TLS_TRANSPORT.format(tls=TLS_CONTEXT, cert=work / "cert.pem", key=work / "key.pem")
+    config = ENVOY_MINIMAL.format(
+        admin=admin, port=port, upstream=upstream, hcm=HCM, transport=transport
+    )
     (work / "envoy.yaml").write_text(config)
     args = [str(find_envoy_binary()), "-c", str(work / "envoy.yaml"), "--concurrency", "1",
             "--disable-hot-restart", "--log-level", "error"]  # fmt: skip

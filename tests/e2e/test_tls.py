@@ -10,7 +10,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 
@@ -19,7 +18,7 @@ import pytest
 from tests.certs import Leaf, TestCA
 from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import RunningGateway, mapping, poll
-from tests.e2e.tls import TlsClient, der_of, host, tls_secret
+from tests.e2e.tls import KeptSending, TlsClient, der_of, host, tls_secret
 from tests.e2e.tls import listener_stats as tls_listener_stats
 
 pytestmark = pytest.mark.e2e
@@ -136,26 +135,7 @@ def test_rotation_is_one_secret_push_without_listener_drain(
     before = listener_stats(gw)
     kept = TlsClient(gw.https_port, "a.example.com", ca)
     assert kept.certificate() == der_of(leaf_a)
-    failures: list[str] = []
-    sent = 0
-    stop = threading.Event()
-
-    def keep_sending() -> None:
-        nonlocal sent
-        while not stop.is_set() and sent < 2000:
-            try:
-                status, _ = kept.get("/a/keepalive")
-                if status != 200:
-                    failures.append(str(status))
-            except Exception as exc:  # a dropped connection is a failure
-                failures.append(repr(exc))
-                return
-            sent += 1
-            time.sleep(0.005)
-
-    sender = threading.Thread(target=keep_sending)
-    sender.start()
-    try:
+    with KeptSending(kept, "/a/keepalive") as sending:
         new_leaf = ca.issue("a.example.com", "c.example.com")
         written = gw.write("secrets.yaml", tls_secret("a-tls", new_leaf) + "---\n"
                            + tls_secret("b-tls", ca.issue("b.example.com")))  # fmt: skip
@@ -169,10 +149,7 @@ def test_rotation_is_one_secret_push_without_listener_drain(
 
         seen = poll(handshake_is_new, timeout=10, interval=0.01)
         time.sleep(0.3)  # a few more requests on the old connection after the switch
-    finally:
-        stop.set()
-        sender.join()
-        kept.close()
+    failures, sent = sending.failures, sending.sent
     assert seen - written <= 1.0, f"new certificate after {seen - written:.2f} s"
     print(f"new certificate served {seen - written:.3f} s after the write; {sent} requests")
     assert failures == [] and sent > 10

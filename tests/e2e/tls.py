@@ -8,8 +8,11 @@ import http.client
 import json
 import socket
 import ssl
+import threading
+import time
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from tests.certs import Leaf, TestCA
 from tests.e2e.gateway import manifest
@@ -92,6 +95,43 @@ class TlsClient:
     def close(self) -> None:
         """Close the connection."""
         self.conn.close()
+
+
+class KeptSending:
+    """Requests on one kept-alive TLS connection every 5 ms (at most `limit`), in a
+    thread, while the test changes certificates: `failures` lists each non-200 answer
+    and a dropped connection (which ends the sending); `sent` counts the answers.
+    Leaving the block stops the thread and closes the connection."""
+
+    def __init__(self, client: TlsClient, path: str, limit: int = 2000) -> None:
+        self.client, self.path, self.limit = client, path, limit
+        self.failures: list[str] = []
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send)
+
+    def _send(self) -> None:
+        while not self._stop.is_set() and self.sent < self.limit:
+            try:
+                status, _ = self.client.get(self.path)
+                if status != 200:
+                    self.failures.append(str(status))
+            except Exception as exc:  # a dropped connection is a failure
+                self.failures.append(repr(exc))
+                return
+            self.sent += 1
+            time.sleep(0.005)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.client.close()
 
 
 def der_of(leaf: Leaf) -> bytes:

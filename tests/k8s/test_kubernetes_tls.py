@@ -5,7 +5,6 @@ no listener change and no failed keep-alive request."""
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from tests.certs import Leaf, TestCA
 from tests.e2e.echo import EchoUpstream
 from tests.e2e.gateway import poll
 from tests.e2e.test_tls import listener_stats
-from tests.e2e.tls import TlsClient, der_of
+from tests.e2e.tls import KeptSending, TlsClient, der_of
 from tests.k8s.gateway import KubeGateway
 from tests.k8s.kube import Kube, mapping, resource
 from tests.k8s.test_kubernetes_source import gateway, kube, upstream  # noqa: F401  (fixtures)
@@ -65,26 +64,7 @@ def test_host_tls_secret_is_served_and_rotated_without_listener_change(
 
     before = listener_stats(gateway)
     kept = TlsClient(gateway.https_port, "k8s.example.com", ca)
-    failures: list[str] = []
-    sent = 0
-    stop = threading.Event()
-
-    def keep_sending() -> None:
-        nonlocal sent
-        while not stop.is_set() and sent < 2000:
-            try:
-                status, _ = kept.get("/tls/keepalive")
-                if status != 200:
-                    failures.append(str(status))
-            except Exception as exc:  # a dropped connection is a failure
-                failures.append(repr(exc))
-                return
-            sent += 1
-            time.sleep(0.005)
-
-    sender = threading.Thread(target=keep_sending)
-    sender.start()
-    try:
+    with KeptSending(kept, "/tls/keepalive") as sending:
         replaced = time.monotonic()
         kube.apply(tls_secret("k8s-tls", ns, second))
 
@@ -93,10 +73,7 @@ def test_host_tls_secret_is_served_and_rotated_without_listener_change(
 
         seen = poll(new_cert, timeout=10, interval=0.01)
         time.sleep(0.3)
-    finally:
-        stop.set()
-        sender.join()
-        kept.close()
+    failures, sent = sending.failures, sending.sent
     print(f"new certificate served {seen - replaced:.3f} s after the API write; {sent} requests")
     assert seen - replaced <= 1.0, f"new certificate after {seen - replaced:.2f} s"
     assert failures == [] and sent > 10

@@ -14,22 +14,12 @@ from legation.compile.jwt_errors import envoy_format
 from legation.compile.jwt_routes import FAIL_CLOSED, listener_rules, route_decision
 from legation.envoy.translator import Translator
 from legation.ir.jwt import HeaderCondition, JwtRule, RouteJwt, RulePath
-from legation.ir.provenance import Source
 from legation.ir.routes import PathKind, PathMatch, Route
 from legation.model.raw import RawObject
 from legation.runtime.state import route_info
+from tests.unit.docs import raw_doc as _doc
 
 JWKS = '{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}'
-
-
-def _doc(kind: str, name: str, spec: dict[str, Any], api: str = "v3alpha1") -> RawObject:
-    doc = {
-        "apiVersion": f"getambassador.io/{api}",
-        "kind": kind,
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": spec,
-    }
-    return RawObject(doc=doc, source=Source("in.yaml", 1))
 
 
 def _mapping(name: str, prefix: str, **spec: Any) -> RawObject:
@@ -214,7 +204,7 @@ def test_templates_clock_skew_and_other_types() -> None:
 
 
 def test_filter_parses_in_v2_and_unknown_fields_are_named() -> None:
-    ok = _doc("Filter", "f", {"JWT": {"jwks": JWKS}}, api="v2")
+    ok = _doc("Filter", "f", {"JWT": {"jwks": JWKS}}, version="v2")
     bad = _doc("Filter", "g", {"JWT": {"jwks": JWKS, "jwksURIs": "x"}})
     errors = _errors([ok, bad])
     assert errors == ["Filter/g.default spec.JWT.jwksURIs: unknown field; did you mean 'jwksURI'?"]

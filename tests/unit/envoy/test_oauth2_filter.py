@@ -7,26 +7,8 @@ from typing import Any
 
 from legation.compile.compiler import compile_config
 from legation.envoy.translator import Translator
-from legation.ir.provenance import Source
-from legation.model.raw import RawObject
-
-OAUTH2 = {
-    "authorizationURL": "http://idp.test/oidc",
-    "authorizationEndpoint": "http://idp.test/oidc/authorize",
-    "tokenEndpoint": "http://idp.test/oidc/token",
-    "clientID": "app",
-    "secret": "s",
-}
-
-
-def _doc(kind: str, name: str, spec: dict[str, Any]) -> RawObject:
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": kind,
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": spec,
-    }
-    return RawObject(doc=doc, source=Source("in.yaml", 1))
+from tests.unit.docs import OAUTH2
+from tests.unit.docs import raw_doc as _doc
 
 
 def _translated() -> dict[str, Any]:
@@ -35,8 +17,8 @@ def _translated() -> dict[str, Any]:
         for name in ("a", "b", "jwt", "open")
     ]
     objects += [
-        _doc("Filter", "fa", {"OAuth2": OAUTH2}),
-        _doc("Filter", "fb", {"OAuth2": OAUTH2}),
+        _doc("Filter", "fa", {"OAuth2": {**OAUTH2, "secret": "s"}}),
+        _doc("Filter", "fb", {"OAuth2": {**OAUTH2, "secret": "s"}}),
         _doc("Filter", "j", {"JWT": {"jwks": '{"keys": []}'}}),
         _doc(
             "FilterPolicy",

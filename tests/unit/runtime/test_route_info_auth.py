@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from legation.compile.compiler import compile_config
-from legation.ir.provenance import Source
-from legation.model.raw import RawObject
 from legation.runtime.state import route_info
-
-OAUTH2 = {
-    "authorizationURL": "http://idp.test/oidc",
-    "authorizationEndpoint": "http://idp.test/oidc/authorize",
-    "tokenEndpoint": "http://idp.test/oidc/token",
-    "clientID": "app",
-}
-
-
-def _doc(kind: str, name: str, spec: dict[str, Any]) -> RawObject:
-    doc = {
-        "apiVersion": "getambassador.io/v3alpha1",
-        "kind": kind,
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": spec,
-    }
-    return RawObject(doc=doc, source=Source("in.yaml", 1))
+from tests.unit.docs import OAUTH2
+from tests.unit.docs import raw_doc as _doc
 
 
 def test_route_info_names_the_login_or_why_it_refuses() -> None:

@@ -3,6 +3,7 @@ make-before-break cluster removal, supervisor restart after SIGKILL, clean stop.
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import signal
@@ -19,6 +20,7 @@ from envoy.extensions.filters.http.router.v3 import router_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
+from google.protobuf import json_format
 
 from legation.envoy.bootstrap import build_bootstrap
 from legation.envoy.process import EnvoyProcess
@@ -26,7 +28,7 @@ from legation.xds import types
 from legation.xds.cache import XdsCache
 from legation.xds.server import XdsServer
 
-from .helpers import Load, Upstream, body_of, free_port, wait_for_body, wait_until
+from .helpers import Load, Upstream, body_of, free_port, http_get, wait_for_body, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -244,6 +246,61 @@ async def test_eds_and_control_plane_restart(
                 fresh.cache.set_resources(state(a.port))
                 await wait_for_body(port, "/", "A /")
                 assert not fresh.cache.nacks
+            finally:
+                await fresh.stop(0)
+        finally:
+            await envoy.stop(drain_seconds=0)
+
+
+async def _dynamic_config(envoy: EnvoyProcess) -> tuple[set[str], set[str], list[Any]]:
+    """What Envoy holds from xDS: its dynamic cluster names, active listener names, and
+    route configurations (as JSON, without their type URL)."""
+    status, body = await envoy.admin_get("/config_dump")
+    assert status == 200
+    clusters: set[str] = set()
+    listeners: set[str] = set()
+    routes: list[Any] = []
+    for section in json.loads(body)["configs"]:
+        for c in section.get("dynamic_active_clusters", []):
+            clusters.add(c["cluster"]["name"])
+        for li in section.get("dynamic_listeners", []):
+            if "active_state" in li:
+                listeners.add(li["name"])
+        for r in section.get("dynamic_route_configs", []):
+            routes.append({k: v for k, v in r["route_config"].items() if k != "@type"})
+    return clusters, listeners, routes
+
+
+@pytest.mark.parametrize("delta", [False, True], ids=["sotw", "delta"])
+async def test_reconnecting_envoy_converges_to_what_changed_meanwhile(
+    xds: XdsServer, tmp_path: pathlib.Path, delta: bool
+) -> None:
+    """The control plane goes away; meanwhile a cluster and its route are removed and
+    another added. The Envoy that reconnects to the new control plane ends up holding
+    exactly its content, nothing left over from before (delta: the resources Envoy names
+    on reconnecting that no longer exist are removed)."""
+    port = free_port()
+    async with Upstream("A") as a, Upstream("B") as b, Upstream("C") as c:
+        before = _state(port, {"a": a.port, "b": b.port}, _routes(("/a", "a"), ("/b", "b")))
+        xds.cache.set_resources(before)
+        envoy = _envoy(xds.port, tmp_path, delta)
+        await envoy.start()
+        try:
+            await envoy.wait_ready(20)
+            await wait_for_body(port, "/b", "B /b")
+            assert (await _dynamic_config(envoy))[0] == {"a", "b"}
+            await xds.stop(0)
+            routes = _routes(("/a", "a"), ("/c", "c"))
+            fresh = XdsServer(XdsCache(), port=xds.port)
+            version = fresh.cache.set_resources(_state(port, {"a": a.port, "c": c.port}, routes))
+            await fresh.start()
+            try:
+                await wait_until(_synced(fresh.cache, version), 15, what="resync")
+                await wait_for_body(port, "/c", "C /c")
+                assert (await http_get(port, "/b"))[0] == 404
+                clusters, listeners, held = await _dynamic_config(envoy)
+                assert (clusters, listeners) == ({"a", "c"}, {"http"})
+                assert held == [json_format.MessageToDict(routes, preserving_proto_field_name=True)]
             finally:
                 await fresh.stop(0)
         finally:

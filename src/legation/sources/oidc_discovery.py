@@ -91,7 +91,7 @@ async def fetch_discovery(
                     body += chunk
                     if len(body) > MAX_DOCUMENT_SIZE:
                         return f"is larger than {MAX_DOCUMENT_SIZE} bytes"
-    except TimeoutError:
+    except (TimeoutError, httpx.TimeoutException):
         return f"no answer within {timeout_s:g} s"
     except (httpx.HTTPError, OSError) as exc:  # refused, reset, bad certificate, ...
         return f"cannot be fetched ({type(exc).__name__}: {exc})"
@@ -109,7 +109,9 @@ def fetch_discovery_once(
 
     async def fetch_all() -> list[OidcDiscovery | str]:
         async with _client(timeout_s) as client:
-            return list(await asyncio.gather(*(fetch_discovery(client, i) for i in issuers)))
+            return list(
+                await asyncio.gather(*(fetch_discovery(client, i, timeout_s) for i in issuers))
+            )
 
     return dict(zip(issuers, asyncio.run(fetch_all()), strict=True))
 

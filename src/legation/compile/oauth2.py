@@ -294,8 +294,8 @@ def _redirect_origin(spec: OAuth2FilterSpec, errors: list[tuple[str, str]]) -> s
     if not origins:
         return REQUEST_ORIGIN
     first = origins[0]
-    parts = urlsplit(first)
-    if url_address(first) is None or parts.path not in ("", "/") or parts.query:
+    parts = urlsplit(first) if url_address(first) is not None else None
+    if parts is None or parts.path not in ("", "/") or parts.query:
         errors.append(
             (
                 "OAuth2.protectedOrigins",

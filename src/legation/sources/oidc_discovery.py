@@ -95,6 +95,8 @@ async def fetch_discovery(
         return f"no answer within {timeout_s:g} s"
     except (httpx.HTTPError, OSError) as exc:  # refused, reset, bad certificate, ...
         return f"cannot be fetched ({type(exc).__name__}: {exc})"
+    except (httpx.InvalidURL, ValueError) as exc:  # compile reports the URL itself too
+        return f"has no valid URL ({exc})"
     return parse_discovery(issuer, body)
 
 
@@ -162,7 +164,11 @@ class WithDiscovery:
         while True:
             if self._client is None:
                 self._client = _client(self.timeout_s)
-            got = await fetch_discovery(self._client, issuer, self.timeout_s)
+            try:
+                got = await fetch_discovery(self._client, issuer, self.timeout_s)
+            except Exception:  # a bug must not end the refreshing (nor the gateway)
+                log.exception("fetching the discovery document of %s failed", issuer)
+                got = "could not be fetched (an internal error, in the log)"
             if isinstance(got, str):
                 failures += 1
                 delay = min(self.retry_s[1], self.retry_s[0] * 2 ** (failures - 1))

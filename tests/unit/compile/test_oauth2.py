@@ -128,6 +128,13 @@ def test_endpoints_are_checked() -> None:
         "spec.OAuth2.authorizationEndpoint: expected an http:// or https:// URL, got '/relative'"
         in _errors(_compile(_filter("f", **bad)))
     )
+    malformed = {**ENDPOINTS, "secret": "s", "authorizationURL": "http://[zz]/"}
+    malformed["protectedOrigins"] = [{"origin": "http://[::1"}]
+    assert sorted(_errors(_compile(_filter("f", **malformed))))[:2] == [
+        "spec.OAuth2.authorizationURL: expected the issuer as an http:// or https:// URL, "
+        "got 'http://[zz]/'",
+        "spec.OAuth2.protectedOrigins: expected an origin (http[s]://host[:port]), got 'http://[::1'",
+    ]  # reported, not a crash
 
 
 ISSUER = ENDPOINTS["authorizationURL"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import httpx
 import pytest
 
 from legation.child_process import stop_child
@@ -37,6 +38,20 @@ def client_secret(name: str, value: str) -> str:
     return manifest(
         "Secret", name, api_version="v1", type="Opaque", stringData={"oauth2-client-secret": value}
     )
+
+
+def store_cookies(r: httpx.Response, jar: dict[str, str]) -> None:
+    """Keep the cookies `r` sets in `jar` (and drop those it expires)."""
+    for header in r.headers.get_list("set-cookie"):
+        name, value = header.split(";", 1)[0].split("=", 1)
+        jar[name] = value
+        if "expires=Thu, 01 Jan 1970" in header:
+            jar.pop(name)
+
+
+def cookie_header(jar: dict[str, str]) -> dict[str, str]:
+    """A `cookie` request header sending every cookie of `jar`."""
+    return {"cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
 
 
 def provider_binary() -> Path:

@@ -21,7 +21,9 @@ from tests.e2e.oidc_provider import (
     CLIENT_SECRET,
     OidcProvider,
     client_secret,
+    cookie_header,
     oauth2_filter,
+    store_cookies,
 )
 
 pytestmark = pytest.mark.e2e
@@ -90,31 +92,19 @@ def test_protected_route_redirects_to_the_provider(
     assert len(up.requests) == seen  # the upstream never saw the unauthenticated request
 
 
-def _cookies(r: httpx.Response, jar: dict[str, str]) -> None:
-    for header in r.headers.get_list("set-cookie"):
-        name, value = header.split(";", 1)[0].split("=", 1)
-        jar[name] = value
-        if "expires=Thu, 01 Jan 1970" in header:
-            jar.pop(name)
-
-
-def _cookie_header(jar: dict[str, str]) -> dict[str, str]:
-    return {"cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
-
-
 def test_code_flow_forwards_the_token_and_logout_clears_it(
     setup: tuple[RunningGateway, OidcProvider, EchoUpstream],
 ) -> None:
     gw, idp, up = setup
     jar: dict[str, str] = {}
     first = gw.get("/app/page")
-    _cookies(first, jar)
+    store_cookies(first, jar)
     login = httpx.get(first.headers["location"] + "&login=carol", timeout=5)
     assert login.status_code == 302 and login.headers["location"].startswith(gw.url(CALLBACK))
-    back = httpx.get(login.headers["location"], headers=_cookie_header(jar), timeout=5)
+    back = httpx.get(login.headers["location"], headers=cookie_header(jar), timeout=5)
     assert back.status_code == 302 and back.headers["location"] == gw.url("/app/page")
-    _cookies(back, jar)
-    page = gw.get("/app/page", headers=_cookie_header(jar))
+    store_cookies(back, jar)
+    page = gw.get("/app/page", headers=cookie_header(jar))
     assert page.status_code == 200
     auth = page.json()["headers"]["authorization"]
     assert auth.startswith("Bearer ")
@@ -122,10 +112,10 @@ def test_code_flow_forwards_the_token_and_logout_clears_it(
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert claims["sub"] == "carol" and claims["iss"] == idp.issuer
     assert up.requests[-1][2]["authorization"] == auth  # what the upstream itself saw
-    out = gw.get("/.ambassador/oauth2/logout", headers=_cookie_header(jar))
+    out = gw.get("/.ambassador/oauth2/logout", headers=cookie_header(jar))
     assert out.status_code == 302
-    _cookies(out, jar)
-    again = gw.get("/app/page", headers=_cookie_header(jar))
+    store_cookies(out, jar)
+    again = gw.get("/app/page", headers=cookie_header(jar))
     assert again.status_code == 302 and again.headers["location"].startswith(
         idp.info["authorization_endpoint"]
     )

@@ -109,19 +109,29 @@ def compile_folder(
     snapshot = read_folder(config_dir, max_file_size)
     options = compile_options(ambassador_id, http_port, control_ports, https_port)
     now = datetime.datetime.now(datetime.UTC)  # expired certificates get a warning
-    return snapshot, compile_config(snapshot.objects, options, files=snapshot.files, now=now)
+    compiled = compile_config(
+        snapshot.objects, options, files=snapshot.files, now=now, discovery=snapshot.discovery
+    )
+    return snapshot, compiled
 
 
 def read_folder(config_dir: Path, max_file_size: int) -> Snapshot:
     """Read a folder once, giving files being written a moment to settle, with the
-    certificate files it names (relative paths from the folder)."""
+    certificate files it names (relative paths from the folder) and the discovery
+    documents of the OpenID providers its OAuth2 Filters name only by their issuer
+    (fetched once, as `run` would)."""
     import dataclasses
 
     from legation.sources.cert_files import read_named_files
     from legation.sources.files import FolderReader
+    from legation.sources.oidc_discovery import fetch_discovery_once
 
     snapshot = FolderReader(config_dir, max_file_size=max_file_size).read_settled()
-    return dataclasses.replace(snapshot, files=read_named_files(snapshot.objects, config_dir))
+    return dataclasses.replace(
+        snapshot,
+        files=read_named_files(snapshot.objects, config_dir),
+        discovery=fetch_discovery_once(snapshot.objects),
+    )
 
 
 def compile_options(

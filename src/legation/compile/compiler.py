@@ -69,6 +69,7 @@ from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleConfig
+from legation.model.oidc_discovery import Discovered
 from legation.model.parse import ParseCache
 from legation.model.raw import RawObject
 from legation.model.resolver import RESOLVER_KINDS
@@ -193,6 +194,8 @@ class _Work:
     ingress_tls: list[IngressTls] = field(default_factory=list)
     files: Mapping[str, bytes | str] = field(default_factory=dict)
     """Contents of the certificate files the configuration names (read at the edge)."""
+    discovery: Discovered = field(default_factory=dict)
+    """OpenID providers' discovery documents by issuer (fetched at the edge)."""
     now: datetime.datetime | None = None
     """The moment certificates' expiry is judged against (None: not judged)."""
     tcp_chains: dict[int, list[FilterChain]] = field(default_factory=dict)
@@ -236,16 +239,18 @@ def compile_config(
     withheld: Withheld | None = None,
     files: Mapping[str, bytes | str] | None = None,
     now: datetime.datetime | None = None,
+    discovery: Discovered | None = None,
 ) -> CompileResult:
     """Compile raw documents into the IR. Pure; `cache` only makes repeats faster.
 
     `withheld` names resources Envoy rejected: each is left out (with an error) for as
     long as its document is the very one that was rejected. `files` are the contents of
     the certificate files the documents name, read by the caller; `now` is the time
-    certificates' expiry is judged against (the caller's clock; None: not judged).
+    certificates' expiry is judged against (the caller's clock; None: not judged);
+    `discovery` the OpenID providers' discovery documents, fetched by the caller.
     """
     work = _Work(options or CompileOptions(), cache or CompileCache())
-    work.files, work.now = files or {}, now
+    work.files, work.now, work.discovery = files or {}, now, discovery or {}
     _parse(work, objects)
     _select_ambassador_id(work)
     _reject_duplicates(work)
@@ -715,7 +720,7 @@ def _apply_jwt(work: _Work) -> None:
         SecretLookup(work.of_kind("Secret")),
         lambda address: control_port_error(address, ports, names),
     )
-    logins = compile_oauth2(filters, work.of_kind("Secret"))
+    logins = compile_oauth2(filters, work.of_kind("Secret"), work.discovery)
     rules = compile_policies(policies, compiled.providers, compiled.broken, logins)
     work.problems.extend(compiled.problems + logins.problems + rules.problems)
     if not rules.rules:

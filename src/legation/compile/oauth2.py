@@ -1,7 +1,9 @@
 """OAuth2 Filters → IR logins (`OAuth2Login`), their secrets and token-endpoint clusters.
 
 Pure: the provider's endpoints come from the Filter (legation fields
-`authorizationEndpoint` / `tokenEndpoint`), never from a network call. A Filter that
+`authorizationEndpoint` / `tokenEndpoint`) or, when it names only the issuer, from the
+provider's discovery document, which the caller fetched (`Snapshot.discovery`); never
+from a network call here. A Filter that
 cannot work is reported on its fields and left out of `logins`; its key goes to
 `broken` with the reason, so routes that name it fail closed.
 
@@ -29,11 +31,23 @@ from legation.model.filter_oauth2 import (
     UNSUPPORTED,
     OAuth2FilterSpec,
 )
+from legation.model.oidc_discovery import (
+    ENDPOINT_FIELDS,
+    Discovered,
+    OidcDiscovery,
+    discovery_url,
+)
 from legation.model.resource import Resource
 from legation.model.secret import SecretSpec
 
 SAME_SITE = {"lax": "LAX", "strict": "STRICT", "none": "NONE"}
 CLIENT_AUTH = {"headerpasswordbasic": True, "bodypassword": False}
+OWN_FIELDS = {
+    "authorization_endpoint": "authorizationEndpoint",
+    "token_endpoint": "tokenEndpoint",
+    "end_session_endpoint": "endSessionEndpoint",
+}
+"""Each endpoint's name in a discovery document → the Filter's field that overrides it."""
 REQUEST_ORIGIN = "%REQ(x-forwarded-proto)%://%REQ(:authority)%"
 """The redirect URI's origin when no `protectedOrigins` is given: the request's own."""
 
@@ -59,8 +73,11 @@ def login_name(res: Resource[Any]) -> str:
 def compile_oauth2_filters(
     filters: Iterable[tuple[Resource[Any], OAuth2FilterSpec]],
     secrets: Mapping[tuple[str, str], Resource[SecretSpec]],
+    discovery: Discovered | None = None,
 ) -> OAuth2Logins:
-    """Every OAuth2 Filter (with its `spec.OAuth2`), in the order given."""
+    """Every OAuth2 Filter (with its `spec.OAuth2`), in the order given; `discovery`
+    holds the discovery documents of the issuers of those that need one."""
+    discovery = discovery or {}
     out = OAuth2Logins()
     for res, spec in filters:
         for name in UNSUPPORTED:
@@ -68,7 +85,7 @@ def compile_oauth2_filters(
                 out.problems.append(
                     res.problem(f"OAuth2.{name}", "is not supported; ignored", notice=True)
                 )
-        _compile_one(res, spec, secrets, out)
+        _compile_one(res, spec, secrets, discovery, out)
     return out
 
 
@@ -76,10 +93,11 @@ def _compile_one(
     res: Resource[Any],
     spec: OAuth2FilterSpec,
     secrets: Mapping[tuple[str, str], Resource[SecretSpec]],
+    discovery: Discovered,
     out: OAuth2Logins,
 ) -> None:
     errors: list[tuple[str, str]] = []
-    endpoints = _endpoints(spec, errors)
+    endpoints = _endpoints(res, spec, discovery, out, errors)
     client_secret = _client_secret(res, spec, secrets, errors)
     redirect_origin = _redirect_origin(spec, errors)
     options = _options(spec, errors)
@@ -90,7 +108,7 @@ def _compile_one(
             out.problems.append(res.problem(fld, message))
         out.broken[res.key] = "; ".join(f"{f}: {m}" for f, m in errors)
         return
-    authorize, token, cluster = endpoints
+    authorize, token, end_session, cluster = endpoints
     name = login_name(res)
     token_secret = _secret(f"oauth2/{name}/client-secret", res, client_secret)
     hmac_key = hmac.new(client_secret, b"legation oauth2 cookies " + name.encode(), "sha256")
@@ -112,7 +130,7 @@ def _compile_one(
         hmac_secret=hmac_secret.name,
         cookies=cookie_names(name),
         scopes=_scopes(spec),
-        end_session_endpoint=spec.endSessionEndpoint,
+        end_session_endpoint=end_session,
         forward_bearer_token=spec.forwardBearerToken,
         use_refresh_token=spec.useRefreshToken,
         basic_auth=basic_auth,
@@ -152,9 +170,14 @@ def _scopes(spec: OAuth2FilterSpec) -> tuple[str, ...]:
 
 
 def _endpoints(
-    spec: OAuth2FilterSpec, errors: list[tuple[str, str]]
-) -> tuple[str, str, Cluster] | None:
-    """The authorization and token endpoints, and the token endpoint's cluster."""
+    res: Resource[Any],
+    spec: OAuth2FilterSpec,
+    discovery: Discovered,
+    out: OAuth2Logins,
+    errors: list[tuple[str, str]],
+) -> tuple[str, str, str | None, Cluster] | None:
+    """The authorization, token and end-session endpoints, and the token endpoint's
+    cluster: the Filter's own fields, else its provider's discovery document."""
     issuer = spec.authorizationURL or ""
     if url_address(issuer) is None:
         errors.append(
@@ -164,22 +187,17 @@ def _endpoints(
             )
         )
         return None
-    missing = [n for n in ("authorizationEndpoint", "tokenEndpoint") if not getattr(spec, n)]
-    if missing:
-        errors.append(
-            (
-                f"OAuth2.{missing[0]}",
-                "is required: legation does not fetch "
-                f"{issuer.rstrip('/')}/.well-known/openid-configuration; copy "
-                "authorization_endpoint and token_endpoint from it",
-            )
-        )
+    urls = _endpoint_urls(res, spec, discovery, out, errors)
+    if urls is None:
         return None
     found = []
-    for name in ("authorizationEndpoint", "tokenEndpoint", "endSessionEndpoint"):
-        url = getattr(spec, name)
+    for name, (url, where) in urls.items():
         if url is not None and url_address(url) is None:
-            errors.append((f"OAuth2.{name}", f"expected an http:// or https:// URL, got {url!r}"))
+            if where == "OAuth2.authorizationURL":  # from the discovery document
+                message = f"{discovery_url(issuer)} gives {name} {url!r}, not an http(s) URL"
+            else:
+                message = f"expected an http:// or https:// URL, got {url!r}"
+            errors.append((where, message))
         found.append(url_address(url or ""))
     token = found[1]
     if token is None or found[0] is None:
@@ -193,7 +211,48 @@ def _endpoints(
     cluster = replace(
         cluster, name=cluster.name.replace("cluster_", "oauth2_", 1), upstream_tls=tls
     )
-    return spec.authorizationEndpoint or "", spec.tokenEndpoint or "", cluster
+    authorize, token_url, end_session = (u for u, _ in urls.values())
+    return authorize or "", token_url or "", end_session, cluster
+
+
+def _endpoint_urls(
+    res: Resource[Any],
+    spec: OAuth2FilterSpec,
+    discovery: Discovered,
+    out: OAuth2Logins,
+    errors: list[tuple[str, str]],
+) -> dict[str, tuple[str | None, str]] | None:
+    """Each endpoint (by its discovery name) with the field to blame for it. A field
+    the Filter gives wins; the rest come from the discovery document, which is only
+    needed (and fetched) when authorizationEndpoint or tokenEndpoint is missing."""
+    own = {key: getattr(spec, name) for key, name in OWN_FIELDS.items()}
+    fields = {key: f"OAuth2.{name}" for key, name in OWN_FIELDS.items()}
+    if all(getattr(spec, name) for name in ENDPOINT_FIELDS):
+        return {key: (url, fields[key]) for key, url in own.items()}
+    issuer = spec.authorizationURL or ""
+    url, doc = discovery_url(issuer), discovery.get(issuer)
+    if not isinstance(doc, OidcDiscovery):
+        if doc is None:
+            doc = (
+                "it was not fetched (legation run and check fetch it); or give "
+                "authorizationEndpoint and tokenEndpoint"
+            )
+        errors.append(
+            ("OAuth2.authorizationURL", f"cannot use the discovery document {url}: {doc}")
+        )
+        return None
+    if doc.stale is not None:
+        message = f"re-fetching {url} failed ({doc.stale}); the document fetched before is used"
+        out.problems.append(res.problem("OAuth2.authorizationURL", message, notice=True))
+    from_doc = {
+        "authorization_endpoint": doc.authorization_endpoint,
+        "token_endpoint": doc.token_endpoint,
+        "end_session_endpoint": doc.end_session_endpoint,
+    }
+    return {
+        key: (mine, fields[key]) if mine else (from_doc[key], "OAuth2.authorizationURL")
+        for key, mine in own.items()
+    }
 
 
 def _client_secret(
@@ -235,8 +294,8 @@ def _redirect_origin(spec: OAuth2FilterSpec, errors: list[tuple[str, str]]) -> s
     if not origins:
         return REQUEST_ORIGIN
     first = origins[0]
-    parts = urlsplit(first)
-    if url_address(first) is None or parts.path not in ("", "/") or parts.query:
+    parts = urlsplit(first) if url_address(first) is not None else None
+    if parts is None or parts.path not in ("", "/") or parts.query:
         errors.append(
             (
                 "OAuth2.protectedOrigins",
@@ -285,13 +344,16 @@ def _options(
 
 
 def compile_oauth2(
-    filters: Iterable[Resource[Any]], resources: Iterable[Resource[Any]]
+    filters: Iterable[Resource[Any]],
+    resources: Iterable[Resource[Any]],
+    discovery: Discovered | None = None,
 ) -> OAuth2Logins:
-    """The OAuth2 Filters among `filters`, with Secrets looked up in `resources`."""
+    """The OAuth2 Filters among `filters`, with Secrets looked up in `resources` and
+    the providers' discovery documents in `discovery` (by issuer)."""
     secrets = {(r.namespace, r.name): r for r in resources if r.kind == "Secret"}
     typed = [
         (res, res.spec.OAuth2)
         for res in sorted(filters, key=lambda r: r.key)
         if getattr(res.spec, "OAuth2", None) is not None and getattr(res.spec, "JWT", None) is None
     ]
-    return compile_oauth2_filters(typed, secrets)
+    return compile_oauth2_filters(typed, secrets, discovery)

@@ -34,8 +34,8 @@ class ServiceAddress:
 def url_address(url: str) -> ServiceAddress | None:
     """Host, port (the scheme's default when none) and TLS of an absolute http(s) URL;
     None when `url` is not one (no such scheme, no host, or a bad port)."""
-    parts = urlsplit(url)
-    try:
+    try:  # a malformed URL (`http://[zz]/`, a bad port) is not one, not a crash
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         return None

@@ -3,8 +3,9 @@
 The fields are those of Ambassador Edge Stack's documented `OAuth2` Filter, so its users'
 manifests load; the ones legation cannot honour are accepted and reported as notices
 (`UNSUPPORTED`). Fields marked "legation" are extensions the commercial edition does not
-have: the provider's endpoints (legation does not fetch the discovery document, see
-README "OIDC login"), scopes on the Filter, cookie settings and the logout path.
+have: the provider's endpoints (optional: without them they come from the provider's
+discovery document, see model/oidc_discovery.py and README "OIDC login"), scopes on the
+Filter, cookie settings and the logout path.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class OAuth2FilterSpec(StrictModel):
     """`spec.OAuth2`: log the browser in at an OpenID provider, keep the session in cookies."""
 
     authorizationURL: str | None = None
-    """The provider's issuer URL (absolute http or https), required."""
+    """The provider's issuer URL (absolute http or https), required; its discovery
+    document gives the endpoints the Filter does not."""
     clientID: str | None = None
     """The OAuth2 client registered at the provider, required."""
     secret: str | None = None
@@ -76,11 +78,13 @@ class OAuth2FilterSpec(StrictModel):
     audience: str | None = None
     # legation extensions
     authorizationEndpoint: str | None = None
-    """legation: the provider's `authorization_endpoint` (from its discovery document)."""
+    """legation: the provider's `authorization_endpoint` (default: from its discovery
+    document)."""
     tokenEndpoint: str | None = None
-    """legation: the provider's `token_endpoint`."""
+    """legation: the provider's `token_endpoint` (default: from its discovery document)."""
     endSessionEndpoint: str | None = None
-    """legation: the provider's `end_session_endpoint`; logout then goes there."""
+    """legation: the provider's `end_session_endpoint`, where logout then goes (default:
+    from the discovery document, when that is used)."""
     scopes: list[str] | None = None
     """legation: the scopes asked for (default `openid`; `openid` is always added)."""
     logoutPath: str = LOGOUT_PATH

@@ -86,6 +86,7 @@ class Pipeline:
                 withheld,
                 files=snapshot.files,
                 now=datetime.datetime.now(datetime.UTC),
+                discovery=snapshot.discovery,
             )
             t1 = time.perf_counter()
             resources = self._translator.translate(compiled.gateway)

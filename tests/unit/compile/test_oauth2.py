@@ -9,6 +9,7 @@ from legation.compile.compiler import CompileResult, compile_config
 from legation.ir.gateway import Gateway
 from legation.ir.oauth2 import RouteLogin
 from legation.ir.provenance import Source
+from legation.model.oidc_discovery import Discovered, OidcDiscovery
 from legation.model.raw import RawObject
 
 ENDPOINTS = {
@@ -38,14 +39,18 @@ def _filter(name: str, **oauth2: Any) -> RawObject:
     return _doc("Filter", name, {"OAuth2": oauth2})
 
 
-def _compile(*objects: RawObject, rules: list[dict[str, Any]] | None = None) -> CompileResult:
+def _compile(
+    *objects: RawObject,
+    rules: list[dict[str, Any]] | None = None,
+    discovery: Discovered | None = None,
+) -> CompileResult:
     mappings = [
         _doc("Mapping", n, {"prefix": f"/{n}/", "service": "up"}) for n in ("app", "open", "b")
     ]
     policy = _doc(
         "FilterPolicy", "p", {"rules": rules or [{"path": "/app/*", "filters": [{"name": "f"}]}]}
     )
-    return compile_config([*objects, *mappings, policy])
+    return compile_config([*objects, *mappings, policy], discovery=discovery)
 
 
 def _errors(result: CompileResult) -> list[str]:
@@ -117,20 +122,95 @@ def test_missing_or_bad_client_secrets_are_reported_and_fail_closed() -> None:
         assert login is not None and login.failure is not None and login.login is None
 
 
-def test_endpoints_are_required_and_checked() -> None:
-    spec = {**ENDPOINTS, "secret": "s"}
-    del spec["tokenEndpoint"]
-    errors = _errors(_compile(_filter("f", **spec)))
-    assert any(
-        e.startswith("spec.OAuth2.tokenEndpoint: is required")
-        and "http://idp.test/oidc/.well-known/openid-configuration" in e
-        for e in errors
-    ), errors
+def test_endpoints_are_checked() -> None:
     bad = {**ENDPOINTS, "secret": "s", "authorizationEndpoint": "/relative"}
     assert (
         "spec.OAuth2.authorizationEndpoint: expected an http:// or https:// URL, got '/relative'"
         in _errors(_compile(_filter("f", **bad)))
     )
+    malformed = {**ENDPOINTS, "secret": "s", "authorizationURL": "http://[zz]/"}
+    malformed["protectedOrigins"] = [{"origin": "http://[::1"}]
+    assert sorted(_errors(_compile(_filter("f", **malformed))))[:2] == [
+        "spec.OAuth2.authorizationURL: expected the issuer as an http:// or https:// URL, "
+        "got 'http://[zz]/'",
+        "spec.OAuth2.protectedOrigins: expected an origin (http[s]://host[:port]), got 'http://[::1'",
+    ]  # reported, not a crash
+
+
+ISSUER = ENDPOINTS["authorizationURL"]
+DOCUMENT_URL = "http://idp.test/oidc/.well-known/openid-configuration"
+DISCOVERED = OidcDiscovery(
+    authorization_endpoint="https://login.idp.test/auth",
+    token_endpoint="https://idp.test:9443/token",
+    end_session_endpoint="https://login.idp.test/logout",
+)
+
+
+def test_a_filter_with_only_its_issuer_takes_the_endpoints_from_discovery() -> None:
+    result = _compile(
+        _filter("f", authorizationURL=ISSUER, clientID="app", secret="s"),
+        discovery={ISSUER: DISCOVERED},
+    )
+    assert _errors(result) == []
+    [login] = result.gateway.oauth2.logins
+    assert login.authorization_endpoint == "https://login.idp.test/auth"
+    assert login.token_endpoint == "https://idp.test:9443/token"
+    assert login.end_session_endpoint == "https://login.idp.test/logout"
+    [cluster] = result.gateway.oauth2.clusters
+    assert (cluster.host, cluster.port) == ("idp.test", 9443)
+    assert cluster.upstream_tls is not None and cluster.upstream_tls.verify_san == "idp.test"
+
+
+def test_the_filters_own_endpoints_win_over_discovery() -> None:
+    result = _compile(
+        _filter(
+            "f", authorizationURL=ISSUER, clientID="app", secret="s",
+            tokenEndpoint="http://idp.test:8080/oidc/token", endSessionEndpoint="http://x.test/",
+        ),
+        discovery={ISSUER: DISCOVERED},
+    )  # fmt: skip
+    assert _errors(result) == []
+    [login] = result.gateway.oauth2.logins
+    assert login.authorization_endpoint == "https://login.idp.test/auth"  # not given: found
+    assert login.token_endpoint == "http://idp.test:8080/oidc/token"
+    assert login.end_session_endpoint == "http://x.test/"
+    # both given: the document is not needed (nor its end_session_endpoint used)
+    both = _compile(_filter("f", **ENDPOINTS, secret="s"), discovery={ISSUER: DISCOVERED})
+    assert both.gateway.oauth2.logins[0].end_session_endpoint is None
+
+
+def test_a_missing_or_bad_discovery_document_is_an_error_and_fails_closed() -> None:
+    only_issuer = _filter("f", authorizationURL=ISSUER, clientID="app", secret="s")
+    cases: dict[str, Discovered] = {
+        "it was not fetched (legation run and check fetch it)": {},
+        "answered HTTP 404": {ISSUER: "answered HTTP 404"},
+        f"{DOCUMENT_URL} gives token_endpoint 'token', not an http(s) URL": {
+            ISSUER: OidcDiscovery("http://idp.test/auth", "token")
+        },
+    }
+    for expected, discovery in cases.items():
+        result = _compile(only_issuer, discovery=discovery)
+        errors = _errors(result)
+        assert any(
+            e.startswith("spec.OAuth2.authorizationURL: ") and expected in e for e in errors
+        ), (expected, errors)
+        assert DOCUMENT_URL in errors[0]
+        assert result.gateway.oauth2.logins == ()
+        login = _route_logins(result.gateway)["/app/"]
+        assert login is not None and login.failure is not None and login.login is None
+
+
+def test_a_stale_document_is_used_with_a_notice() -> None:
+    stale = OidcDiscovery("http://idp.test/auth", "http://idp.test/token", stale="answered 503")
+    result = _compile(
+        _filter("f", authorizationURL=ISSUER, clientID="app", secret="s"),
+        discovery={ISSUER: stale},
+    )
+    assert _errors(result) == [] and len(result.gateway.oauth2.logins) == 1
+    notices = [p.message for p in result.problems if p.field == "spec.OAuth2.authorizationURL"]
+    assert notices == [
+        f"re-fetching {DOCUMENT_URL} failed (answered 503); the document fetched before is used"
+    ]
 
 
 def test_other_fields_refused_or_noticed() -> None:

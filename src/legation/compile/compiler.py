@@ -622,8 +622,11 @@ def _compile_tcp_mappings(work: _Work) -> None:
 
 def _assign_endpoints(work: _Work) -> None:
     """The ready endpoints of each EDS cluster, from EndpointSlices or Endpoints."""
+    # only for clusters that are still there: a Mapping left out after its resolver
+    # asked (e.g. refused by its canary group) takes its EDS cluster along
+    requests = [r for r in work.endpoint_requests if r.cluster in work.clusters]
     work.load_assignments, problems = load_assignments(
-        work.endpoint_requests, work.of_kind("EndpointSlice", "Endpoints", "Service")
+        requests, work.of_kind("EndpointSlice", "Endpoints", "Service")
     )
     work.problems.extend(problems)
     by_key: dict[str, Resource[Any]] = {}

@@ -186,3 +186,17 @@ def test_program_size_limit_is_envoys(envoy_available: None) -> None:
     rejected, output = envoy_validate(_with_prefix_regex(over))
     assert not rejected
     assert "program size of 101 > max program size of 100" in output
+
+
+def test_a_mapping_left_out_of_its_group_takes_its_eds_endpoints_along() -> None:
+    """Found by test_every_reference_resolves: a Mapping with the endpoint resolver,
+    refused because a redirect Mapping took its canary group, left its endpoints behind
+    (EDS for a cluster that does not exist)."""
+    objects = [
+        _doc("Mapping", "m0", {"prefix": "/", "service": "echo:8080", "host_redirect": True}),
+        _doc("Mapping", "m1", {"prefix": "/", "service": "echo:8080", "resolver": "endpoint"}),
+    ]
+    result = compile_config(objects)
+    assert any("cannot accept m1" in p.message for p in result.errors)
+    resources = Translator(route_matcher="list").translate(result.gateway)
+    assert set(resources.endpoints) <= set(resources.clusters)

@@ -192,9 +192,13 @@ def test_a_mapping_left_out_of_its_group_takes_its_eds_endpoints_along() -> None
     """Found by test_every_reference_resolves: a Mapping with the endpoint resolver,
     refused because a redirect Mapping took its canary group, left its endpoints behind
     (EDS for a cluster that does not exist)."""
+    specs = [
+        ("m0", {"prefix": "/", "service": "echo:8080", "host_redirect": True}),
+        ("m1", {"prefix": "/", "service": "echo:8080", "resolver": "endpoint"}),
+    ]
     objects = [
-        _doc("Mapping", "m0", {"prefix": "/", "service": "echo:8080", "host_redirect": True}),
-        _doc("Mapping", "m1", {"prefix": "/", "service": "echo:8080", "resolver": "endpoint"}),
+        RawObject(doc=_doc("Mapping", name, spec), source=Source("in.yaml", i + 1))
+        for i, (name, spec) in enumerate(specs)
     ]
     result = compile_config(objects)
     assert any("cannot accept m1" in p.message for p in result.errors)

@@ -131,12 +131,20 @@ def _compile_one(
         cookies=tuple(spec.tokenFromCookies or ()),
         forward=spec.forwardToken,
         require_expiration=spec.requireExpiresAt,
+        required_claims=_required_claims(spec),
         # Envoy reads 0 as "unset" (60 s): one second is the closest it comes to none
         clock_skew_seconds=max(1, -(-skew_ms // 1000)),
         claim_headers=claims,
         error_response=errors_out,
     )
     out.problems.extend(problems)
+
+
+def _required_claims(spec: JwtFilterSpec) -> tuple[str, ...]:
+    """The claims the token must carry that Envoy does not require by itself (checked
+    after jwt_authn, by envoy/filters/jwt_claims.py)."""
+    wanted = (("iat", spec.requireIssuedAt), ("nbf", spec.requireNotBefore))
+    return tuple(claim for claim, required in wanted if required)
 
 
 def _laxer_than_asked(spec: JwtFilterSpec) -> list[tuple[str, str]]:
@@ -147,10 +155,6 @@ def _laxer_than_asked(spec: JwtFilterSpec) -> list[tuple[str, str]]:
         errors.append(("JWT.requireAudience", "requireAudience without audience is not supported"))
     if spec.requireIssuer and not spec.issuer:
         errors.append(("JWT.requireIssuer", "requireIssuer without issuer is not supported"))
-    if spec.requireIssuedAt:
-        errors.append(("JWT.requireIssuedAt", "requireIssuedAt is not supported (Envoy)"))
-    if spec.requireNotBefore:
-        errors.append(("JWT.requireNotBefore", "requireNotBefore is not supported (Envoy)"))
     if spec.renegotiateTLS not in ("never", "onceAsClient", "freelyAsClient"):
         errors.append(("JWT.renegotiateTLS", "expected never, onceAsClient or freelyAsClient"))
     return errors

@@ -64,6 +64,9 @@ class JwtProvider:
     cookies: tuple[str, ...] = ()
     forward: bool = True
     require_expiration: bool = False
+    required_claims: tuple[str, ...] = ()
+    """Claims a token must carry (`iat`, `nbf`), beyond what Envoy requires itself
+    (Envoy checks `nbf` when it is there but cannot require it)."""
     clock_skew_seconds: int = 1
     claim_headers: tuple[ClaimHeader, ...] = ()
     error_response: JwtErrorResponse | None = None

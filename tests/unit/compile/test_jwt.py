@@ -134,7 +134,6 @@ def _errors(objects: list[RawObject]) -> list[str]:
             "spec.JWT.jwksCASecret",
             "does not exist",
         ),
-        ({"requireNotBefore": True}, "spec.JWT.requireNotBefore", "not supported"),
         ({"jwksURI": "http://127.0.0.1:8877/k"}, "spec.JWT.jwksURI", "own control port"),
         ({"requireAudience": True}, "spec.JWT.requireAudience", "without audience"),
     ],

@@ -29,6 +29,7 @@ from legation.envoy.filters.grpc_http1_bridge import GrpcHttp1BridgeFilter
 from legation.envoy.filters.grpc_stats import GrpcStatsFilter
 from legation.envoy.filters.grpc_web import GrpcWebFilter
 from legation.envoy.filters.jwt_authn import JwtAuthnFilter
+from legation.envoy.filters.jwt_claims import JwtClaimsFilter
 from legation.envoy.filters.local_ratelimit import LocalRateLimitFilter
 from legation.envoy.filters.lua import LuaFilter
 from legation.envoy.filters.oauth2 import OAuth2Filter
@@ -48,6 +49,7 @@ HTTP_FILTERS: tuple[HttpFilter, ...] = (
     CorsFilter(),  # before authentication: preflight requests carry no credentials
     OAuth2Filter(),  # OIDC login: a browser without a session is sent to the provider
     JwtAuthnFilter(),  # cors → oauth2 → jwt → ext_authz → ratelimit → router
+    JwtClaimsFilter(),  # a second RBAC: reads the tokens jwt_authn just accepted
     ExtAuthzFilter(),  # AuthService
     # limits after authentication, so refused requests
     # never spend a client's budget

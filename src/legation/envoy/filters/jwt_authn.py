@@ -37,6 +37,19 @@ JWT_CACHE_SIZE = 1000
 """Verified tokens each Envoy worker remembers per provider."""
 
 
+def payload_key(p: JwtProvider) -> str:
+    """Where a verified token's payload is kept in the request's dynamic metadata (under
+    this filter's name), for providers with `required_claims` (jwt_claims.py reads it)."""
+    return f"payload:{p.name}"
+
+
+def header_key(p: JwtProvider) -> str:
+    """Where a verified token's JOSE header is kept: its `alg` is always there, so it
+    tells whether the provider accepted a token (a metadata matcher cannot test a
+    whole struct for presence)."""
+    return f"header:{p.name}"
+
+
 def _duration(ms: int) -> Any:
     return duration_pb2.Duration(seconds=ms // 1000, nanos=(ms % 1000) * 1_000_000)
 
@@ -59,6 +72,8 @@ def _provider(p: JwtProvider) -> Any:
     out.claim_to_headers.extend(
         jwt_pb2.JwtClaimToHeader(header_name=c.header, claim_name=c.claim) for c in p.claim_headers
     )
+    if p.required_claims:
+        out.payload_in_metadata, out.header_in_metadata = payload_key(p), header_key(p)
     if p.local_jwks is not None:
         out.local_jwks.CopyFrom(base_pb2.DataSource(inline_string=p.local_jwks))
     if p.remote_jwks is not None:
@@ -142,14 +157,21 @@ DENIED = "response.code_details.startsWith('jwt_authn_access_denied')"
 """CEL: the reply is jwt_authn's refusal (its response code details say so)."""
 
 
-def unauthorized_mapper(errors: JwtErrorResponse | None = None) -> Any:
-    """A local-reply mapper turning every jwt_authn refusal into a 401, with the body
-    and headers of a Filter's `errorResponse`.
+def unauthorized_mapper(
+    errors: JwtErrorResponse | None = None,
+    when: str = DENIED,
+    message: str | None = None,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Any:
+    """A local-reply mapper turning every jwt_authn refusal (or the replies the CEL
+    expression `when` picks) into a 401, with the body and headers of a Filter's
+    `errorResponse`; `message`, if given, replaces Envoy's reason (`%LOCAL_REPLY_BODY%`),
+    `headers` are added before the `errorResponse`'s (which replace them).
 
     Envoy answers 403 for a valid signature with a wrong audience and 401 otherwise; the
     commercial edition (and RFC 6750's invalid_token) answers 401 for every bad token.
     """
-    expression = cel_pb2.ExpressionFilter(expression=DENIED)
+    expression = cel_pb2.ExpressionFilter(expression=when)
     mapper = hcm_pb2.ResponseMapper(
         filter=accesslog_pb2.AccessLogFilter(
             extension_filter=accesslog_pb2.ExtensionFilter(
@@ -158,6 +180,8 @@ def unauthorized_mapper(errors: JwtErrorResponse | None = None) -> Any:
         ),
         status_code=wrappers_pb2.UInt32Value(value=401),
     )
+    if message is not None:
+        mapper.body.CopyFrom(base_pb2.DataSource(inline_string=message))
     if errors is not None and errors.body is not None:
         mapper.body_format_override.CopyFrom(
             substitution_format_string_pb2.SubstitutionFormatString(
@@ -166,13 +190,20 @@ def unauthorized_mapper(errors: JwtErrorResponse | None = None) -> Any:
             )
         )
     overwrite = base_pb2.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
-    for name, value in errors.headers if errors is not None else ():
+    for name, value in (*headers, *(errors.headers if errors is not None else ())):
         mapper.headers_to_add.append(
             base_pb2.HeaderValueOption(
                 header=base_pb2.HeaderValue(key=name, value=value), append_action=overwrite
             )
         )
     return mapper
+
+
+def listener_error_response(jwt: JwtAuthn) -> JwtErrorResponse | None:
+    """Envoy does not say which provider refused, so one `errorResponse` applies per
+    listener: the first Filter's (by name) that has one."""
+    found = [p.error_response for p in jwt.providers if p.error_response]
+    return found[0] if found else None
 
 
 class JwtAuthnFilter(HttpFilter):
@@ -191,11 +222,10 @@ class JwtAuthnFilter(HttpFilter):
     def patch_connection_manager(
         self, listener: HttpConnectionManager, hcm: Any, ctx: FilterContext
     ) -> None:
-        """Refusals are 401s. Envoy does not say which provider refused, so one
-        `errorResponse` applies per listener: the first Filter's (by name) that has one."""
+        """Refusals are 401s, with the listener's `errorResponse`."""
         if listener.jwt is not None:
-            found = [p.error_response for p in listener.jwt.providers if p.error_response]
-            hcm.local_reply_config.mappers.append(unauthorized_mapper(found[0] if found else None))
+            errors = listener_error_response(listener.jwt)
+            hcm.local_reply_config.mappers.append(unauthorized_mapper(errors))
 
     def patch_route(self, route: Route, out: Any, state: Any) -> None:
         """The route's requirement by name, or validation off; nothing when the

@@ -169,7 +169,7 @@ def _stricter_than_asked(spec: JwtFilterSpec) -> list[tuple[str, str]]:
             ("JWT.leewayForExpiresAt", "Envoy has one clock skew: the larger leeway applies")
         )
     if spec.leewayForIssuedAt:
-        notices.append(("JWT.leewayForIssuedAt", "ignored: Envoy does not check `iat`"))
+        notices.append(("JWT.leewayForIssuedAt", "ignored: Envoy does not check the `iat` time"))
     for alg in spec.validAlgorithms or ():
         if alg not in ENVOY_ALGORITHMS:
             notices.append(("JWT.validAlgorithms", f"{alg!r} is never accepted by Envoy"))

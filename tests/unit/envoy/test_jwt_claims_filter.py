@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from legation.compile.compiler import compile_config
+from legation.compile.compiler import CompileCache, compile_config
 from legation.envoy.translator import Translator
 from legation.model.raw import RawObject
 from tests.unit.docs import raw_doc as _doc
@@ -91,3 +91,17 @@ def test_only_listeners_whose_routes_use_the_provider() -> None:
     objects = _objects(fa={}, fb={})
     objects += [_doc("Filter", "unused", {"JWT": {"jwks": JWKS, "requireIssuedAt": True}})]
     assert CLAIMS not in _filters(_hcm(objects))
+
+
+def test_turning_the_requirement_on_and_off_through_the_caches() -> None:
+    cache, translator = CompileCache(), Translator()
+
+    def chain(**fa: Any) -> list[str]:
+        result = compile_config(_objects(fa=fa, fb={}), cache=cache)
+        data: dict[str, Any] = translator.translate(result.gateway).to_data()
+        hcm = data["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        return [f["name"] for f in hcm["http_filters"]]
+
+    assert CLAIMS not in chain()
+    assert CLAIMS in chain(requireIssuedAt=True)
+    assert CLAIMS not in chain()

@@ -46,10 +46,11 @@ class Translator:
             for rc in gateway.route_configs
         }
         states = route_states(gateway)
-        routes = {
-            rc.name: self._routes[rc.name].route_configuration(rc, states)
+        versioned = {
+            rc.name: self._routes[rc.name].versioned_route_configuration(rc, states)
             for rc in gateway.route_configs
         }
+        routes = {name: packed for name, (packed, _) in versioned.items()}
         clusters = {c.name: translate_cluster(c) for c in gateway.clusters}
         secrets = {s.name: translate_secret(s) for s in gateway.secrets}
         extra = extra_resources(gateway)  # the filters' own (an auth service's cluster)
@@ -64,6 +65,7 @@ class Translator:
             clusters=dict(sorted(clusters.items())),
             endpoints=dict(sorted(endpoints.items())),
             secrets=dict(sorted(secrets.items())),
+            route_versions={name: version for name, (_, version) in versioned.items()},
         )
 
 

@@ -10,10 +10,18 @@ rebuilt; anything else (a regex route changing, many changes) rebuilds the plan.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import operator
 from collections.abc import Callable, Sequence
 
-from legation.envoy.matcher import TreePlan, entry_bytes, plan_tree, tree_bytes
+from legation.envoy.matcher import (
+    Chunks,
+    TreePlan,
+    entry_bytes,
+    plan_tree,
+    route_list_action,
+    tree_chunks,
+)
 from legation.ir.routes import PathKind, Route
 
 MAX_INCREMENTAL_CHANGES = 64
@@ -39,6 +47,8 @@ class TreeCache:
         self._keys: list[str] = []
         self._keyed: dict[str, tuple[Route, ...]] = {}
         self._entries: dict[str, bytes] = {}
+        self._digests: dict[str, bytes] = {}
+        """Per key, a hash of its entry: the tree's digest hashes these, not 10 MB."""
 
     def plan(self) -> TreePlan:
         """The current plan (what `plan_tree(self.routes)` returns)."""
@@ -48,6 +58,13 @@ class TreeCache:
         self, routes: tuple[Route, ...], route_bytes: Callable[[Route], bytes]
     ) -> bytes:
         """The serialized matcher for `routes` (in match order), updating the cache."""
+        return self.matcher_chunks(routes, route_bytes)[0].join()
+
+    def matcher_chunks(
+        self, routes: tuple[Route, ...], route_bytes: Callable[[Route], bytes]
+    ) -> tuple[Chunks, bytes]:
+        """The serialized matcher for `routes` (in match order), unjoined, and a digest
+        of its content (from the entries' digests); updates the cache."""
         new = dict(zip(map(id, routes), routes, strict=True))
         dirty = self._update(routes, new)
         if dirty is None:
@@ -60,16 +77,21 @@ class TreeCache:
                 key = _key_of(route)
                 if key is not None:
                     self._by_key.setdefault(key, []).append(route)
-            self._entries = {}
+            self._entries, self._digests = {}, {}
             dirty = set(self._keys)
         self.routes = routes
         for key in dirty:
             if key in self._keyed:
-                self._entries[key] = entry_bytes(key, self._keyed[key], route_bytes)
+                data = self._entries[key] = entry_bytes(key, self._keyed[key], route_bytes)
+                self._digests[key] = hashlib.blake2b(data, digest_size=16).digest()
             else:
                 self._entries.pop(key, None)
+                self._digests.pop(key, None)
         entries = list(map(self._entries.__getitem__, self._keys))  # C speed, 10,000 keys
-        return tree_bytes(entries, self._unkeyed, route_bytes)
+        fallback = route_list_action(self._unkeyed, route_bytes) if self._unkeyed else b""
+        digest = hashlib.blake2b(b"".join(map(self._digests.__getitem__, self._keys)))
+        digest.update(fallback)  # with the entries, all the tree is made of
+        return tree_chunks(entries, sum(map(len, entries)), fallback), digest.digest()
 
     def _update(self, routes: tuple[Route, ...], new: dict[int, Route]) -> set[str] | None:
         """Apply the difference to the plan in place; the keys to re-serialize, or None

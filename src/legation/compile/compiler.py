@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import itertools
+import operator
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.auth import compile_auth
-from legation.compile.canary import RouteMemo, prune_by_identity
+from legation.compile.canary import RouteMemo
 from legation.compile.control_ports import (
     DEFAULT_DIAG_PORT,
     control_port_error,
@@ -67,6 +69,7 @@ from legation.ir.observability import LogService, Tracing
 from legation.ir.ratelimit import RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
+from legation.memo import ItemMemo, flat, present
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleConfig
 from legation.model.parse import ParseCache
@@ -126,12 +129,13 @@ class CompileCache:
         self.resolvers = ResolverMemo()
         self.xfp = XfpMemo()
         self.order = OrderMemo()
+        self.port_suspects: ItemMemo[CompiledMapping, bool] = ItemMemo()
+        self.tls_users: ItemMemo[CompiledMapping, bool] = ItemMemo()
         self.jwt_routes = JwtRouteMemo()
         self.oauth2_routes = JwtRouteMemo("oauth2")
-        self._mappings: dict[
-            int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
-        ] = {}
-        self._defaults = MappingDefaults()
+        self._mappings: ItemMemo[
+            Resource[MappingSpec], tuple[CompiledMapping | None, list[ConfigProblem]]
+        ] = ItemMemo()
         self.winners: dict[str, Resource[Any]] = {}
         """Per resource key, the resource that won last time: a resource from where it
         came from (file or object, annotation) keeps winning over a newcomer with the
@@ -146,21 +150,12 @@ class CompileCache:
         A change of the Module's defaults recompiles every Mapping.
         """
         defaults = defaults if defaults is not None else MappingDefaults()
-        if defaults != self._defaults:
-            self._mappings, self._defaults = {}, defaults
-        memo = self._mappings  # kept, not rebuilt per compile: see prune_by_identity
-        compiled: list[CompiledMapping] = []
-        problems: list[ConfigProblem] = []
-        for res in mappings:
-            hit = memo.get(id(res))
-            if hit is None or hit[0] is not res:
-                hit = memo[id(res)] = (res, *compile_mapping(res, defaults))
-            if hit[1] is not None:
-                compiled.append(hit[1])
-            if hit[2]:
-                problems.extend(hit[2])
-        self._mappings = prune_by_identity(memo, mappings)
-        return compiled, problems
+        results = self._mappings.map(mappings, lambda res: compile_mapping(res, defaults), defaults)
+        compiled = present(map(_FIRST, results))
+        return compiled, flat(map(_SECOND, results))
+
+
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 
 
 @dataclass
@@ -292,9 +287,9 @@ def compile_config(
 
 
 def _parse(work: _Work, objects: Sequence[RawObject]) -> None:
-    for result in work.cache.parse.parse_all(objects):
-        work.resources.extend(result.resources)
-        work.problems.extend(result.problems)
+    results = work.cache.parse.parse_all(objects)
+    work.resources.extend(flat(map(operator.attrgetter("resources"), results)))
+    work.problems.extend(flat(map(operator.attrgetter("problems"), results)))
 
 
 def _select_ambassador_id(work: _Work) -> None:
@@ -416,24 +411,28 @@ def _refuse_control_ports(work: _Work) -> None:
     """Mappings aimed at the gateway's own control ports are errors (TCPMappings: in
     their own step)."""
     ports, names = work.options.control_ports, work.options.local_names
-    kept = []
-    for cm in work.compiled:
+
+    def suspect(cm: CompiledMapping) -> bool:
         # a redirect only tells the client where to go; Envoy never connects there
-        if cm.cluster.port not in ports or cm.options.redirect is not None:
-            kept.append(cm)  # the common case, without building an address
-            continue
+        return cm.cluster.port in ports and cm.options.redirect is None
+
+    flags = work.cache.port_suspects.map(work.compiled, suspect, ports)
+    if not any(flags):  # the common case, without building an address
+        return
+    compiled: list[CompiledMapping | None] = list(work.compiled)
+    for i in itertools.compress(range(len(compiled)), flags):
+        cm = work.compiled[i]
         address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
         message = control_port_error(address, ports, names)
         if message is None:
-            kept.append(cm)
             continue
-        res = cm.resource
+        res, compiled[i] = cm.resource, None
         work.problems.append(
             ConfigProblem(
                 res.field_source("service"), res.key, message, field=res.spec_path + "service"
             )
         )
-    work.compiled = kept
+    work.compiled = present(compiled)
 
 
 def _apply_resolvers(work: _Work) -> None:
@@ -451,11 +450,12 @@ def _originate_upstream_tls(work: _Work) -> None:
     lookup = SecretLookup(work.of_kind("Secret"), work.files)
     work.tls_contexts = compile_tls_contexts(contexts, lookup)
     work.upstream_tls = resolver = UpstreamTlsResolver(work.tls_contexts, lookup)
-    kept = []
-    for cm in work.compiled:
-        if cm.resource.spec.tls is None or cm.resource.spec.tls is False:
-            kept.append(cm)  # originate() leaves these as they are
-            continue
+    flags = work.cache.tls_users.map(work.compiled, _originates)
+    if not any(flags):
+        return
+    compiled: list[CompiledMapping | None] = list(work.compiled)
+    for i in itertools.compress(range(len(compiled)), flags):
+        cm = work.compiled[i]
         address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
         address = parse_service(cm.resource.spec.service) if cm.resource.spec.tls else address
         cluster, problems = resolver.originate(cm.resource, cm.cluster, address)
@@ -463,9 +463,14 @@ def _originate_upstream_tls(work: _Work) -> None:
         if cluster is not None and cluster is not cm.cluster:
             target = dataclasses.replace(cm.target, cluster=cluster.name)
             cm = dataclasses.replace(cm, cluster=cluster, target=target)
-        if cluster is not None:
-            kept.append(cm)
-    work.compiled = kept
+        compiled[i] = cm if cluster is not None else None
+    work.compiled = present(compiled)
+
+
+def _originates(cm: CompiledMapping) -> bool:
+    """Whether the Mapping's `tls` asks for TLS to its upstream (originate() leaves the
+    others as they are)."""
+    return not (cm.resource.spec.tls is None or cm.resource.spec.tls is False)
 
 
 def _compile_auth(work: _Work) -> None:

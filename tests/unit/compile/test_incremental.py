@@ -166,3 +166,27 @@ def test_prune_by_identity_keeps_live_entries() -> None:
     assert set(pruned) == {id(o) for o in live} | {(id(live[0]), id(gone[0]))}
     small = {id(o): o for o in gone[:10]}
     assert prune_by_identity(small, live) is small  # too few gone ones to bother
+
+
+def test_item_memo_calls_f_only_for_new_objects() -> None:
+    """ItemMemo: results of the very same objects are reused, in place or moved."""
+    from legation.memo import ItemMemo
+
+    memo: ItemMemo[object, int] = ItemMemo()
+    calls: list[object] = []
+
+    def f(x: object) -> int:
+        calls.append(x)
+        return id(x)
+
+    items = [object() for _ in range(200)]
+    assert memo.map(items, f) == [id(x) for x in items]
+    items[7] = object()
+    calls.clear()
+    assert memo.map(items, f) == [id(x) for x in items] and calls == [items[7]]
+    items = [*items[::-1], object()]  # moved and added: found by id
+    calls.clear()
+    assert memo.map(items, f) == [id(x) for x in items] and calls == [items[-1]]
+    calls.clear()
+    assert memo.map(items, f, context="other") == [id(x) for x in items] and len(calls) == 201
+    assert len(memo) == 201

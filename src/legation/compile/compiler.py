@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.auth import compile_auth
-from legation.compile.canary import RouteMemo
 from legation.compile.control_ports import (
     DEFAULT_DIAG_PORT,
     control_port_error,
@@ -20,6 +19,7 @@ from legation.compile.control_ports import (
 )
 from legation.compile.endpoints import load_assignments
 from legation.compile.filter_policy import compile_policies
+from legation.compile.groups import GroupChanges, GroupMemo
 from legation.compile.host_routes import (
     HostRouteMemo,
     host_virtual_hosts,
@@ -44,12 +44,10 @@ from legation.compile.module import access_log_settings, mapping_field_defaults,
 from legation.compile.oauth2 import compile_oauth2
 from legation.compile.oauth2_routes import decide_logins, used_logins
 from legation.compile.observability import compile_log_services, compile_tracing
-from legation.compile.precedence import OrderMemo, virtual_hosts
+from legation.compile.precedence import VirtualHostMemo, virtual_hosts
 from legation.compile.ratelimit import compile_ratelimit
-from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
 from legation.compile.service import ServiceAddress, parse_service
-from legation.compile.shadow import split_shadows
 from legation.compile.tcp_tls import TcpTermination, sni_conflicts
 from legation.compile.tcpmapping import TcpPorts, compile_tcp_mappings
 from legation.compile.tls_contexts import TlsContexts, compile_tls_contexts
@@ -124,11 +122,11 @@ class CompileCache:
 
     def __init__(self) -> None:
         self.parse = ParseCache()
-        self.routes = RouteMemo()
+        self.groups = GroupMemo()
         self.host_routes = HostRouteMemo()
         self.resolvers = ResolverMemo()
         self.xfp = XfpMemo()
-        self.order = OrderMemo()
+        self.vhosts = VirtualHostMemo()
         self.port_suspects: ItemMemo[CompiledMapping, bool] = ItemMemo()
         self.tls_users: ItemMemo[CompiledMapping, bool] = ItemMemo()
         self.jwt_routes = JwtRouteMemo()
@@ -168,7 +166,7 @@ class _Work:
     problems: list[ConfigProblem] = field(default_factory=list)
     module: ModuleConfig = field(default_factory=ModuleConfig)
     compiled: list[CompiledMapping] = field(default_factory=list)
-    groups: list[list[CompiledMapping]] = field(default_factory=list)
+    groups: GroupChanges | None = None
     clusters: dict[str, Cluster] = field(default_factory=dict)
     route_configs: list[RouteConfig] = field(default_factory=list)
     hosts: list[CompiledHost] = field(default_factory=list)
@@ -638,15 +636,13 @@ def _assign_endpoints(work: _Work) -> None:
 
 
 def _group_mappings(work: _Work) -> None:
-    """Canary groups (identical match criteria), without members that cannot join."""
-    groups: dict[str, list[CompiledMapping]] = defaultdict(list)
-    for cm in work.compiled:
-        groups[cm.group_id].append(cm)
-    work.groups, problems = check_redirect_groups(list(groups.values()))
-    work.problems.extend(problems)
-    if problems:
-        kept = {id(cm) for members in work.groups for cm in members}
-        work.compiled = [cm for cm in work.compiled if id(cm) in kept]
+    """Canary groups (identical match criteria), without members that cannot join, and
+    their routes (built again only for the groups that changed)."""
+    work.groups = found = work.cache.groups.update(work.compiled)
+    work.problems.extend(found.problems)
+    if found.dropped:
+        left_out = set(map(id, found.dropped))
+        work.compiled = [cm for cm in work.compiled if id(cm) not in left_out]
 
 
 def _collect_clusters(work: _Work) -> None:
@@ -666,18 +662,21 @@ def _collect_clusters(work: _Work) -> None:
 
 def _build_routes(work: _Work) -> None:
     """Canary groups → routes → virtual hosts in Ambassador order."""
-    ordered_groups, problems = split_shadows(work.groups)
-    work.problems.extend(problems)
-    routes = work.cache.routes.routes(ordered_groups)
+    assert work.groups is not None
+    groups = work.cache.groups
     if work.listener_specs:
-        _build_listener_routes(work, routes)
+        _build_listener_routes(work, groups.routes())
         return
     name = f"http-{work.options.http_port}"
     hosts = [h for h in work.hosts if not h.tls_only]  # Ingress TLS leaves cleartext be
     if not work.hosts:  # no Host resources: every Mapping on every host, as before Hosts
-        hosts_of = virtual_hosts(routes, work.cache.order)
-        work.route_configs.append(RouteConfig(name=name, virtual_hosts=hosts_of))
+        found = work.groups
+        vhosts = work.cache.vhosts.virtual_hosts(
+            found.generation, found.gone, found.came, groups.routes
+        )
+        work.route_configs.append(RouteConfig(name=name, virtual_hosts=vhosts))
         return
+    routes = groups.routes()
     labels = mapping_labels(work.of_kind("Mapping"))
     memo = work.cache.host_routes
     memo.start()

@@ -226,7 +226,7 @@ class RouteTranslator:
         digest = hashlib.blake2b(b"".join(out.parts), digest_size=16)
         if self.use_tree(vh.routes):
             trees = self._trees.setdefault(vh.name, TreeCache())
-            tree, tree_digest = trees.matcher_chunks(vh.routes, self._route_bytes)
+            tree, tree_digest = trees.matcher_chunks(vh.routes, self._route_bytes, vh.changes)
             out.add_message(_VH_MATCHER, tree)
             digest.update(b"T" + tree_digest)  # not the tree's megabytes
         else:

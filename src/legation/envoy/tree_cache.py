@@ -22,7 +22,9 @@ from legation.envoy.matcher import (
     route_list_action,
     tree_chunks,
 )
+from legation.ir.gateway import RouteChanges
 from legation.ir.routes import PathKind, Route
+from legation.memo import changes
 
 MAX_INCREMENTAL_CHANGES = 64
 """Beyond this many added or removed routes, rebuilding the plan is as cheap."""
@@ -61,12 +63,15 @@ class TreeCache:
         return self.matcher_chunks(routes, route_bytes)[0].join()
 
     def matcher_chunks(
-        self, routes: tuple[Route, ...], route_bytes: Callable[[Route], bytes]
+        self,
+        routes: tuple[Route, ...],
+        route_bytes: Callable[[Route], bytes],
+        hint: RouteChanges | None = None,
     ) -> tuple[Chunks, bytes]:
         """The serialized matcher for `routes` (in match order), unjoined, and a digest
-        of its content (from the entries' digests); updates the cache."""
-        new = dict(zip(map(id, routes), routes, strict=True))
-        dirty = self._update(routes, new)
+        of its content (from the entries' digests); updates the cache. `hint`: how
+        `routes` came from the last ones (checked before use)."""
+        dirty = self._update(routes, hint)
         if dirty is None:
             plan = plan_tree(routes)
             self._keyed = dict(plan.keyed)
@@ -93,17 +98,20 @@ class TreeCache:
         digest.update(fallback)  # with the entries, all the tree is made of
         return tree_chunks(entries, sum(map(len, entries)), fallback), digest.digest()
 
-    def _update(self, routes: tuple[Route, ...], new: dict[int, Route]) -> set[str] | None:
+    def _update(self, routes: tuple[Route, ...], hint: RouteChanges | None) -> set[str] | None:
         """Apply the difference to the plan in place; the keys to re-serialize, or None
-        when the plan must be rebuilt from scratch. `new` is `routes` by identity."""
+        when the plan must be rebuilt from scratch."""
         if not self.routes:
             return None
-        old = dict(zip(map(id, self.routes), self.routes, strict=True))  # not kept: memory
-        gone, came = old.keys() - new.keys(), new.keys() - old.keys()
-        if len(gone) + len(came) > MAX_INCREMENTAL_CHANGES:
+        if routes is self.routes:
+            return set()
+        known = hint.since(self.routes, routes) if hint is not None else None
+        if known is not None:  # the compiler said what changed: no lists compared
+            removed, added = list(known.gone), list(known.came)
+        else:
+            removed, added = changes(self.routes, routes)
+        if len(removed) + len(added) > MAX_INCREMENTAL_CHANGES:
             return None
-        removed = [old[i] for i in gone]
-        added = [new[i] for i in came]
         changed_keys: set[str] = set()
         for route in (*removed, *added):
             key = _key_of(route)

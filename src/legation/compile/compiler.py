@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.auth import compile_auth
+from legation.compile.clusters import ClusterMemo
 from legation.compile.control_ports import (
     DEFAULT_DIAG_PORT,
     control_port_error,
@@ -123,6 +124,9 @@ class CompileCache:
     def __init__(self) -> None:
         self.parse = ParseCache()
         self.groups = GroupMemo()
+        self.clusters = ClusterMemo()
+        self.selected: ItemMemo[Resource[Any], bool] = ItemMemo()
+        self.error_rules: ItemMemo[CompiledMapping, bool] = ItemMemo()
         self.host_routes = HostRouteMemo()
         self.resolvers = ResolverMemo()
         self.xfp = XfpMemo()
@@ -293,7 +297,8 @@ def _parse(work: _Work, objects: Sequence[RawObject]) -> None:
 def _select_ambassador_id(work: _Work) -> None:
     """Keep only resources meant for this gateway instance (`ambassador_id`)."""
     mine = work.options.ambassador_id
-    work.resources = [r for r in work.resources if selects(r.ambassador_id, mine)]
+    flags = work.cache.selected.map(work.resources, lambda r: selects(r.ambassador_id, mine), mine)
+    work.resources = list(itertools.compress(work.resources, flags))
 
 
 def _reject_duplicates(work: _Work) -> None:
@@ -304,7 +309,11 @@ def _reject_duplicates(work: _Work) -> None:
     or Kubernetes creationTimestamp), then the one first in source order.
     """
     remembered = work.cache.winners
-    first: dict[str, Resource[Any]] = {}
+    first = dict(zip(map(_KEY, work.resources), work.resources, strict=True))
+    if len(first) == len(work.resources):  # no key held twice: the usual case, at C speed
+        work.cache.winners = first
+        return
+    first = {}
     groups: dict[str, list[Resource[Any]]] = {}  # only the keys held more than once
     for res in work.resources:
         key = res.key
@@ -326,6 +335,9 @@ def _reject_duplicates(work: _Work) -> None:
         first[key] = group[0]
     work.cache.winners = first
     work.resources = list(first.values())
+
+
+_KEY = operator.attrgetter("key")
 
 
 def _origin(res: Resource[Any]) -> tuple[str, str | None]:
@@ -647,17 +659,7 @@ def _group_mappings(work: _Work) -> None:
 
 def _collect_clusters(work: _Work) -> None:
     """One cluster per distinct upstream, listing every Mapping that uses it."""
-    users: dict[str, list[str]] = defaultdict(list)
-    for cm in work.compiled:
-        if cm.options.redirect is not None:
-            continue  # answered by Envoy itself: no upstream
-        work.clusters.setdefault(cm.cluster.name, cm.cluster)
-        users[cm.cluster.name].append(cm.key)
-    for name, cluster in work.clusters.items():
-        if cluster.mappings != tuple(sorted(users[name])):
-            from dataclasses import replace
-
-            work.clusters[name] = replace(cluster, mappings=tuple(sorted(users[name])))
+    work.clusters = work.cache.clusters.collect(work.compiled)
 
 
 def _build_routes(work: _Work) -> None:
@@ -760,10 +762,7 @@ def _build_listeners(work: _Work) -> None:
     access_log, problems = access_log_settings(modules, work.module)
     work.problems.extend(problems)
     module = next((m for m in sorted(modules, key=lambda r: r.key) if m.name == "ambassador"), None)
-    route_rules = any(
-        cm.options.error_responses is not None or cm.options.bypass_error_responses
-        for cm in work.compiled
-    )
+    route_rules = any(work.cache.error_rules.map(work.compiled, _error_rules))
     filters, problems = http_filter_settings(work.module, module, route_rules)
     work.problems.extend(problems)
     port = work.options.http_port
@@ -812,6 +811,11 @@ def _build_listeners(work: _Work) -> None:
     work.listeners[0:0] = [http] if https is None else [http, https]
 
 
+def _error_rules(cm: CompiledMapping) -> bool:
+    """Whether the Mapping has error response rules of its own (or bypasses them)."""
+    return cm.options.error_responses is not None or cm.options.bypass_error_responses
+
+
 def _tls_hosts(work: _Work, port: int, hosts: Sequence[CompiledHost]) -> list[CompiledHost]:
     """The Hosts that keep their TLS chain on `port`: a TCPMapping with a Host's very
     hostname as `host` takes that SNI (a problem on the Host says so)."""
@@ -822,11 +826,7 @@ def _tls_hosts(work: _Work, port: int, hosts: Sequence[CompiledHost]) -> list[Co
 
 def _observability(work: _Work) -> None:
     """The TracingService and LogServices (gateway-wide, on every connection manager)."""
-    work.tracing, problems = compile_tracing(
-        [r for r in work.resources if r.kind == "TracingService"]
-    )
+    work.tracing, problems = compile_tracing(work.of_kind("TracingService"))
     work.problems.extend(problems)
-    work.log_services, problems = compile_log_services(
-        [r for r in work.resources if r.kind == "LogService"]
-    )
+    work.log_services, problems = compile_log_services(work.of_kind("LogService"))
     work.problems.extend(problems)

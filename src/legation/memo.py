@@ -8,11 +8,12 @@ calls Python code for the changed items only.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -93,7 +94,8 @@ def changes(old: Sequence[T], new: Sequence[T]) -> tuple[list[T], list[T]]:
     """The items of `old` not in `new` and those of `new` not in `old`, by identity.
 
     Found positionally when few items were replaced in place, else through sets of ids
-    (at C speed either way); an empty `old` gives every item of `new`, in order.
+    (at C speed either way); an empty `old` gives every item of `new`, in order. The
+    items of each list should be distinct objects (an object twice is seen once).
     """
     if not old:
         return [], list(new)
@@ -117,3 +119,38 @@ def changes(old: Sequence[T], new: Sequence[T]) -> tuple[list[T], list[T]]:
         [before[k] for k in before.keys() - after.keys()],
         [after[k] for k in after.keys() - before.keys()],
     )
+
+
+class SortedMemo(Generic[T]):
+    """`sorted(items, key=key)` for successive lists, kept and updated by bisection
+    for the items that went and came (keys must be unique; a tie sorts afresh)."""
+
+    def __init__(self, key: Callable[[T], Any]) -> None:
+        self._key = key
+        self._items: Sequence[T] = ()
+        self._sorted: list[T] = []
+
+    def sorted(self, items: Sequence[T]) -> list[T]:
+        """`items` sorted by the key (the memo's own list: do not change it)."""
+        gone, came = changes(self._items, items)
+        ordered = self._update(gone, came) if self._items else None
+        if ordered is None or len(ordered) != len(items):  # (an item twice: not by id)
+            ordered = sorted(items, key=self._key)
+        self._items, self._sorted = tuple(items), ordered
+        return ordered
+
+    def _update(self, gone: Sequence[T], came: Sequence[T]) -> list[T] | None:
+        if len(gone) + len(came) > FEW_CHANGES:
+            return None
+        key, ordered = self._key, list(self._sorted)
+        for item in gone:
+            at = bisect.bisect_left(ordered, key(item), key=key)
+            if at == len(ordered) or ordered[at] is not item:
+                return None
+            del ordered[at]
+        for item in came:
+            at = bisect.bisect_left(ordered, key(item), key=key)
+            if at < len(ordered) and key(ordered[at]) == key(item):
+                return None  # a tie: the order would depend on the input's
+            ordered.insert(at, item)
+        return ordered

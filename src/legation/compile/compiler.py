@@ -68,7 +68,7 @@ from legation.ir.observability import LogService, Tracing
 from legation.ir.ratelimit import RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
-from legation.memo import ItemMemo, flat, present
+from legation.memo import ItemMemo, SortedMemo, flat, present
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleConfig
 from legation.model.parse import ParseCache
@@ -125,6 +125,7 @@ class CompileCache:
         self.parse = ParseCache()
         self.groups = GroupMemo()
         self.clusters = ClusterMemo()
+        self.by_key: SortedMemo[Resource[Any]] = SortedMemo(_KEY)
         self.selected: ItemMemo[Resource[Any], bool] = ItemMemo()
         self.error_rules: ItemMemo[CompiledMapping, bool] = ItemMemo()
         self.host_routes = HostRouteMemo()
@@ -284,7 +285,7 @@ def compile_config(
         work.problems,
         key=lambda p: (p.source.location, p.source.line or 0, p.resource or "", p.message),
     )
-    resources = sorted(work.resources + work.held, key=lambda r: r.key)
+    resources = work.cache.by_key.sorted(work.resources + work.held)
     return CompileResult(gateway, tuple(problems), tuple(resources))
 
 

@@ -217,3 +217,19 @@ def test_in_place_changes_equal_full(steps: list[list[tuple[int, dict[str, objec
         full = translate(compile_config(objects).gateway)
         assert warm.to_data() == full.to_data()
         assert warm.route_versions == full.route_versions
+
+
+def test_sorted_memo_equals_sorting_afresh() -> None:
+    """SortedMemo: updated by bisection, the same list as sorted(); a tie sorts afresh."""
+    from legation.memo import SortedMemo
+
+    rnd = random.Random(3)
+    memo: SortedMemo[tuple[int, str]] = SortedMemo(lambda item: item[0])
+    items = [(rnd.randrange(10**6), "x") for _ in range(300)]
+    for step in range(30):
+        items[rnd.randrange(len(items))] = (rnd.randrange(10**6), str(step))
+        if step % 5 == 0:
+            items.append((rnd.randrange(10**6), "new"))
+        if step % 7 == 0:
+            items.append(items[0])  # an order tie
+        assert memo.sorted(items) == sorted(items, key=lambda item: item[0])

@@ -24,6 +24,20 @@ FEW_CHANGES = 64
 """Up to this many items replaced in place are found positionally; beyond, by id."""
 
 
+def replaced(old: Sequence[object], new: Sequence[object]) -> list[int] | None:
+    """The positions where `new` holds another object than `old`, when the lists are
+    as long and there are at most FEW_CHANGES of them; else None (one C-level pass)."""
+    if len(old) != len(new):
+        return None
+    changed = list(
+        itertools.islice(
+            itertools.compress(range(len(new)), map(operator.is_not, new, old)),
+            FEW_CHANGES + 1,
+        )
+    )
+    return changed if len(changed) <= FEW_CHANGES else None
+
+
 class ItemMemo(Generic[T, R]):
     """`f(item)` for each item of successive lists, called only for items that were not
     in the previous list (compared by identity).
@@ -53,18 +67,12 @@ class ItemMemo(Generic[T, R]):
             self._items, self._results, self._context = (), [], context
         old, count = self._items, len(items)
         results: list[R] | None = None
-        if count == len(old):
-            changed = list(
-                itertools.islice(
-                    itertools.compress(range(count), map(operator.is_not, items, old)),
-                    FEW_CHANGES + 1,
-                )
-            )
-            if len(changed) <= FEW_CHANGES:
-                results = self._results.copy()
-                for i in changed:
-                    results[i] = f(items[i])
-        if results is None:
+        changed = replaced(old, items)
+        if changed is not None:
+            results = self._results.copy()
+            for i in changed:
+                results[i] = f(items[i])
+        else:
             by_id = dict(zip(map(id, old), self._results, strict=True))
             found: list[object] = list(map(by_id.get, map(id, items), itertools.repeat(_MISSING)))
             missing = itertools.compress(
@@ -86,7 +94,14 @@ _IS_NOT_NONE = functools.partial(operator.is_not, None)
 
 
 def flat(lists: Iterable[Iterable[R]]) -> list[R]:
-    """The items of every list, in order (at C speed)."""
+    """The items of every list, in order (at C speed).
+
+    Given a Sequence, its empty lists are skipped first (cheaper when most are empty,
+    as lists of problems are)."""
+    if isinstance(lists, Sequence):
+        if not any(lists):
+            return []
+        lists = itertools.compress(lists, lists)
     return list(itertools.chain.from_iterable(lists))
 
 
@@ -99,20 +114,14 @@ def changes(old: Sequence[T], new: Sequence[T]) -> tuple[list[T], list[T]]:
     """
     if not old:
         return [], list(new)
-    if len(old) == len(new):
-        changed = list(
-            itertools.islice(
-                itertools.compress(range(len(new)), map(operator.is_not, new, old)),
-                FEW_CHANGES + 1,
-            )
-        )
-        if len(changed) <= FEW_CHANGES:
-            gone, came = [old[i] for i in changed], [new[i] for i in changed]
-            both = set(map(id, gone)) & set(map(id, came))  # moved, not changed
-            if both:
-                gone = [x for x in gone if id(x) not in both]
-                came = [x for x in came if id(x) not in both]
-            return gone, came
+    changed = replaced(old, new)
+    if changed is not None:
+        gone, came = [old[i] for i in changed], [new[i] for i in changed]
+        both = set(map(id, gone)) & set(map(id, came))  # moved, not changed
+        if both:
+            gone = [x for x in gone if id(x) not in both]
+            came = [x for x in came if id(x) not in both]
+        return gone, came
     before = dict(zip(map(id, old), old, strict=True))
     after = dict(zip(map(id, new), new, strict=True))
     return (
@@ -154,3 +163,32 @@ class SortedMemo(Generic[T]):
                 return None  # a tie: the order would depend on the input's
             ordered.insert(at, item)
         return ordered
+
+
+class IndexMemo(Generic[T]):
+    """Items grouped by `key(item)`, each group in list order, kept between lists and
+    updated where items were replaced in place by items with the same key."""
+
+    def __init__(self, key: Callable[[T], Any]) -> None:
+        self._key = key
+        self._items: Sequence[T] = ()
+        self._groups: dict[Any, list[T]] = {}
+
+    def groups(self, items: Sequence[T]) -> dict[Any, list[T]]:
+        """Key → the items with that key (the memo's own lists: do not change them)."""
+        key, old = self._key, self._items
+        changed = replaced(old, items) if old else None
+        if changed is not None and all(key(old[i]) == key(items[i]) for i in changed):
+            groups = dict(self._groups)
+            for i in changed:
+                members = groups[key(items[i])]
+                if members is self._groups[key(items[i])]:  # copied once, when changed
+                    members = groups[key(items[i])] = list(members)
+                same = map(operator.is_, members, itertools.repeat(old[i]))
+                members[next(itertools.compress(itertools.count(), same))] = items[i]
+        else:
+            groups = {}
+            for item in items:
+                groups.setdefault(key(item), []).append(item)
+        self._items, self._groups = tuple(items), groups
+        return groups

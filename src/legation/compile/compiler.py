@@ -6,7 +6,6 @@ import dataclasses
 import datetime
 import itertools
 import operator
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,7 +67,7 @@ from legation.ir.observability import LogService, Tracing
 from legation.ir.ratelimit import RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
-from legation.memo import ItemMemo, SortedMemo, flat, present
+from legation.memo import IndexMemo, ItemMemo, SortedMemo, flat, present
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleConfig
 from legation.model.parse import ParseCache
@@ -126,6 +125,7 @@ class CompileCache:
         self.groups = GroupMemo()
         self.clusters = ClusterMemo()
         self.by_key: SortedMemo[Resource[Any]] = SortedMemo(_KEY)
+        self.kinds: IndexMemo[Resource[Any]] = IndexMemo(operator.attrgetter("kind"))
         self.selected: ItemMemo[Resource[Any], bool] = ItemMemo()
         self.error_rules: ItemMemo[CompiledMapping, bool] = ItemMemo()
         self.host_routes = HostRouteMemo()
@@ -155,7 +155,7 @@ class CompileCache:
         defaults = defaults if defaults is not None else MappingDefaults()
         results = self._mappings.map(mappings, lambda res: compile_mapping(res, defaults), defaults)
         compiled = present(map(_FIRST, results))
-        return compiled, flat(map(_SECOND, results))
+        return compiled, flat(list(map(_SECOND, results)))
 
 
 _FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
@@ -211,9 +211,7 @@ class _Work:
         replace or extend it) spares each of them a walk over every Mapping."""
         list_id, length, index = self._kinds
         if list_id != id(self.resources) or length != len(self.resources):
-            index = defaultdict(list)
-            for res in self.resources:
-                index[res.kind].append(res)
+            index = self.cache.kinds.groups(self.resources)
             self._kinds = (id(self.resources), len(self.resources), index)
         if len(kinds) == 1:
             return list(index.get(kinds[0], ()))
@@ -292,7 +290,7 @@ def compile_config(
 def _parse(work: _Work, objects: Sequence[RawObject]) -> None:
     results = work.cache.parse.parse_all(objects)
     work.resources.extend(flat(map(operator.attrgetter("resources"), results)))
-    work.problems.extend(flat(map(operator.attrgetter("problems"), results)))
+    work.problems.extend(flat(list(map(operator.attrgetter("problems"), results))))
 
 
 def _select_ambassador_id(work: _Work) -> None:

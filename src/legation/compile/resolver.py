@@ -195,5 +195,5 @@ class ResolverMemo:
         context = (tuple(sorted(kinds.items())), default)
         results = self._hits.map(compiled, one, context)
         out = present(map(operator.itemgetter(0), results))
-        problems = flat(map(operator.itemgetter(1), results))
+        problems = flat(list(map(operator.itemgetter(1), results)))
         return out, problems, present(map(operator.itemgetter(2), results))

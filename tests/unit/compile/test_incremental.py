@@ -233,3 +233,20 @@ def test_sorted_memo_equals_sorting_afresh() -> None:
         if step % 7 == 0:
             items.append(items[0])  # an order tie
         assert memo.sorted(items) == sorted(items, key=lambda item: item[0])
+
+
+def test_index_memo_equals_grouping_afresh() -> None:
+    """IndexMemo: items replaced in place (same key or not), added: the fresh grouping."""
+    from legation.memo import IndexMemo
+
+    rnd = random.Random(5)
+    memo: IndexMemo[tuple[str, int]] = IndexMemo(lambda item: item[0])
+    items = [(rnd.choice("abc"), i) for i in range(300)]
+    for step in range(30):
+        items[rnd.randrange(len(items))] = (rnd.choice("abc" if step % 4 else "abd"), -step)
+        if step % 6 == 0:
+            items.append(("a", 1000 + step))
+        fresh: dict[str, list[tuple[str, int]]] = {}
+        for item in items:
+            fresh.setdefault(item[0], []).append(item)
+        assert memo.groups(items) == fresh

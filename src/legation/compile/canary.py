@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Sequence
-from typing import Any, TypeVar
 
 from legation.compile.mapping import CompiledMapping
 from legation.compile.shadow import mirrors
@@ -103,51 +102,3 @@ def build_routes(members: Sequence[CompiledMapping]) -> list[Route]:
             )
         )
     return routes
-
-
-V = TypeVar("V")
-
-
-def prune_by_identity(memo: dict[Any, V], live: Sequence[object]) -> dict[Any, V]:
-    """`memo` (keyed by the id of objects its entries hold) without the entries of
-    objects no longer in `live`, once those outnumber the live ones; else `memo`.
-
-    Memos keep their dict between compiles instead of building a fresh one with every
-    live entry (10,000 inserts for one changed Mapping). An entry holds its object, so
-    the id cannot be reused while the entry lives; gone ones are merely dead weight.
-    """
-    if len(memo) <= 2 * len(live) + 1024:
-        return memo
-    ids = set(map(id, live))
-    return {k: v for k, v in memo.items() if (k if isinstance(k, int) else k[0]) in ids}
-
-
-class RouteMemo:
-    """Reuses the Route of a group whose members are the very same objects as last time.
-
-    Later stages cache by identity, so a reused Route is not translated again.
-    """
-
-    def __init__(self) -> None:
-        self._routes: dict[tuple[int, ...], tuple[tuple[CompiledMapping, ...], list[Route]]] = {}
-
-    def routes(self, groups: Sequence[Sequence[CompiledMapping]]) -> list[Route]:
-        """The routes of every group, reusing those of unchanged groups."""
-        memo = self._routes  # kept between compiles: see prune_by_identity
-        out = []
-        for members in groups:
-            if len(members) == 1:  # most groups: no tuple of ids, no generator
-                ident: tuple[int, ...] = (id(members[0]),)
-                hit = memo.get(ident)
-                if hit is None or hit[0][0] is not members[0]:
-                    hit = memo[ident] = (tuple(members), build_routes(members))
-                out.extend(hit[1])
-                continue
-            ident = tuple(id(m) for m in members)
-            hit = memo.get(ident)
-            if hit is None or any(a is not b for a, b in zip(hit[0], members, strict=True)):
-                hit = memo[ident] = (tuple(members), build_routes(members))
-            out.extend(hit[1])
-        if len(memo) > 2 * len(groups) + 1024:  # keys are the members' ids: by the first
-            self._routes = prune_by_identity(memo, [members[0] for members in groups])
-        return out

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections import defaultdict
+import itertools
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from legation.compile.auth import compile_auth
-from legation.compile.canary import RouteMemo, prune_by_identity
+from legation.compile.clusters import ClusterMemo
 from legation.compile.control_ports import (
     DEFAULT_DIAG_PORT,
     control_port_error,
@@ -18,6 +19,7 @@ from legation.compile.control_ports import (
 )
 from legation.compile.endpoints import load_assignments
 from legation.compile.filter_policy import compile_policies
+from legation.compile.groups import GroupChanges, GroupMemo
 from legation.compile.host_routes import (
     HostRouteMemo,
     host_virtual_hosts,
@@ -42,12 +44,10 @@ from legation.compile.module import access_log_settings, mapping_field_defaults,
 from legation.compile.oauth2 import compile_oauth2
 from legation.compile.oauth2_routes import decide_logins, used_logins
 from legation.compile.observability import compile_log_services, compile_tracing
-from legation.compile.precedence import OrderMemo, virtual_hosts
+from legation.compile.precedence import VirtualHostMemo, virtual_hosts
 from legation.compile.ratelimit import compile_ratelimit
-from legation.compile.redirect_groups import check_redirect_groups
 from legation.compile.resolver import EndpointRequest, ResolverMemo, resolver_kinds
 from legation.compile.service import ServiceAddress, parse_service
-from legation.compile.shadow import split_shadows
 from legation.compile.tcp_tls import TcpTermination, sni_conflicts
 from legation.compile.tcpmapping import TcpPorts, compile_tcp_mappings
 from legation.compile.tls_contexts import TlsContexts, compile_tls_contexts
@@ -67,6 +67,7 @@ from legation.ir.observability import LogService, Tracing
 from legation.ir.ratelimit import RateLimiting
 from legation.ir.routes import Route
 from legation.ir.secrets import Secret
+from legation.memo import IndexMemo, ItemMemo, SortedMemo, flat, present
 from legation.model.mapping import MappingSpec
 from legation.model.module import ModuleConfig
 from legation.model.oidc_discovery import Discovered
@@ -122,17 +123,23 @@ class CompileCache:
 
     def __init__(self) -> None:
         self.parse = ParseCache()
-        self.routes = RouteMemo()
+        self.groups = GroupMemo()
+        self.clusters = ClusterMemo()
+        self.by_key: SortedMemo[Resource[Any]] = SortedMemo(_KEY)
+        self.kinds: IndexMemo[Resource[Any]] = IndexMemo(operator.attrgetter("kind"))
+        self.selected: ItemMemo[Resource[Any], bool] = ItemMemo()
+        self.error_rules: ItemMemo[CompiledMapping, bool] = ItemMemo()
         self.host_routes = HostRouteMemo()
         self.resolvers = ResolverMemo()
         self.xfp = XfpMemo()
-        self.order = OrderMemo()
+        self.vhosts = VirtualHostMemo()
+        self.port_suspects: ItemMemo[CompiledMapping, bool] = ItemMemo()
+        self.tls_users: ItemMemo[CompiledMapping, bool] = ItemMemo()
         self.jwt_routes = JwtRouteMemo()
         self.oauth2_routes = JwtRouteMemo("oauth2")
-        self._mappings: dict[
-            int, tuple[Resource[Any], CompiledMapping | None, list[ConfigProblem]]
-        ] = {}
-        self._defaults = MappingDefaults()
+        self._mappings: ItemMemo[
+            Resource[MappingSpec], tuple[CompiledMapping | None, list[ConfigProblem]]
+        ] = ItemMemo()
         self.winners: dict[str, Resource[Any]] = {}
         """Per resource key, the resource that won last time: a resource from where it
         came from (file or object, annotation) keeps winning over a newcomer with the
@@ -147,21 +154,12 @@ class CompileCache:
         A change of the Module's defaults recompiles every Mapping.
         """
         defaults = defaults if defaults is not None else MappingDefaults()
-        if defaults != self._defaults:
-            self._mappings, self._defaults = {}, defaults
-        memo = self._mappings  # kept, not rebuilt per compile: see prune_by_identity
-        compiled: list[CompiledMapping] = []
-        problems: list[ConfigProblem] = []
-        for res in mappings:
-            hit = memo.get(id(res))
-            if hit is None or hit[0] is not res:
-                hit = memo[id(res)] = (res, *compile_mapping(res, defaults))
-            if hit[1] is not None:
-                compiled.append(hit[1])
-            if hit[2]:
-                problems.extend(hit[2])
-        self._mappings = prune_by_identity(memo, mappings)
-        return compiled, problems
+        results = self._mappings.map(mappings, lambda res: compile_mapping(res, defaults), defaults)
+        compiled = present(map(_FIRST, results))
+        return compiled, flat(list(map(_SECOND, results)))
+
+
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 
 
 @dataclass
@@ -174,7 +172,7 @@ class _Work:
     problems: list[ConfigProblem] = field(default_factory=list)
     module: ModuleConfig = field(default_factory=ModuleConfig)
     compiled: list[CompiledMapping] = field(default_factory=list)
-    groups: list[list[CompiledMapping]] = field(default_factory=list)
+    groups: GroupChanges | None = None
     clusters: dict[str, Cluster] = field(default_factory=dict)
     route_configs: list[RouteConfig] = field(default_factory=list)
     hosts: list[CompiledHost] = field(default_factory=list)
@@ -216,9 +214,7 @@ class _Work:
         replace or extend it) spares each of them a walk over every Mapping."""
         list_id, length, index = self._kinds
         if list_id != id(self.resources) or length != len(self.resources):
-            index = defaultdict(list)
-            for res in self.resources:
-                index[res.kind].append(res)
+            index = self.cache.kinds.groups(self.resources)
             self._kinds = (id(self.resources), len(self.resources), index)
         if len(kinds) == 1:
             return list(index.get(kinds[0], ()))
@@ -292,20 +288,21 @@ def compile_config(
         work.problems,
         key=lambda p: (p.source.location, p.source.line or 0, p.resource or "", p.message),
     )
-    resources = sorted(work.resources + work.held, key=lambda r: r.key)
+    resources = work.cache.by_key.sorted(work.resources + work.held)
     return CompileResult(gateway, tuple(problems), tuple(resources))
 
 
 def _parse(work: _Work, objects: Sequence[RawObject]) -> None:
-    for result in work.cache.parse.parse_all(objects):
-        work.resources.extend(result.resources)
-        work.problems.extend(result.problems)
+    results = work.cache.parse.parse_all(objects)
+    work.resources.extend(flat(map(operator.attrgetter("resources"), results)))
+    work.problems.extend(flat(list(map(operator.attrgetter("problems"), results))))
 
 
 def _select_ambassador_id(work: _Work) -> None:
     """Keep only resources meant for this gateway instance (`ambassador_id`)."""
     mine = work.options.ambassador_id
-    work.resources = [r for r in work.resources if selects(r.ambassador_id, mine)]
+    flags = work.cache.selected.map(work.resources, lambda r: selects(r.ambassador_id, mine), mine)
+    work.resources = list(itertools.compress(work.resources, flags))
 
 
 def _reject_duplicates(work: _Work) -> None:
@@ -316,7 +313,11 @@ def _reject_duplicates(work: _Work) -> None:
     or Kubernetes creationTimestamp), then the one first in source order.
     """
     remembered = work.cache.winners
-    first: dict[str, Resource[Any]] = {}
+    first = dict(zip(map(_KEY, work.resources), work.resources, strict=True))
+    if len(first) == len(work.resources):  # no key held twice: the usual case, at C speed
+        work.cache.winners = first
+        return
+    first = {}
     groups: dict[str, list[Resource[Any]]] = {}  # only the keys held more than once
     for res in work.resources:
         key = res.key
@@ -338,6 +339,9 @@ def _reject_duplicates(work: _Work) -> None:
         first[key] = group[0]
     work.cache.winners = first
     work.resources = list(first.values())
+
+
+_KEY = operator.attrgetter("key")
 
 
 def _origin(res: Resource[Any]) -> tuple[str, str | None]:
@@ -421,24 +425,28 @@ def _refuse_control_ports(work: _Work) -> None:
     """Mappings aimed at the gateway's own control ports are errors (TCPMappings: in
     their own step)."""
     ports, names = work.options.control_ports, work.options.local_names
-    kept = []
-    for cm in work.compiled:
+
+    def suspect(cm: CompiledMapping) -> bool:
         # a redirect only tells the client where to go; Envoy never connects there
-        if cm.cluster.port not in ports or cm.options.redirect is not None:
-            kept.append(cm)  # the common case, without building an address
-            continue
+        return cm.cluster.port in ports and cm.options.redirect is None
+
+    flags = work.cache.port_suspects.map(work.compiled, suspect, ports)
+    if not any(flags):  # the common case, without building an address
+        return
+    compiled: list[CompiledMapping | None] = list(work.compiled)
+    for i in itertools.compress(range(len(compiled)), flags):
+        cm = work.compiled[i]
         address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
         message = control_port_error(address, ports, names)
         if message is None:
-            kept.append(cm)
             continue
-        res = cm.resource
+        res, compiled[i] = cm.resource, None
         work.problems.append(
             ConfigProblem(
                 res.field_source("service"), res.key, message, field=res.spec_path + "service"
             )
         )
-    work.compiled = kept
+    work.compiled = present(compiled)
 
 
 def _apply_resolvers(work: _Work) -> None:
@@ -456,11 +464,12 @@ def _originate_upstream_tls(work: _Work) -> None:
     lookup = SecretLookup(work.of_kind("Secret"), work.files)
     work.tls_contexts = compile_tls_contexts(contexts, lookup)
     work.upstream_tls = resolver = UpstreamTlsResolver(work.tls_contexts, lookup)
-    kept = []
-    for cm in work.compiled:
-        if cm.resource.spec.tls is None or cm.resource.spec.tls is False:
-            kept.append(cm)  # originate() leaves these as they are
-            continue
+    flags = work.cache.tls_users.map(work.compiled, _originates)
+    if not any(flags):
+        return
+    compiled: list[CompiledMapping | None] = list(work.compiled)
+    for i in itertools.compress(range(len(compiled)), flags):
+        cm = work.compiled[i]
         address = ServiceAddress(cm.cluster.host, cm.cluster.port, cm.cluster.tls)
         address = parse_service(cm.resource.spec.service) if cm.resource.spec.tls else address
         cluster, problems = resolver.originate(cm.resource, cm.cluster, address)
@@ -468,9 +477,14 @@ def _originate_upstream_tls(work: _Work) -> None:
         if cluster is not None and cluster is not cm.cluster:
             target = dataclasses.replace(cm.target, cluster=cluster.name)
             cm = dataclasses.replace(cm, cluster=cluster, target=target)
-        if cluster is not None:
-            kept.append(cm)
-    work.compiled = kept
+        compiled[i] = cm if cluster is not None else None
+    work.compiled = present(compiled)
+
+
+def _originates(cm: CompiledMapping) -> bool:
+    """Whether the Mapping's `tls` asks for TLS to its upstream (originate() leaves the
+    others as they are)."""
+    return not (cm.resource.spec.tls is None or cm.resource.spec.tls is False)
 
 
 def _compile_auth(work: _Work) -> None:
@@ -641,46 +655,37 @@ def _assign_endpoints(work: _Work) -> None:
 
 
 def _group_mappings(work: _Work) -> None:
-    """Canary groups (identical match criteria), without members that cannot join."""
-    groups: dict[str, list[CompiledMapping]] = defaultdict(list)
-    for cm in work.compiled:
-        groups[cm.group_id].append(cm)
-    work.groups, problems = check_redirect_groups(list(groups.values()))
-    work.problems.extend(problems)
-    if problems:
-        kept = {id(cm) for members in work.groups for cm in members}
-        work.compiled = [cm for cm in work.compiled if id(cm) in kept]
+    """Canary groups (identical match criteria), without members that cannot join, and
+    their routes (built again only for the groups that changed)."""
+    work.groups = found = work.cache.groups.update(work.compiled)
+    work.problems.extend(found.problems)
+    if found.dropped:
+        left_out = set(map(id, found.dropped))
+        work.compiled = [cm for cm in work.compiled if id(cm) not in left_out]
 
 
 def _collect_clusters(work: _Work) -> None:
     """One cluster per distinct upstream, listing every Mapping that uses it."""
-    users: dict[str, list[str]] = defaultdict(list)
-    for cm in work.compiled:
-        if cm.options.redirect is not None:
-            continue  # answered by Envoy itself: no upstream
-        work.clusters.setdefault(cm.cluster.name, cm.cluster)
-        users[cm.cluster.name].append(cm.key)
-    for name, cluster in work.clusters.items():
-        if cluster.mappings != tuple(sorted(users[name])):
-            from dataclasses import replace
-
-            work.clusters[name] = replace(cluster, mappings=tuple(sorted(users[name])))
+    work.clusters = work.cache.clusters.collect(work.compiled)
 
 
 def _build_routes(work: _Work) -> None:
     """Canary groups → routes → virtual hosts in Ambassador order."""
-    ordered_groups, problems = split_shadows(work.groups)
-    work.problems.extend(problems)
-    routes = work.cache.routes.routes(ordered_groups)
+    assert work.groups is not None
+    groups = work.cache.groups
     if work.listener_specs:
-        _build_listener_routes(work, routes)
+        _build_listener_routes(work, groups.routes())
         return
     name = f"http-{work.options.http_port}"
     hosts = [h for h in work.hosts if not h.tls_only]  # Ingress TLS leaves cleartext be
     if not work.hosts:  # no Host resources: every Mapping on every host, as before Hosts
-        hosts_of = virtual_hosts(routes, work.cache.order)
-        work.route_configs.append(RouteConfig(name=name, virtual_hosts=hosts_of))
+        found = work.groups
+        vhosts = work.cache.vhosts.virtual_hosts(
+            found.generation, found.gone, found.came, groups.routes
+        )
+        work.route_configs.append(RouteConfig(name=name, virtual_hosts=vhosts))
         return
+    routes = groups.routes()
     labels = mapping_labels(work.of_kind("Mapping"))
     memo = work.cache.host_routes
     memo.start()
@@ -764,10 +769,7 @@ def _build_listeners(work: _Work) -> None:
     access_log, problems = access_log_settings(modules, work.module)
     work.problems.extend(problems)
     module = next((m for m in sorted(modules, key=lambda r: r.key) if m.name == "ambassador"), None)
-    route_rules = any(
-        cm.options.error_responses is not None or cm.options.bypass_error_responses
-        for cm in work.compiled
-    )
+    route_rules = any(work.cache.error_rules.map(work.compiled, _error_rules))
     filters, problems = http_filter_settings(work.module, module, route_rules)
     work.problems.extend(problems)
     port = work.options.http_port
@@ -816,6 +818,11 @@ def _build_listeners(work: _Work) -> None:
     work.listeners[0:0] = [http] if https is None else [http, https]
 
 
+def _error_rules(cm: CompiledMapping) -> bool:
+    """Whether the Mapping has error response rules of its own (or bypasses them)."""
+    return cm.options.error_responses is not None or cm.options.bypass_error_responses
+
+
 def _tls_hosts(work: _Work, port: int, hosts: Sequence[CompiledHost]) -> list[CompiledHost]:
     """The Hosts that keep their TLS chain on `port`: a TCPMapping with a Host's very
     hostname as `host` takes that SNI (a problem on the Host says so)."""
@@ -826,11 +833,7 @@ def _tls_hosts(work: _Work, port: int, hosts: Sequence[CompiledHost]) -> list[Co
 
 def _observability(work: _Work) -> None:
     """The TracingService and LogServices (gateway-wide, on every connection manager)."""
-    work.tracing, problems = compile_tracing(
-        [r for r in work.resources if r.kind == "TracingService"]
-    )
+    work.tracing, problems = compile_tracing(work.of_kind("TracingService"))
     work.problems.extend(problems)
-    work.log_services, problems = compile_log_services(
-        [r for r in work.resources if r.kind == "LogService"]
-    )
+    work.log_services, problems = compile_log_services(work.of_kind("LogService"))
     work.problems.extend(problems)

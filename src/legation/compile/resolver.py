@@ -11,17 +11,18 @@ never routes or clusters.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from legation.compile.canary import prune_by_identity
 from legation.compile.mapping import CompiledMapping
 from legation.compile.service import is_ip
 from legation.ir.clusters import Discovery
 from legation.ir.errors import ConfigProblem, Severity
 from legation.ir.provenance import Source
+from legation.memo import ItemMemo, flat, present
 from legation.model.resource import Resource
 
 SERVICE_RESOLVER = "KubernetesServiceResolver"
@@ -162,13 +163,16 @@ def resolve(
 
 
 class ResolverMemo:
-    """resolve() per Mapping, reused while the Mapping and its resolver's kind are unchanged.
+    """resolve() per Mapping, reused while the Mapping and the resolvers are unchanged.
 
     Reusing the very same CompiledMapping objects keeps later caches (routes) warm.
     """
 
     def __init__(self) -> None:
-        self._hits: dict[int, tuple[CompiledMapping, str | None, Any]] = {}
+        self._hits: ItemMemo[
+            CompiledMapping,
+            tuple[CompiledMapping | None, list[ConfigProblem], EndpointRequest | None],
+        ] = ItemMemo()
 
     def apply(
         self,
@@ -181,22 +185,15 @@ class ResolverMemo:
         `default` is the resolver of Mappings that name none (the Module's `resolver`).
         """
         default = default or DEFAULT_RESOLVER
-        hits = self._hits  # kept between compiles: see prune_by_identity
-        out: list[CompiledMapping] = []
-        problems: list[ConfigProblem] = []
-        requests: list[EndpointRequest] = []
-        for cm in compiled:
+
+        def one(
+            cm: CompiledMapping,
+        ) -> tuple[CompiledMapping | None, list[ConfigProblem], EndpointRequest | None]:
             written = cm.resource.spec.resolver
-            kind = kinds.get(written if isinstance(written, str) else default)
-            hit = hits.get(id(cm))
-            if hit is None or hit[0] is not cm or hit[1] != kind:
-                hit = hits[id(cm)] = (cm, kind, resolve(cm, kind))
-            resolved, found, request = hit[2]
-            if resolved is not None:
-                out.append(resolved)
-            if found:
-                problems.extend(found)
-            if request is not None:
-                requests.append(request)
-        self._hits = prune_by_identity(hits, compiled)
-        return out, problems, requests
+            return resolve(cm, kinds.get(written if isinstance(written, str) else default))
+
+        context = (tuple(sorted(kinds.items())), default)
+        results = self._hits.map(compiled, one, context)
+        out = present(map(operator.itemgetter(0), results))
+        problems = flat(list(map(operator.itemgetter(1), results)))
+        return out, problems, present(map(operator.itemgetter(2), results))

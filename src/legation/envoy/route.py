@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import operator
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,8 +16,8 @@ from envoy.type.v3 import percent_pb2
 from google.protobuf import any_pb2, duration_pb2, struct_pb2, wrappers_pb2
 
 from legation.envoy.filters import NO_STATES, RouteStates, patch_route, patch_virtual_host
+from legation.envoy.matcher import Chunks, use_tree
 from legation.envoy.matcher import field as _field
-from legation.envoy.matcher import use_tree
 from legation.envoy.route_options import apply_route_options, redirect_action
 from legation.envoy.tree_cache import TreeCache
 from legation.ir.gateway import RouteConfig, VirtualHost
@@ -170,7 +172,8 @@ _VH_NAME, _VH_DOMAINS, _VH_ROUTES, _VH_MATCHER = 1, 2, 3, 21
 
 
 def _same_routes(a: tuple[Route, ...], b: tuple[Route, ...]) -> bool:
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+    """The same Route objects in the same order (compared at C speed)."""
+    return a is b or (len(a) == len(b) and not any(map(operator.is_not, a, b)))
 
 
 class RouteTranslator:
@@ -191,7 +194,7 @@ class RouteTranslator:
         self.use_tree = use_tree
         """Decides, per virtual host, between a matcher tree and a plain route list."""
         self._trees: dict[str, TreeCache] = {}
-        self._vh_cache: dict[str, tuple[tuple[Any, ...], tuple[Route, ...], bytes]] = {}
+        self._vh_cache: dict[str, tuple[tuple[Any, ...], tuple[Route, ...], Chunks, bytes]] = {}
         self._states: RouteStates = NO_STATES
 
     def _route_bytes(self, route: Route) -> bytes:
@@ -210,45 +213,64 @@ class RouteTranslator:
             keep = {id(r) for vh in config.virtual_hosts for r in vh.routes}
             self._cache = {k: v for k, v in self._cache.items() if k in keep}
 
-    def _virtual_host(self, vh: VirtualHost) -> bytes:
-        """One serialized VirtualHost; reused whole when its routes are the same objects."""
+    def _virtual_host(self, vh: VirtualHost) -> tuple[Chunks, bytes]:
+        """One serialized VirtualHost, unjoined, and a digest of its content; reused
+        whole when its routes are the same objects."""
         hit = self._vh_cache.get(vh.name)
         # everything of the virtual host but its routes (compared by identity)
         own = (vh.domains, vh.local_rate_limit)
         if hit is not None and hit[0] == own and _same_routes(hit[1], vh.routes):
-            return hit[2]
-        parts = [_field(_VH_NAME, vh.name.encode())]
-        parts.extend(_field(_VH_DOMAINS, d.encode()) for d in vh.domains)
+            return hit[2], hit[3]
+        out = Chunks()
+        out.add(_field(_VH_NAME, vh.name.encode()))
+        for d in vh.domains:
+            out.add(_field(_VH_DOMAINS, d.encode()))
+        digest = hashlib.blake2b(b"".join(out.parts), digest_size=16)
         if self.use_tree(vh.routes):
             trees = self._trees.setdefault(vh.name, TreeCache())
-            tree = trees.matcher_bytes(vh.routes, self._route_bytes)
-            parts.append(_field(_VH_MATCHER, tree))
+            tree, tree_digest = trees.matcher_chunks(vh.routes, self._route_bytes, vh.changes)
+            out.add_message(_VH_MATCHER, tree)
+            digest.update(b"T" + tree_digest)  # not the tree's megabytes
         else:
-            parts.extend(_field(_VH_ROUTES, self._route_bytes(r)) for r in vh.routes)
+            routes = b"".join(_field(_VH_ROUTES, self._route_bytes(r)) for r in vh.routes)
+            out.add(routes)
+            digest.update(b"L" + routes)
         extra = rc.VirtualHost()
         patch_virtual_host(vh, extra, self._states)
         # fields after the routes parse the same as in number order (protobuf merges)
-        parts.append(extra.SerializeToString(deterministic=True))
-        data = b"".join(parts)
-        self._vh_cache[vh.name] = (own, vh.routes, data)
-        return data
+        data = extra.SerializeToString(deterministic=True)
+        out.add(data)
+        digest.update(data)
+        self._vh_cache[vh.name] = (own, vh.routes, out, digest.digest())
+        return out, digest.digest()
 
     def route_configuration(self, config: RouteConfig, states: RouteStates = NO_STATES) -> Any:
         """The RDS resource for one route configuration, as a packed `Any`.
 
         `states`: the filters' `route_states(gateway)` for this translation."""
+        return self.versioned_route_configuration(config, states)[0]
+
+    def versioned_route_configuration(
+        self, config: RouteConfig, states: RouteStates = NO_STATES
+    ) -> tuple[Any, str]:
+        """`route_configuration()` and its content version, found from the digests of
+        its parts (the xDS cache need not hash its megabytes)."""
         if states != self._states:
             self._cache, self._trees, self._vh_cache = {}, {}, {}
             self._states = states
-        parts = [_field(_RC_NAME, config.name.encode())]
+        out = Chunks()
+        out.add(_field(_RC_NAME, config.name.encode()))
+        version = hashlib.blake2b(out.parts[0], digest_size=8)
         for vh in config.virtual_hosts:
-            parts.append(_field(_RC_VIRTUAL_HOSTS, self._virtual_host(vh)))
+            chunks, digest = self._virtual_host(vh)
+            out.add_message(_RC_VIRTUAL_HOSTS, chunks)
+            version.update(digest)
         for stale in self._vh_cache.keys() - {vh.name for vh in config.virtual_hosts}:
             del self._vh_cache[stale]
             self._trees.pop(stale, None)
         self._prune(config)
         packed = any_pb2.Any(
             type_url=f"type.googleapis.com/{route_pb2.RouteConfiguration.DESCRIPTOR.full_name}",
-            value=b"".join(parts),
+            value=out.join(),
         )
-        return packed
+        return packed, version.hexdigest()

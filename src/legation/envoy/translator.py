@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+from typing import Any
+
 from legation.envoy.cluster import translate_cluster
 from legation.envoy.endpoint import translate_load_assignment
 from legation.envoy.filters import extra_resources, route_states
@@ -11,7 +14,11 @@ from legation.envoy.matcher import use_tree
 from legation.envoy.resources import XdsResources
 from legation.envoy.route import RouteTranslator
 from legation.envoy.secret import translate_secret
+from legation.ir.clusters import Cluster
 from legation.ir.gateway import Gateway
+from legation.memo import ItemMemo
+
+_NAME = operator.attrgetter("name")
 
 
 class Translator:
@@ -33,6 +40,7 @@ class Translator:
         self._routes: dict[str, RouteTranslator] = {}
         # what the routes ask of the filters (which filters each listener needs)
         self._uses = RouteUseMemo()
+        self._clusters: ItemMemo[Cluster, Any] = ItemMemo()
 
     def translate(self, gateway: Gateway) -> XdsResources:
         """All Envoy resources for one IR, each collection sorted by name."""
@@ -46,11 +54,14 @@ class Translator:
             for rc in gateway.route_configs
         }
         states = route_states(gateway)
-        routes = {
-            rc.name: self._routes[rc.name].route_configuration(rc, states)
+        versioned = {
+            rc.name: self._routes[rc.name].versioned_route_configuration(rc, states)
             for rc in gateway.route_configs
         }
-        clusters = {c.name: translate_cluster(c) for c in gateway.clusters}
+        routes = {name: packed for name, (packed, _) in versioned.items()}
+        # the compiler hands back the very same Cluster objects for unchanged clusters
+        translated = self._clusters.map(gateway.clusters, translate_cluster)
+        clusters = dict(zip(map(_NAME, gateway.clusters), translated, strict=True))
         secrets = {s.name: translate_secret(s) for s in gateway.secrets}
         extra = extra_resources(gateway)  # the filters' own (an auth service's cluster)
         listeners = {**extra.listeners, **listeners}
@@ -64,6 +75,7 @@ class Translator:
             clusters=dict(sorted(clusters.items())),
             endpoints=dict(sorted(endpoints.items())),
             secrets=dict(sorted(secrets.items())),
+            route_versions={name: version for name, (_, version) in versioned.items()},
         )
 
 

@@ -10,11 +10,21 @@ rebuilt; anything else (a regex route changing, many changes) rebuilds the plan.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import operator
 from collections.abc import Callable, Sequence
 
-from legation.envoy.matcher import TreePlan, entry_bytes, plan_tree, tree_bytes
+from legation.envoy.matcher import (
+    Chunks,
+    TreePlan,
+    entry_bytes,
+    plan_tree,
+    route_list_action,
+    tree_chunks,
+)
+from legation.ir.gateway import RouteChanges
 from legation.ir.routes import PathKind, Route
+from legation.memo import changes
 
 MAX_INCREMENTAL_CHANGES = 64
 """Beyond this many added or removed routes, rebuilding the plan is as cheap."""
@@ -38,7 +48,12 @@ class TreeCache:
         self._unkeyed: tuple[Route, ...] = ()
         self._keys: list[str] = []
         self._keyed: dict[str, tuple[Route, ...]] = {}
-        self._entries: dict[str, bytes] = {}
+        self._entries: list[bytes] = []
+        """The serialized entry of each key, in the order of `_keys`."""
+        self._digests: list[bytes] = []
+        """A hash of each entry (same order): the tree's digest hashes these, not 10 MB."""
+        self._size = 0
+        """The entries' total length."""
 
     def plan(self) -> TreePlan:
         """The current plan (what `plan_tree(self.routes)` returns)."""
@@ -48,8 +63,18 @@ class TreeCache:
         self, routes: tuple[Route, ...], route_bytes: Callable[[Route], bytes]
     ) -> bytes:
         """The serialized matcher for `routes` (in match order), updating the cache."""
-        new = dict(zip(map(id, routes), routes, strict=True))
-        dirty = self._update(routes, new)
+        return self.matcher_chunks(routes, route_bytes)[0].join()
+
+    def matcher_chunks(
+        self,
+        routes: tuple[Route, ...],
+        route_bytes: Callable[[Route], bytes],
+        hint: RouteChanges | None = None,
+    ) -> tuple[Chunks, bytes]:
+        """The serialized matcher for `routes` (in match order), unjoined, and a digest
+        of its content (from the entries' digests); updates the cache. `hint`: how
+        `routes` came from the last ones (checked before use)."""
+        dirty = self._update(routes, hint)
         if dirty is None:
             plan = plan_tree(routes)
             self._keyed = dict(plan.keyed)
@@ -60,28 +85,36 @@ class TreeCache:
                 key = _key_of(route)
                 if key is not None:
                     self._by_key.setdefault(key, []).append(route)
-            self._entries = {}
+            self._entries, self._digests = [b""] * len(self._keys), [b""] * len(self._keys)
+            self._size = 0
             dirty = set(self._keys)
         self.routes = routes
         for key in dirty:
             if key in self._keyed:
-                self._entries[key] = entry_bytes(key, self._keyed[key], route_bytes)
-            else:
-                self._entries.pop(key, None)
-        entries = list(map(self._entries.__getitem__, self._keys))  # C speed, 10,000 keys
-        return tree_bytes(entries, self._unkeyed, route_bytes)
+                at = bisect.bisect_left(self._keys, key)
+                data = entry_bytes(key, self._keyed[key], route_bytes)
+                self._size += len(data) - len(self._entries[at])
+                self._entries[at] = data
+                self._digests[at] = hashlib.blake2b(data, digest_size=16).digest()
+        fallback = route_list_action(self._unkeyed, route_bytes) if self._unkeyed else b""
+        digest = hashlib.blake2b(b"".join(self._digests))
+        digest.update(fallback)  # with the entries, all the tree is made of
+        return tree_chunks(self._entries, self._size, fallback), digest.digest()
 
-    def _update(self, routes: tuple[Route, ...], new: dict[int, Route]) -> set[str] | None:
+    def _update(self, routes: tuple[Route, ...], hint: RouteChanges | None) -> set[str] | None:
         """Apply the difference to the plan in place; the keys to re-serialize, or None
-        when the plan must be rebuilt from scratch. `new` is `routes` by identity."""
+        when the plan must be rebuilt from scratch."""
         if not self.routes:
             return None
-        old = dict(zip(map(id, self.routes), self.routes, strict=True))  # not kept: memory
-        gone, came = old.keys() - new.keys(), new.keys() - old.keys()
-        if len(gone) + len(came) > MAX_INCREMENTAL_CHANGES:
+        if routes is self.routes:
+            return set()
+        known = hint.since(self.routes, routes) if hint is not None else None
+        if known is not None:  # the compiler said what changed: no lists compared
+            removed, added = list(known.gone), list(known.came)
+        else:
+            removed, added = changes(self.routes, routes)
+        if len(removed) + len(added) > MAX_INCREMENTAL_CHANGES:
             return None
-        removed = [old[i] for i in gone]
-        added = [new[i] for i in came]
         changed_keys: set[str] = set()
         for route in (*removed, *added):
             key = _key_of(route)
@@ -95,14 +128,19 @@ class TreeCache:
             members.remove(route)
             if not members:
                 del self._by_key[key]
-                del self._keys[bisect.bisect_left(self._keys, key)]
+                at = bisect.bisect_left(self._keys, key)
+                self._size -= len(self._entries[at])
+                del self._keys[at], self._entries[at], self._digests[at]
                 del self._keyed[key]
         for route in added:
             key = _key_of(route)
             assert key is not None
             if key not in self._by_key:
                 self._by_key[key] = []
-                bisect.insort(self._keys, key)
+                at = bisect.bisect_left(self._keys, key)
+                self._keys.insert(at, key)
+                self._entries.insert(at, b"")  # filled in as a dirty key
+                self._digests.insert(at, b"")
             members = self._by_key[key]
             members.append(route)
             members.sort(key=_ORDER, reverse=True)

@@ -15,6 +15,21 @@ from legation.ir.routes import Route
 from legation.ir.secrets import Secret
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class RouteChanges:
+    """How a virtual host's routes came from the ones it had before (by identity): a
+    hint that spares memos downstream comparing two lists of 10,000 routes."""
+
+    before: tuple[Route, ...]
+    after: tuple[Route, ...]
+    gone: tuple[Route, ...]
+    came: tuple[Route, ...]
+
+    def since(self, routes: tuple[Route, ...], now: tuple[Route, ...]) -> RouteChanges | None:
+        """This hint, when it leads from `routes` exactly to `now`; else None."""
+        return self if self.before is routes and self.after is now else None
+
+
 @dataclass(frozen=True, slots=True)
 class VirtualHost:
     """A set of domains and the ordered routes that serve them."""
@@ -24,6 +39,9 @@ class VirtualHost:
     routes: tuple[Route, ...]
     local_rate_limit: LocalRateLimit | None = None
     """A token bucket shared by the virtual host's routes (a Host's `local_rate_limit`)."""
+    changes: RouteChanges | None = field(default=None, compare=False, repr=False)
+    """Optional hint: how `routes` differ from this virtual host's previous routes. Not
+    part of the value; memos use it only after checking it by identity."""
 
 
 @dataclass(frozen=True, slots=True)

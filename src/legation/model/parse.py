@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
+import operator
 import reprlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from legation.ir.errors import ConfigProblem, Severity
+from legation.memo import ItemMemo
 from legation.model.annotations import expand_service, is_annotated_service
 from legation.model.authservice import AuthServiceSpec
 from legation.model.fields import known_fields
@@ -259,29 +262,19 @@ class ParseCache:
     """Remembers the parse of each RawObject, so unchanged documents are not re-validated.
 
     Keyed by object identity: sources reuse a RawObject for as long as its file is
-    unchanged. Entries for objects that are gone are dropped on each full pass.
+    unchanged. Results of objects that are gone are dropped on each pass.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[RawObject, ParseResult]] = {}
+        self._entries: ItemMemo[RawObject, ParseResult] = ItemMemo()
 
     def parse_all(self, objects: Iterable[RawObject]) -> list[ParseResult]:
         """Parse every object, reusing earlier results for the same objects."""
         objects = objects if isinstance(objects, Sequence) else list(objects)
-        entries = self._entries
-        out = []
-        for raw in objects:
-            hit = entries.get(id(raw))
-            if hit is None or hit[0] is not raw:
-                hit = entries[id(raw)] = (raw, parse_object(raw))
-            out.append(hit[1])
-        # Entries are kept, not rebuilt on every pass (10,000 inserts per change); an
-        # entry holds its object, so its id is not reused while the entry lives. Gone
-        # objects are dropped once they outnumber the live ones.
-        if len(entries) > 2 * len(out) + 1024:
-            live = set(map(id, objects))
-            self._entries = {k: v for k, v in entries.items() if k in live}
-        return fold_skipped_kinds(out)
+        return fold_skipped_kinds(self._entries.map(objects, parse_object))
+
+
+_PROBLEMS = operator.attrgetter("problems")
 
 
 def fold_skipped_kinds(results: list[ParseResult]) -> list[ParseResult]:
@@ -292,8 +285,10 @@ def fold_skipped_kinds(results: list[ParseResult]) -> list[ParseResult]:
     cached); the ones that lose notices are copied.
     """
     seen: dict[str, list[tuple[int, ConfigProblem]]] = {}
-    for index, result in enumerate(results):
-        for problem in result.problems:
+    # most results have no problems: only those with some are looked at
+    with_problems = itertools.compress(range(len(results)), map(_PROBLEMS, results))
+    for index in with_problems:
+        for problem in results[index].problems:
             if problem.severity is Severity.NOTICE and problem.message.endswith(NOT_READ):
                 seen.setdefault(problem.source.location, []).append((index, problem))
     folded = [(loc, found) for loc, found in seen.items() if len(found) > SKIPPED_KIND_DETAIL]

@@ -99,19 +99,36 @@ def _serialize(type_url: str, name: str, message: Any) -> bytes:
     return bytes(message.SerializeToString(deterministic=True))
 
 
+def _entry(type_url: str, name: str, message: Any, version: str | None) -> Entry:
+    """A new Entry; `version`, when known, spares serializing and hashing the message."""
+    if version is not None and isinstance(message, any_pb2.Any):
+        if message.type_url != type_url:
+            raise ValueError(f"{name}: Any holds {message.type_url}, expected {type_url}")
+        return Entry(name, version, message)  # the caller's Any, not a copy of its bytes
+    data = _serialize(type_url, name, message)
+    return Entry(name, version or _digest(data), any_pb2.Any(type_url=type_url, value=data))
+
+
 def _build_type(
-    type_url: str, resources: Mapping[str, Any], previous: TypeSnapshot
+    type_url: str,
+    resources: Mapping[str, Any],
+    previous: TypeSnapshot,
+    versions: Mapping[str, str] | None = None,
 ) -> TypeSnapshot:
-    """Hash each resource, reusing the previous ``Entry`` (and its ``Any``) when unchanged."""
+    """Hash each resource, reusing the previous ``Entry`` (and its ``Any``) when unchanged.
+
+    ``versions``: content versions the caller already knows, by name (not hashed again).
+    """
     entries: dict[str, Entry] = {}
+    known = versions or {}
     for name in sorted(resources):
-        data = _serialize(type_url, name, resources[name])
-        version = _digest(data)
+        version = known.get(name)
         old = previous.entries.get(name)
-        if old is not None and old.version == version:
+        if version is not None and old is not None and old.version == version:
             entries[name] = old
-        else:
-            entries[name] = Entry(name, version, any_pb2.Any(type_url=type_url, value=data))
+            continue
+        entry = _entry(type_url, name, resources[name], version)
+        entries[name] = old if old is not None and old.version == entry.version else entry
     version = hash_versions((name, e.version) for name, e in entries.items())
     if version == previous.version:
         return previous
@@ -161,7 +178,9 @@ class XdsCache:
 
         ``resources`` maps type URL → resource name → protobuf message (or a packed
         ``Any``). Types left out become empty. Identical content is a no-op: the same
-        version is returned and no stream is woken.
+        version is returned and no stream is woken. When ``resources`` has a
+        ``versions`` attribute (type URL → name → content version, as the translator's
+        ``by_type_url()`` gives), those resources are taken at that version, not hashed.
         """
         return self.publish(self.prepare(resources))
 
@@ -173,9 +192,10 @@ class XdsCache:
         while the event loop serves streams; :meth:`publish` then swaps it in.
         """
         old = self._snapshot
+        known: Mapping[str, Mapping[str, str]] = getattr(resources, "versions", {})
         types: dict[str, TypeSnapshot] = {}
         for url in sorted(set(PUSH_ORDER) | set(resources)):
-            types[url] = _build_type(url, resources.get(url, {}), old.get(url))
+            types[url] = _build_type(url, resources.get(url, {}), old.get(url), known.get(url))
         return _build_snapshot(types)
 
     def publish(self, new: Snapshot) -> str:

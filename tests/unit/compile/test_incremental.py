@@ -155,14 +155,98 @@ def _serialized_data(objects: list[RawObject]) -> dict[str, object]:
     return translate(compile_config(objects).gateway).to_data()
 
 
-def test_prune_by_identity_keeps_live_entries() -> None:
-    from legation.compile.canary import prune_by_identity
+def test_item_memo_calls_f_only_for_new_objects() -> None:
+    """ItemMemo: results of the very same objects are reused, in place or moved."""
+    from legation.memo import ItemMemo, changes
 
-    live = [object() for _ in range(3)]
-    gone = [object() for _ in range(2000)]
-    memo: dict[object, object] = {id(o): o for o in live + gone}
-    memo[(id(live[0]), id(gone[0]))] = "group"
-    pruned = prune_by_identity(memo, live)
-    assert set(pruned) == {id(o) for o in live} | {(id(live[0]), id(gone[0]))}
-    small = {id(o): o for o in gone[:10]}
-    assert prune_by_identity(small, live) is small  # too few gone ones to bother
+    memo: ItemMemo[object, int] = ItemMemo()
+    calls: list[object] = []
+
+    def f(x: object) -> int:
+        calls.append(x)
+        return id(x)
+
+    items = [object() for _ in range(200)]
+    assert memo.map(items, f) == [id(x) for x in items]
+    items[7] = object()
+    calls.clear()
+    assert memo.map(items, f) == [id(x) for x in items] and calls == [items[7]]
+    items = [*items[::-1], object()]  # moved and added: found by id
+    calls.clear()
+    assert memo.map(items, f) == [id(x) for x in items] and calls == [items[-1]]
+    calls.clear()
+    assert memo.map(items, f, context="other") == [id(x) for x in items] and len(calls) == 201
+    assert len(memo) == 201
+    a, b, c = object(), object(), object()
+    assert changes([a, b], [b, a]) == ([], [])
+    assert changes([a, b], [a, c]) == ([b], [c])
+    assert changes([a, b], [c]) == ([a, b], [c]) or changes([a, b], [c]) == ([b, a], [c])
+
+
+_SPECS = st.fixed_dictionaries(
+    {"prefix": st.sampled_from(["/a/", "/a/b/", "/b/", "/c/", "/a/b/c/"])},
+    optional={
+        "hostname": st.sampled_from(["a.example.com", "b.example.com", "*"]),
+        "weight": st.integers(0, 100),
+        "shadow": st.just(True),
+        "host_redirect": st.just(True),
+        "prefix_regex": st.just(True),
+        "precedence": st.integers(-1, 1),
+    },
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.lists(st.tuples(st.integers(0, 99), _SPECS), max_size=6), min_size=1, max_size=4)
+)
+def test_in_place_changes_equal_full(steps: list[list[tuple[int, dict[str, object]]]]) -> None:
+    """Mappings replaced in place, removed and added among 100 (a matcher tree, canary
+    groups, shadows, redirects, hostnames): the warm compile and translation (groups,
+    virtual hosts and translator memos updated from the changes) equal fresh ones."""
+    objects = [mapping(f"m{i}", f"/p{i}/", f"svc{i % 3}:80") for i in range(100)]
+    cache, translator = CompileCache(), Translator()
+    translator.translate(compile_config(objects, CompileOptions(), cache).gateway)
+    for n, step in enumerate(steps):
+        for index, spec in step:
+            spec = dict(spec)
+            objects[index] = mapping(f"m{index}", str(spec.pop("prefix")), "svc:80", **spec)
+        if n % 2:  # also a removal and an addition: lists of another length
+            objects = [*objects[1:], mapping(f"x{n}", f"/x{n}/", "svc:80")]
+        warm = translator.translate(compile_config(objects, CompileOptions(), cache).gateway)
+        full = translate(compile_config(objects).gateway)
+        assert warm.to_data() == full.to_data()
+        assert warm.route_versions == full.route_versions
+
+
+def test_sorted_memo_equals_sorting_afresh() -> None:
+    """SortedMemo: updated by bisection, the same list as sorted(); a tie sorts afresh."""
+    from legation.memo import SortedMemo
+
+    rnd = random.Random(3)
+    memo: SortedMemo[tuple[int, str]] = SortedMemo(lambda item: item[0])
+    items = [(rnd.randrange(10**6), "x") for _ in range(300)]
+    for step in range(30):
+        items[rnd.randrange(len(items))] = (rnd.randrange(10**6), str(step))
+        if step % 5 == 0:
+            items.append((rnd.randrange(10**6), "new"))
+        if step % 7 == 0:
+            items.append(items[0])  # an order tie
+        assert memo.sorted(items) == sorted(items, key=lambda item: item[0])
+
+
+def test_index_memo_equals_grouping_afresh() -> None:
+    """IndexMemo: items replaced in place (same key or not), added: the fresh grouping."""
+    from legation.memo import IndexMemo
+
+    rnd = random.Random(5)
+    memo: IndexMemo[tuple[str, int]] = IndexMemo(lambda item: item[0])
+    items = [(rnd.choice("abc"), i) for i in range(300)]
+    for step in range(30):
+        items[rnd.randrange(len(items))] = (rnd.choice("abc" if step % 4 else "abd"), -step)
+        if step % 6 == 0:
+            items.append(("a", 1000 + step))
+        fresh: dict[str, list[tuple[str, int]]] = {}
+        for item in items:
+            fresh.setdefault(item[0], []).append(item)
+        assert memo.groups(items) == fresh

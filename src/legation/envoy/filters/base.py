@@ -30,7 +30,7 @@ from typing import Any
 from google.protobuf import any_pb2
 
 from legation.envoy.resources import XdsResources
-from legation.ir.gateway import Gateway, RouteConfig
+from legation.ir.gateway import Gateway, RouteChanges, RouteConfig
 from legation.ir.listeners import HttpConnectionManager
 from legation.ir.routes import Route
 
@@ -134,11 +134,28 @@ class _HostUses:
         self.uses: dict[int, Uses] = {}
         self.counts: dict[Uses, int] = {}
 
-    def update(self, routes: tuple[Route, ...], find: Callable[[Route], Uses]) -> None:
+    def update(
+        self,
+        routes: tuple[Route, ...],
+        find: Callable[[Route], Uses],
+        hint: RouteChanges | None = None,
+    ) -> None:
         """Follow the virtual host to `routes`: only routes that came or went are
-        looked at (the difference is found with dictionary and set operations)."""
-        new = dict(zip(map(id, routes), routes, strict=True))  # not kept: memory
+        looked at (told by `hint` when it checks out, else found with dictionary and
+        set operations)."""
+        if routes is self.routes:
+            return
+        known = hint.since(self.routes, routes) if hint is not None else None
         uses = self.uses
+        if known is not None and all(id(r) in uses for r in known.gone):
+            for route in known.gone:
+                self._count(uses.pop(id(route)), -1)
+            for route in known.came:
+                found = uses[id(route)] = find(route)
+                self._count(found, 1)
+            self.routes = routes
+            return
+        new = dict(zip(map(id, routes), routes, strict=True))  # not kept: memory
         for key in new.keys() ^ uses.keys():  # one set for both directions
             if key in uses:
                 self._count(uses.pop(key), -1)
@@ -183,7 +200,7 @@ class RouteUseMemo:
         distinct: set[Uses] = set()
         for vh in config.virtual_hosts:
             memo = hosts[vh.name] = old.get(vh.name) or _HostUses()
-            memo.update(vh.routes, find)
+            memo.update(vh.routes, find, vh.changes)
             distinct.update(memo.counts)
         uses: RouteUses = {
             f.name: frozenset(v[i] for v in distinct if v[i] is not None)

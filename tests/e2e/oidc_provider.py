@@ -9,6 +9,7 @@ client, `client_id` / `client_secret` below.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ import httpx
 import pytest
 
 from legation.child_process import stop_child
-from tests.e2e.gateway import manifest
+from tests.e2e.gateway import RunningGateway, manifest
 from tests.e2e.helpers import free_port
 
 BUILD_SCRIPT = Path(__file__).parents[2] / "hack" / "oidc-provider.sh"
@@ -52,6 +53,33 @@ def store_cookies(r: httpx.Response, jar: dict[str, str]) -> None:
 def cookie_header(jar: dict[str, str]) -> dict[str, str]:
     """A `cookie` request header sending every cookie of `jar`."""
     return {"cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+
+
+def log_in(
+    gw: RunningGateway, path: str, first: httpx.Response, user: str, callback: str
+) -> tuple[httpx.Response, dict[str, str]]:
+    """The code flow without a browser, from `first` (the gateway's redirect to the
+    provider for `path`): log in at the provider as `user`, follow the gateway's
+    `callback` back to `path`, and ask for it with the session cookies. Returns that
+    answer and the cookies."""
+    jar: dict[str, str] = {}
+    store_cookies(first, jar)
+    login = httpx.get(first.headers["location"] + f"&login={user}", timeout=5)
+    assert login.status_code == 302 and login.headers["location"].startswith(gw.url(callback))
+    back = httpx.get(login.headers["location"], headers=cookie_header(jar), timeout=5)
+    assert back.status_code == 302 and back.headers["location"] == gw.url(path)
+    store_cookies(back, jar)
+    return gw.get(path, headers=cookie_header(jar)), jar
+
+
+def bearer_claims(authorization: str) -> dict[str, Any]:
+    """The claims of the JWT in an `authorization: Bearer <token>` value (unverified)."""
+    assert authorization.startswith("Bearer ")
+    payload = authorization.split()[1].split(".")[1]
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
 
 
 def provider_binary() -> Path:

@@ -4,13 +4,10 @@ fail closed and are reported (while `run` serves and by `check`)."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from tests.e2e.echo import EchoUpstream
@@ -20,8 +17,10 @@ from tests.e2e.oidc_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
     OidcProvider,
+    bearer_claims,
     client_secret,
     cookie_header,
+    log_in,
     oauth2_filter,
     store_cookies,
 )
@@ -96,20 +95,10 @@ def test_code_flow_forwards_the_token_and_logout_clears_it(
     setup: tuple[RunningGateway, OidcProvider, EchoUpstream],
 ) -> None:
     gw, idp, up = setup
-    jar: dict[str, str] = {}
-    first = gw.get("/app/page")
-    store_cookies(first, jar)
-    login = httpx.get(first.headers["location"] + "&login=carol", timeout=5)
-    assert login.status_code == 302 and login.headers["location"].startswith(gw.url(CALLBACK))
-    back = httpx.get(login.headers["location"], headers=cookie_header(jar), timeout=5)
-    assert back.status_code == 302 and back.headers["location"] == gw.url("/app/page")
-    store_cookies(back, jar)
-    page = gw.get("/app/page", headers=cookie_header(jar))
+    page, jar = log_in(gw, "/app/page", gw.get("/app/page"), "carol", CALLBACK)
     assert page.status_code == 200
     auth = page.json()["headers"]["authorization"]
-    assert auth.startswith("Bearer ")
-    payload = auth.split()[1].split(".")[1]
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims = bearer_claims(auth)
     assert claims["sub"] == "carol" and claims["iss"] == idp.issuer
     assert up.requests[-1][2]["authorization"] == auth  # what the upstream itself saw
     out = gw.get("/.ambassador/oauth2/logout", headers=cookie_header(jar))

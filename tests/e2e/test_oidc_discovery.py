@@ -6,13 +6,10 @@ and by `check`."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from tests.e2e.echo import EchoUpstream
@@ -22,9 +19,9 @@ from tests.e2e.oidc_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
     OidcProvider,
-    cookie_header,
+    bearer_claims,
+    log_in,
     oauth2_filter,
-    store_cookies,
 )
 
 pytestmark = pytest.mark.e2e
@@ -71,17 +68,9 @@ def test_the_login_goes_to_the_endpoints_of_the_discovery_document(
     assert parse_qs(location.query)["client_id"] == [CLIENT_ID]
     assert len(up.requests) == seen
     # the code flow: the code is exchanged at the token endpoint the document names
-    jar: dict[str, str] = {}
-    store_cookies(first, jar)
-    login = httpx.get(first.headers["location"] + "&login=dave", timeout=5)
-    assert login.status_code == 302 and login.headers["location"].startswith(gw.url(CALLBACK))
-    back = httpx.get(login.headers["location"], headers=cookie_header(jar), timeout=5)
-    assert back.status_code == 302 and back.headers["location"] == gw.url("/app/page")
-    store_cookies(back, jar)
-    page = gw.get("/app/page", headers=cookie_header(jar))
+    page, _ = log_in(gw, "/app/page", first, "dave", CALLBACK)
     assert page.status_code == 200
-    payload = page.json()["headers"]["authorization"].split()[1].split(".")[1]
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims = bearer_claims(page.json()["headers"]["authorization"])
     assert claims["sub"] == "dave" and claims["iss"] == idp.issuer
 
 

@@ -27,6 +27,8 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from envoy.config.accesslog.v3 import accesslog_pb2
+from envoy.extensions.access_loggers.filters.cel.v3 import cel_pb2
 from google.protobuf import any_pb2
 
 from legation.envoy.resources import XdsResources
@@ -40,6 +42,17 @@ def pack(message: Any) -> Any:
     packed = any_pb2.Any()
     packed.Pack(message)
     return packed
+
+
+def cel_filter(expression: str) -> Any:
+    """An access-log filter (as local-reply mappers use) passing what the CEL
+    `expression` accepts."""
+    return accesslog_pb2.AccessLogFilter(
+        extension_filter=accesslog_pb2.ExtensionFilter(
+            name="envoy.access_loggers.extension_filters.cel",
+            typed_config=pack(cel_pb2.ExpressionFilter(expression=expression)),
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)

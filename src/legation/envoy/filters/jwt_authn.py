@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from envoy.config.accesslog.v3 import accesslog_pb2
 from envoy.config.core.v3 import base_pb2, http_uri_pb2, substitution_format_string_pb2
 from envoy.config.route.v3 import route_components_pb2 as rc
-from envoy.extensions.access_loggers.filters.cel.v3 import cel_pb2
 from envoy.extensions.filters.http.jwt_authn.v3 import config_pb2 as jwt_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
@@ -21,7 +19,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from google.protobuf import duration_pb2, wrappers_pb2
 
-from legation.envoy.filters.base import FilterContext, HttpFilter, pack
+from legation.envoy.filters.base import FilterContext, HttpFilter, cel_filter, pack
 from legation.ir.jwt import (
     HeaderCondition,
     JwtAuthn,
@@ -171,14 +169,8 @@ def unauthorized_mapper(
     Envoy answers 403 for a valid signature with a wrong audience and 401 otherwise; the
     commercial edition (and RFC 6750's invalid_token) answers 401 for every bad token.
     """
-    expression = cel_pb2.ExpressionFilter(expression=when)
     mapper = hcm_pb2.ResponseMapper(
-        filter=accesslog_pb2.AccessLogFilter(
-            extension_filter=accesslog_pb2.ExtensionFilter(
-                name="envoy.access_loggers.extension_filters.cel", typed_config=pack(expression)
-            )
-        ),
-        status_code=wrappers_pb2.UInt32Value(value=401),
+        filter=cel_filter(when), status_code=wrappers_pb2.UInt32Value(value=401)
     )
     if message is not None:
         mapper.body.CopyFrom(base_pb2.DataSource(inline_string=message))

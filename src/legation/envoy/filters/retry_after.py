@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from envoy.config.accesslog.v3 import accesslog_pb2
 from envoy.config.core.v3 import base_pb2
-from envoy.extensions.access_loggers.filters.cel.v3 import cel_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
 
-from legation.envoy.filters.base import pack
+from legation.envoy.filters.base import cel_filter
 
 REFUSED = "response.code == 429 && 'x-ratelimit-reset' in response.headers"
 """CEL: a 429 that carries the rate-limit filters' reset header."""
@@ -28,13 +26,8 @@ REFUSED = "response.code == 429 && 'x-ratelimit-reset' in response.headers"
 
 def retry_after_mapper() -> Any:
     """The local-reply mapper adding `retry-after: <x-ratelimit-reset>` to refusals."""
-    expression = cel_pb2.ExpressionFilter(expression=REFUSED)
     return hcm_pb2.ResponseMapper(
-        filter=accesslog_pb2.AccessLogFilter(
-            extension_filter=accesslog_pb2.ExtensionFilter(
-                name="envoy.access_loggers.extension_filters.cel", typed_config=pack(expression)
-            )
-        ),
+        filter=cel_filter(REFUSED),
         headers_to_add=[
             base_pb2.HeaderValueOption(
                 header=base_pb2.HeaderValue(key="retry-after", value="%RESP(x-ratelimit-reset)%"),
